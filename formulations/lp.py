@@ -1,0 +1,247 @@
+"""A linear programme stated once, as labelled blocks, and emitted to HiGHS or to Pyomo.
+
+Every constraint family in :mod:`formulations` adds its variables and rows here as tidy pandas
+tables: a block's *index* is a DataFrame of planner keys (service, year, ...), one row per
+variable or constraint, and its coefficients are a DataFrame of ``(row keys..., col, coef)``.
+From that one statement we emit
+
+* a :class:`highspy.HighsLp` in compressed sparse column form (:meth:`LinearProgram.to_highs`),
+  the fast path used by :func:`optimiser.solve`; and
+* a Pyomo ``ConcreteModel`` with one indexed ``Var`` / ``Constraint`` per block, named as the
+  block (:func:`formulations.pyomo_model.to_pyomo`), for callers who want to extend the model.
+
+Both carry the same labels, so duals and values come back as planner tables either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+INF = np.inf
+
+
+@dataclass
+class VariableBlock:
+    """Variables ``name[keys]``: columns ``start .. start+len-1`` in the order of ``index``."""
+
+    name: str
+    index: pd.DataFrame
+    start: int
+    lower: np.ndarray
+    upper: np.ndarray
+    description: str = ""
+    unit: str = ""
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.index.columns)
+
+    @property
+    def cols(self) -> np.ndarray:
+        return np.arange(self.start, self.start + len(self.index))
+
+    def lookup(self, frame: pd.DataFrame, on: list[str] | None = None) -> np.ndarray:
+        """Column numbers of the variables whose keys match each row of ``frame``.
+
+        ``on`` maps block keys to columns of ``frame`` of the same name (default: all keys).
+        Every row of ``frame`` must match exactly one variable.
+        """
+        on = on or self.keys
+        indexed = self.index.assign(_col=self.cols)
+        merged = frame[on].merge(indexed, how="left", on=on, validate="many_to_one")
+        if merged["_col"].isna().any():
+            missing = frame[on][merged["_col"].isna().to_numpy()].head(3).to_dict("records")
+            raise KeyError(f"no variable {self.name} for keys {missing}")
+        return merged["_col"].to_numpy(dtype=np.int64)
+
+
+@dataclass
+class ConstraintBlock:
+    """Rows ``lower <= A x <= upper`` labelled by ``index``: rows ``start .. start+len-1``."""
+
+    name: str
+    index: pd.DataFrame
+    start: int
+    lower: np.ndarray
+    upper: np.ndarray
+    description: str = ""
+    unit: str = ""
+    dual_unit: str = ""
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+@dataclass
+class LinearProgram:
+    """A linear programme built block by block (see module docstring)."""
+
+    name: str = "budgetshift"
+    variables: dict[str, VariableBlock] = field(default_factory=dict)
+    constraints: dict[str, ConstraintBlock] = field(default_factory=dict)
+    n_cols: int = 0
+    n_rows: int = 0
+    sense: str = "min"
+    objective_offset: float = 0.0
+    objective_description: str = ""
+    _rows: list[np.ndarray] = field(default_factory=list)
+    _cols: list[np.ndarray] = field(default_factory=list)
+    _vals: list[np.ndarray] = field(default_factory=list)
+    _obj_cols: list[np.ndarray] = field(default_factory=list)
+    _obj_vals: list[np.ndarray] = field(default_factory=list)
+
+    # -------------------------------------------------------------- building
+    def add_variables(self, name: str, index: pd.DataFrame, lower=0.0, upper=INF,
+                      description: str = "", unit: str = "") -> VariableBlock:
+        if name in self.variables:
+            raise ValueError(f"variable block {name!r} added twice")
+        index = index.reset_index(drop=True)
+        n = len(index)
+        block = VariableBlock(
+            name=name, index=index, start=self.n_cols,
+            lower=np.broadcast_to(np.asarray(lower, dtype=float), (n,)).copy(),
+            upper=np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy(),
+            description=description, unit=unit,
+        )
+        self.variables[name] = block
+        self.n_cols += n
+        return block
+
+    def add_constraints(self, name: str, index: pd.DataFrame, terms: pd.DataFrame | list[pd.DataFrame],
+                        lower=-INF, upper=INF, description: str = "", unit: str = "",
+                        dual_unit: str = "") -> ConstraintBlock | None:
+        """Add one row per row of ``index``; ``terms`` has the index's key columns plus ``col``, ``coef``.
+
+        Terms whose keys match no row are an error (they would silently vanish otherwise).
+        Returns ``None`` (and adds nothing) when ``index`` is empty.
+        """
+        if name in self.constraints:
+            raise ValueError(f"constraint block {name!r} added twice")
+        index = index.reset_index(drop=True)
+        if len(index) == 0:
+            return None
+        if isinstance(terms, list):
+            terms = [t for t in terms if len(t)]
+            terms = pd.concat(terms, ignore_index=True) if terms else pd.DataFrame(
+                columns=list(index.columns) + ["col", "coef"])
+        keys = list(index.columns)
+        n = len(index)
+        if len(terms):
+            pos = index.assign(_row=np.arange(n))
+            merged = terms.merge(pos, how="left", on=keys, validate="many_to_one")
+            if merged["_row"].isna().any():
+                bad = merged.loc[merged["_row"].isna(), keys].head(3).to_dict("records")
+                raise KeyError(f"{name}: coefficients for rows that do not exist: {bad}")
+            rows = merged["_row"].to_numpy(dtype=np.int64) + self.n_rows
+            self._rows.append(rows)
+            self._cols.append(merged["col"].to_numpy(dtype=np.int64))
+            self._vals.append(merged["coef"].to_numpy(dtype=float))
+        block = ConstraintBlock(
+            name=name, index=index, start=self.n_rows,
+            lower=np.broadcast_to(np.asarray(lower, dtype=float), (n,)).copy(),
+            upper=np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy(),
+            description=description, unit=unit, dual_unit=dual_unit,
+        )
+        self.constraints[name] = block
+        self.n_rows += n
+        return block
+
+    def add_objective_terms(self, cols: np.ndarray, coefs: np.ndarray) -> None:
+        self._obj_cols.append(np.asarray(cols, dtype=np.int64))
+        self._obj_vals.append(np.asarray(coefs, dtype=float))
+
+    # -------------------------------------------------------------- arrays
+    @property
+    def objective(self) -> np.ndarray:
+        c = np.zeros(self.n_cols)
+        if self._obj_cols:
+            np.add.at(c, np.concatenate(self._obj_cols), np.concatenate(self._obj_vals))
+        return c
+
+    def matrix(self) -> sp.csc_matrix:
+        if self._rows:
+            rows, cols, vals = (np.concatenate(x) for x in (self._rows, self._cols, self._vals))
+        else:
+            rows = cols = np.zeros(0, dtype=np.int64)
+            vals = np.zeros(0)
+        a = sp.coo_matrix((vals, (rows, cols)), shape=(self.n_rows, self.n_cols)).tocsc()
+        a.sum_duplicates()
+        a.eliminate_zeros()
+        return a
+
+    def col_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self.variables:
+            return np.zeros(0), np.zeros(0)
+        return (np.concatenate([b.lower for b in self.variables.values()]),
+                np.concatenate([b.upper for b in self.variables.values()]))
+
+    def row_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self.constraints:
+            return np.zeros(0), np.zeros(0)
+        return (np.concatenate([b.lower for b in self.constraints.values()]),
+                np.concatenate([b.upper for b in self.constraints.values()]))
+
+    @property
+    def nnz(self) -> int:
+        return int(sum(len(r) for r in self._rows))
+
+    def to_highs(self):
+        """This programme as a :class:`highspy.HighsLp` (column-wise sparse matrix)."""
+        import highspy
+
+        lp = highspy.HighsLp()
+        lp.num_col_ = self.n_cols
+        lp.num_row_ = self.n_rows
+        lp.col_cost_ = self.objective
+        lo, hi = self.col_bounds()
+        lp.col_lower_, lp.col_upper_ = lo, hi
+        rlo, rhi = self.row_bounds()
+        lp.row_lower_, lp.row_upper_ = rlo, rhi
+        lp.offset_ = self.objective_offset
+        lp.sense_ = highspy.ObjSense.kMinimize if self.sense == "min" else highspy.ObjSense.kMaximize
+        a = self.matrix()
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = a.indices.astype(np.int32)
+        lp.a_matrix_.value_ = a.data
+        lp.a_matrix_.num_col_ = self.n_cols
+        lp.a_matrix_.num_row_ = self.n_rows
+        return lp
+
+    # -------------------------------------------------------------- labels
+    def row_block(self, row: int) -> tuple[ConstraintBlock, int]:
+        for block in self.constraints.values():
+            if block.start <= row < block.start + len(block):
+                return block, row - block.start
+        raise IndexError(row)
+
+    def col_block(self, col: int) -> tuple[VariableBlock, int]:
+        for block in self.variables.values():
+            if block.start <= col < block.start + len(block):
+                return block, col - block.start
+        raise IndexError(col)
+
+    def describe_row(self, row: int) -> str:
+        block, i = self.row_block(row)
+        keys = ", ".join(f"{k}={v}" for k, v in block.index.iloc[i].items())
+        return f"{block.name}[{keys}]"
+
+    def describe_col(self, col: int) -> str:
+        block, i = self.col_block(col)
+        keys = ", ".join(f"{k}={v}" for k, v in block.index.iloc[i].items())
+        return f"{block.name}[{keys}]"
+
+
+def terms(keys: pd.DataFrame, cols: np.ndarray, coefs) -> pd.DataFrame:
+    """Coefficient table: the row keys in ``keys`` with column numbers and coefficients."""
+    out = keys.reset_index(drop=True).copy()
+    out["col"] = np.asarray(cols, dtype=np.int64)
+    out["coef"] = np.broadcast_to(np.asarray(coefs, dtype=float), (len(out),))
+    return out

@@ -1,0 +1,34 @@
+"""The objective: least discounted cost (default), or most weighted outcome within the budget."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .budget import spend_terms
+from .lp import LinearProgram
+from .outcomes import outcome_value_terms, outcome_weights
+
+
+def set_min_discounted_cost(lp: LinearProgram, inst) -> None:
+    """minimise sum_t d_t sum_i unit_cost[i, t] * activity[i, t],  d_t = (1 + r)^-(t - base_year)."""
+    t = spend_terms(lp, inst)
+    d = inst.discount.reindex(t["year"]).to_numpy()
+    lp.sense = "min"
+    lp.add_objective_terms(t["col"].to_numpy(), t["coef"].to_numpy() * d)
+    lp.objective_description = "total discounted cost"
+
+
+def set_max_weighted_outcome(lp: LinearProgram, inst) -> None:
+    """maximise sum_o w_o * sign_o * sum_t d_t * value[o, t]  (d_t = 1 if outcomes are not discounted)."""
+    w = outcome_weights(inst)
+    t = outcome_value_terms(lp, inst).merge(w, on=["outcome", "year"])
+    lp.sense = "max"
+    lp.add_objective_terms(t["col"].to_numpy(), (t["coef"] * t["weight"]).to_numpy())
+    lp.objective_description = "weighted outcome"
+
+
+def set_objective(lp: LinearProgram, inst) -> None:
+    if inst.model.objective.mode == "max_outcome":
+        set_max_weighted_outcome(lp, inst)
+    else:
+        set_min_discounted_cost(lp, inst)

@@ -1,0 +1,122 @@
+"""Patient flows on the care-pathway graphs: need arising at sources, conservation at care
+nodes, and the share of a node's patients that may take each edge."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .lp import LinearProgram, terms
+
+KEYS = ["pathway", "node", "segment", "year"]
+
+
+def _flows(lp: LinearProgram) -> pd.DataFrame:
+    block = lp.variables["flow"]
+    return block.index.assign(col=block.cols)
+
+
+def out_flow_terms(lp: LinearProgram) -> pd.DataFrame:
+    """(pathway, node, segment, year, col, coef=1) for the flows leaving each node."""
+    f = _flows(lp)
+    return f.rename(columns={"from": "node"})[KEYS + ["col"]].assign(coef=1.0)
+
+
+def in_flow_terms(lp: LinearProgram) -> pd.DataFrame:
+    """(pathway, node, segment, year, col, coef=1) for the flows arriving at each node."""
+    f = _flows(lp)
+    return f.rename(columns={"to": "node"})[KEYS + ["col"]].assign(coef=1.0)
+
+
+def throughput_terms(lp: LinearProgram, inst) -> pd.DataFrame:
+    """Patients passing through each node: out-flows at sources, in-flows at care and sink nodes."""
+    kind = inst.nodes[["pathway", "node", "kind"]]
+    out = out_flow_terms(lp).merge(kind, on=["pathway", "node"])
+    inn = in_flow_terms(lp).merge(kind, on=["pathway", "node"])
+    return pd.concat([out[out["kind"] == "source"], inn[inn["kind"] != "source"]],
+                     ignore_index=True)[KEYS + ["col", "coef"]]
+
+
+def source_rows(inst) -> pd.DataFrame:
+    """(pathway, node, segment, year, need): baseline need = incidence per head x population."""
+    if inst.incidence.empty:
+        return pd.DataFrame(columns=KEYS + ["need"])
+    years = pd.DataFrame({"year": list(inst.years)})
+    s = inst.incidence.merge(years, how="cross")
+    pop = inst.population.rename("population").reset_index()
+    s = s.merge(pop, on=["segment", "year"], how="left")
+    s["need"] = s["incidence"] * s["population"]
+    return s[KEYS + ["need"]]
+
+
+def add_source_incidence(lp: LinearProgram, inst) -> None:
+    """Need arising at each source n, segment s, year t leaves along the source's edges:
+
+        sum_{e out of n} flow[e, s, t] = need[n, s, t] * (1 - sum_k (reduction[k, t] - g_k(x_k^base)))
+
+    where need = incidence per head x population and k runs over the prevention effects on (n, s)
+    whose driver year t - lag_k is a planning year (earlier years see the baseline: no change).
+    Written with the reductions on the left: sum out + need * sum_k reduction = need * (1 + sum_k g_k^base).
+    """
+    rows = source_rows(inst)
+    if rows.empty:
+        return
+    rhs = rows["need"].to_numpy().copy()
+    t = [out_flow_terms(lp).merge(rows[KEYS], on=KEYS)[KEYS + ["col", "coef"]]]
+    red = lp.variables.get("reduction")
+    if red is not None and len(red):
+        eff = inst.effect_targets.merge(red.index.assign(col=red.cols), on="effect")
+        eff = eff.merge(inst.effects[["effect", "baseline_reduction"]], on="effect")
+        eff = eff.merge(rows, on=KEYS)
+        t.append(terms(eff[KEYS], eff["col"], eff["need"]))
+        base = eff.groupby(KEYS, as_index=False).agg(extra=("baseline_reduction", "sum"),
+                                                      need=("need", "first"))
+        idx = rows[KEYS].reset_index().merge(base, on=KEYS)
+        rhs[idx["index"].to_numpy()] += (idx["need"] * idx["extra"]).to_numpy()
+    lp.add_constraints("source_incidence", rows[KEYS], t, lower=rhs, upper=rhs,
+                       description="patients leaving a source = need after prevention",
+                       unit="patients", dual_unit="currency per patient of need")
+
+
+def add_flow_conservation(lp: LinearProgram, inst) -> None:
+    """At every care node n, segment s, year t: sum_{e into n} flow[e,s,t] = sum_{e out of n} flow[e,s,t]."""
+    care = inst.nodes.loc[inst.nodes["kind"] == "care", ["pathway", "node"]]
+    if care.empty:
+        return
+    rows = care.merge(inst.pathway_segments, on="pathway").merge(
+        pd.DataFrame({"year": list(inst.years)}), how="cross")[KEYS]
+    out = out_flow_terms(lp).merge(care, on=["pathway", "node"])
+    inn = in_flow_terms(lp).merge(care, on=["pathway", "node"])
+    inn["coef"] = -1.0
+    lp.add_constraints("flow_conservation", rows, [out, inn], lower=0.0, upper=0.0,
+                       description="patients in = patients out at a care node", unit="patients")
+
+
+def add_edge_shares(lp: LinearProgram, inst) -> None:
+    """Each edge e = (n, v) carries a share of n's patients within [min_e, max_e]:
+
+        min_e * sum_{e' out of n} flow[e'] <= flow[e] <= max_e * sum_{e' out of n} flow[e']
+
+    Fixed shares (min = max) give one equality; bounds that cannot bind (min = 0, max = 1) add no row.
+    """
+    f = _flows(lp).merge(inst.edges, on=["pathway", "from", "to"])
+    out = out_flow_terms(lp).rename(columns={"node": "from"})
+    ekeys = ["pathway", "from", "to", "segment", "year"]
+    for name, bound, need, lower, upper in (
+        ("edge_share_fixed", "share_min", f["share_min"] == f["share_max"], 0.0, 0.0),
+        ("edge_share_min", "share_min", (f["share_min"] < f["share_max"]) & (f["share_min"] > 0), 0.0, np.inf),
+        ("edge_share_max", "share_max", (f["share_min"] < f["share_max"]) & (f["share_max"] < 1), -np.inf, 0.0),
+    ):
+        sel = f[need]
+        if name == "edge_share_fixed":
+            # a node's only edge (share 1) needs no row: flow[e] = sum out is an identity
+            n_out = f.groupby(["pathway", "from", "segment", "year"])["to"].transform("size")
+            sel = f[need & ~((n_out == 1) & (f["share_min"] == 1.0))]
+        if sel.empty:
+            continue
+        rows = sel[ekeys].reset_index(drop=True)
+        own = terms(rows, sel["col"].to_numpy(), 1.0)
+        others = sel[ekeys + [bound]].merge(out, on=["pathway", "from", "segment", "year"])
+        share_terms = terms(others[ekeys], others["col"], -others[bound])
+        lp.add_constraints(name, rows, [own, share_terms], lower=lower, upper=upper,
+                           description=f"flow on an edge vs its {bound.replace('_', ' ')}", unit="patients")

@@ -1,0 +1,88 @@
+"""The shift policy: move money upstream, as a share of spend or as an amount."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optimiser import schema
+
+from .budget import spend_terms
+from .lp import LinearProgram, terms
+
+
+def trajectory(inst, final_value: float, start_value: float, kind: str) -> pd.DataFrame:
+    """Required level per planning year: linear from the base year to the final year, or the
+    final year only."""
+    base, years = inst.base_year, list(inst.years)
+    n = len(years)
+    rows = []
+    for y in years:
+        if kind == "final_year" and y != years[-1]:
+            continue
+        rows.append({"year": y, "required": start_value + (final_value - start_value) * (y - base) / n})
+    return pd.DataFrame(rows, columns=["year", "required"])
+
+
+def share_trajectory(inst, policy: schema.ShareShift) -> pd.DataFrame:
+    """(year, required_share) for a share policy: base share + increase x (t - base) / T."""
+    s0 = inst.base_share(policy.sectors)
+    tr = trajectory(inst, s0 + policy.increase_pp / 100.0, s0, policy.trajectory)
+    return tr.rename(columns={"required": "required_share"})
+
+
+def add_share_shift(lp: LinearProgram, inst) -> None:
+    """For each share policy over sector group G and each year t on its trajectory:
+
+        sum_{i in G} spend[i, t] >= share_t * sum_i spend[i, t],
+        share_t = share_base(G) + increase_pp / 100 * (t - base_year) / T
+
+    written as sum_{i in G} (1 - share_t) spend[i, t] - sum_{i not in G} share_t spend[i, t] >= 0.
+    """
+    policies = [p for p in inst.model.shift_policies if isinstance(p, schema.ShareShift)]
+    if not policies:
+        return
+    spend = spend_terms(lp, inst)
+    idx, parts = [], []
+    for p in policies:
+        tr = share_trajectory(inst, p)
+        tr["policy"] = p.name
+        idx.append(tr[["policy", "year"]])
+        t = spend.merge(tr, on="year")
+        in_group = t["sector"].isin(p.sectors).to_numpy()
+        coef = t["coef"] * (in_group.astype(float) - t["required_share"])
+        parts.append(terms(t.assign(policy=p.name)[["policy", "year"]], t["col"], coef))
+    lp.add_constraints("shift_share", pd.concat(idx, ignore_index=True), parts, lower=0.0,
+                       description="sector group share of spend >= trajectory", unit="currency",
+                       dual_unit="cost per unit of the share rule")
+
+
+def add_transfer_shift(lp: LinearProgram, inst) -> None:
+    """For each transfer policy moving X from sector A to sector B, each year t on its trajectory:
+
+        spend_A[t] <= spend_A[base] - X_t   and   spend_B[t] >= spend_B[base] + X_t,
+        X_t = X * (t - base_year) / T
+    """
+    policies = [p for p in inst.model.shift_policies if isinstance(p, schema.TransferShift)]
+    if not policies:
+        return
+    spend = spend_terms(lp, inst)
+    base = inst.base_sector_spend()
+    idx, parts, lo, hi = [], [], [], []
+    for p in policies:
+        tr = trajectory(inst, p.amount, 0.0, p.trajectory)
+        for side, sector, sign in (("from", p.from_sector, -1.0), ("to", p.to_sector, 1.0)):
+            rows = tr.assign(policy=p.name, side=side)
+            idx.append(rows[["policy", "side", "year"]])
+            t = spend[spend["sector"] == sector].merge(rows, on="year")
+            parts.append(terms(t[["policy", "side", "year"]], t["col"], t["coef"]))
+            if sign < 0:  # spend_A <= base_A - X_t
+                lo.append(np.full(len(rows), -np.inf))
+                hi.append(base[sector] - rows["required"].to_numpy())
+            else:
+                lo.append(base[sector] + rows["required"].to_numpy())
+                hi.append(np.full(len(rows), np.inf))
+    lp.add_constraints("shift_transfer", pd.concat(idx, ignore_index=True), parts,
+                       lower=np.concatenate(lo), upper=np.concatenate(hi),
+                       description="sector spend moved by at least the amount on the trajectory",
+                       unit="currency", dual_unit="cost per unit of the transfer")

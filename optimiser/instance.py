@@ -1,0 +1,278 @@
+"""The validated, read-only instance: the file's content as tidy tables and networkx graphs.
+
+Everything the formulation, the result tables and the reports need is computed here once
+(yearly series expanded, discount factors, base-year shares), so that they all agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from . import schema
+
+
+def expand_years(values: Any, years: list[int], base_year: int) -> dict[int, float]:
+    """A :data:`schema.YearValues` as ``{year: value}`` for ``years`` (assumed validated)."""
+    if isinstance(values, schema.Growth):
+        return {y: values.value * (1 + values.growth) ** (y - base_year) for y in years}
+    if isinstance(values, dict):
+        return {y: float(values[y]) for y in years}
+    return {y: float(values) for y in years}
+
+
+def missing_years(values: Any, years: list[int]) -> list[int]:
+    if isinstance(values, dict):
+        return [y for y in years if y not in values]
+    return []
+
+
+def edge_bounds(share: Any) -> tuple[float, float]:
+    if isinstance(share, (tuple, list)):
+        return float(share[0]), float(share[1])
+    return float(share), float(share)
+
+
+def _readonly(df: pd.DataFrame) -> pd.DataFrame:
+    for col in df.columns:
+        arr = df[col].to_numpy()
+        try:
+            arr.flags.writeable = False
+        except (ValueError, AttributeError):
+            pass
+    return df
+
+
+@dataclass(frozen=True)
+class PreventionCurve:
+    """A concave piecewise-linear response: reduction(x) = min_k (intercept_k + slope_k * x)."""
+
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+
+    def __call__(self, value: float) -> float:
+        return float(np.interp(value, self.x, self.y))  # flat beyond the last point
+
+    def pieces(self) -> list[tuple[float, float]]:
+        """(intercept, slope) of each linear piece, plus the flat piece beyond the last point."""
+        out = []
+        for (x0, y0), (x1, y1) in zip(zip(self.x, self.y), zip(self.x[1:], self.y[1:])):
+            slope = (y1 - y0) / (x1 - x0)
+            out.append((y0 - slope * x0, slope))
+        out.append((self.y[-1], 0.0))
+        return out
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A checked instance. Read-only: make variants with :meth:`with_overrides`."""
+
+    model: schema.InstanceFile
+    raw: Mapping[str, Any]
+    source: str
+    overrides: Mapping[str, Any]
+    base_year: int
+    years: tuple[int, ...]
+    discount: pd.Series
+    budget: pd.Series
+    sectors: tuple[str, ...]
+    services: pd.DataFrame
+    service_years: pd.DataFrame
+    population: pd.Series
+    graphs: Mapping[str, nx.DiGraph]
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    pathway_segments: pd.DataFrame
+    incidence: pd.DataFrame
+    effects: pd.DataFrame
+    effect_targets: pd.DataFrame
+    curves: Mapping[str, PreventionCurve]
+    outcome_terms: pd.DataFrame
+    outcomes: pd.DataFrame
+    targets: pd.DataFrame
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_model(cls, m: schema.InstanceFile, raw: Mapping[str, Any], source: str = "<instance>",
+                   overrides: Mapping[str, Any] | None = None) -> "Instance":
+        base = m.horizon.base_year
+        years = [base + k for k in range(1, m.horizon.years + 1)]
+        all_years = [base] + years
+        r = m.horizon.discount_rate
+        discount = pd.Series({y: 1.0 / (1 + r) ** (y - base) for y in years}, name="discount_factor")
+        discount.index.name = "year"
+        budget = pd.Series(expand_years(m.budget.pooled, years, base), name="budget")
+        budget.index.name = "year"
+        sectors = tuple(s.name for s in m.sectors)
+
+        srv_rows, sy_rows = [], []
+        for s in m.services:
+            cost = expand_years(s.unit_cost, all_years, base)
+            cap_min = expand_years(s.capacity.min, years, base)
+            cap_max = expand_years(s.capacity.max, years, base) if s.capacity.max is not None else None
+            other = expand_years(s.non_pathway_activity, years, base)
+            srv_rows.append({
+                "service": s.name, "sector": s.sector, "unit": s.unit,
+                "baseline_activity": s.baseline_activity, "base_unit_cost": cost[base],
+                "base_spend": s.baseline_activity * cost[base],
+                "max_growth": np.nan if s.max_growth is None else s.max_growth,
+                "max_shrink": np.nan if s.max_shrink is None else s.max_shrink,
+            })
+            for y in years:
+                sy_rows.append({
+                    "service": s.name, "year": y, "unit_cost": cost[y], "capacity_min": cap_min[y],
+                    "capacity_max": np.inf if cap_max is None else cap_max[y],
+                    "non_pathway_activity": other[y],
+                })
+        services = pd.DataFrame(srv_rows).set_index("service")
+        service_years = pd.DataFrame(sy_rows)
+
+        pop = {}
+        for seg in m.segments:
+            for y, v in expand_years(seg.population, all_years, base).items():
+                pop[(seg.name, y)] = v
+        population = pd.Series(pop, name="population")
+        population.index.names = ["segment", "year"]
+        all_segments = [seg.name for seg in m.segments]
+
+        graphs, node_rows, edge_rows, ps_rows, inc_rows = {}, [], [], [], []
+        for p in m.pathways:
+            segs = p.segments if p.segments is not None else all_segments
+            ps_rows += [{"pathway": p.name, "segment": s} for s in segs]
+            g = nx.DiGraph(name=p.name)
+            for n in p.nodes:
+                units = (n.units_per_patient if n.units_per_patient is not None else 1.0) if n.kind == "care" else 0.0
+                g.add_node(n.name, kind=n.kind, service=n.service, units_per_patient=units)
+                node_rows.append({"pathway": p.name, "node": n.name, "kind": n.kind,
+                                  "service": n.service if n.kind == "care" else None,
+                                  "units_per_patient": units})
+                if n.kind == "source":
+                    for s in segs:
+                        rate = n.incidence.get(s, 0.0) if isinstance(n.incidence, dict) else float(n.incidence or 0.0)
+                        inc_rows.append({"pathway": p.name, "node": n.name, "segment": s, "incidence": rate})
+            for e in p.edges:
+                lo, hi = edge_bounds(e.share)
+                g.add_edge(e.from_, e.to, share_min=lo, share_max=hi)
+                edge_rows.append({"pathway": p.name, "from": e.from_, "to": e.to,
+                                  "share_min": lo, "share_max": hi})
+            graphs[p.name] = nx.freeze(g)
+        nodes = pd.DataFrame(node_rows, columns=["pathway", "node", "kind", "service", "units_per_patient"])
+        edges = pd.DataFrame(edge_rows, columns=["pathway", "from", "to", "share_min", "share_max"])
+        pathway_segments = pd.DataFrame(ps_rows, columns=["pathway", "segment"])
+        incidence = pd.DataFrame(inc_rows, columns=["pathway", "node", "segment", "incidence"])
+
+        eff_rows, tgt_rows, curves = [], [], {}
+        seg_of = pathway_segments.groupby("pathway")["segment"].apply(list).to_dict()
+        for e in m.prevention_effects:
+            curves[e.name] = PreventionCurve(tuple(x for x, _ in e.response), tuple(y for _, y in e.response))
+            eff_rows.append({"effect": e.name, "service": e.service, "pathway": e.pathway, "lag": e.lag,
+                             "driver": e.driver, "floor": e.floor,
+                             "baseline_driver": 0.0, "baseline_reduction": 0.0})
+            segs = e.segments if e.segments is not None else seg_of.get(e.pathway, [])
+            for src in e.sources:
+                for s in segs:
+                    tgt_rows.append({"effect": e.name, "pathway": e.pathway, "node": src, "segment": s})
+        effects = pd.DataFrame(eff_rows, columns=["effect", "service", "pathway", "lag", "driver", "floor",
+                                                  "baseline_driver", "baseline_reduction"])
+        if len(effects):
+            # the baseline incidence already reflects base-year prevention activity: effects are
+            # measured against the response at the baseline level
+            bl = services.loc[effects["service"], "baseline_activity"].to_numpy()
+            cost0 = services.loc[effects["service"], "base_unit_cost"].to_numpy()
+            effects["baseline_driver"] = np.where(effects["driver"] == "spend", bl * cost0, bl)
+            effects["baseline_reduction"] = [curves[n](x) for n, x in zip(effects["effect"], effects["baseline_driver"])]
+        effect_targets = pd.DataFrame(tgt_rows, columns=["effect", "pathway", "node", "segment"])
+
+        term_rows = []
+        for o in m.outcomes:
+            for t in o.terms:
+                segs = t.segments if t.segments is not None else seg_of.get(t.pathway, [])
+                for s in segs:
+                    term_rows.append({
+                        "outcome": o.name, "pathway": t.pathway, "segment": s,
+                        "on": "node" if t.node is not None else "edge",
+                        "node": t.node, "from": t.edge[0] if t.edge else None,
+                        "to": t.edge[1] if t.edge else None, "weight": t.weight,
+                    })
+        outcome_terms = pd.DataFrame(term_rows, columns=["outcome", "pathway", "segment", "on", "node",
+                                                         "from", "to", "weight"])
+        outcomes = pd.DataFrame([{"outcome": o.name, "unit": o.unit, "direction": o.direction}
+                                 for o in m.outcomes], columns=["outcome", "unit", "direction"])
+
+        tgt = {}
+        for t in m.targets:
+            if t.year is not None:
+                ys = [t.year]
+            elif t.years == "all" or t.years is None:
+                ys = years
+            else:
+                ys = list(t.years)
+            for y in ys:
+                lo, hi = tgt.get((t.outcome, y), (-np.inf, np.inf))
+                if t.at_least is not None:
+                    lo = max(lo, t.at_least)
+                if t.at_most is not None:
+                    hi = min(hi, t.at_most)
+                tgt[(t.outcome, y)] = (lo, hi)
+        targets = pd.DataFrame([{"outcome": o, "year": y, "at_least": lo, "at_most": hi}
+                                for (o, y), (lo, hi) in tgt.items()],
+                               columns=["outcome", "year", "at_least", "at_most"])
+
+        frames = [services, service_years, nodes, edges, pathway_segments, incidence, effects,
+                  effect_targets, outcome_terms, outcomes, targets]
+        for df in frames:
+            _readonly(df)
+        return cls(
+            model=m, raw=MappingProxyType(dict(raw)), source=source,
+            overrides=MappingProxyType(dict(overrides or {})), base_year=base, years=tuple(years),
+            discount=discount, budget=budget, sectors=sectors, services=services,
+            service_years=service_years, population=population, graphs=MappingProxyType(graphs),
+            nodes=nodes, edges=edges, pathway_segments=pathway_segments, incidence=incidence,
+            effects=effects, effect_targets=effect_targets, curves=MappingProxyType(curves),
+            outcome_terms=outcome_terms, outcomes=outcomes, targets=targets,
+        )
+
+    # ------------------------------------------------------------------ conveniences
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def all_years(self) -> tuple[int, ...]:
+        return (self.base_year,) + self.years
+
+    @property
+    def final_year(self) -> int:
+        return self.years[-1]
+
+    def base_sector_spend(self) -> pd.Series:
+        """Base-year spend by sector (baseline activity x base-year unit cost)."""
+        s = self.services.groupby("sector")["base_spend"].sum()
+        return s.reindex(list(self.sectors), fill_value=0.0)
+
+    def base_share(self, sectors: list[str]) -> float:
+        spend = self.base_sector_spend()
+        total = spend.sum()
+        return float(spend.loc[list(sectors)].sum() / total) if total > 0 else 0.0
+
+    def with_overrides(self, overrides: Mapping[str, Any] | list[str]) -> "Instance":
+        """A new, re-validated instance with ``overrides`` applied on top of this one's."""
+        from .loading import load_data, parse_override
+
+        if isinstance(overrides, (list, tuple)):
+            overrides = dict(parse_override(o) for o in overrides)
+        merged = {**self.overrides, **overrides}
+        import copy as _copy
+        from pathlib import Path
+
+        base_dir = Path(self.source).parent if self.source and not self.source.startswith("<") else None
+        raw = _copy.deepcopy(dict(self.raw))
+        inst = load_data(raw, file=self.source, base_dir=base_dir, overrides=overrides)
+        object.__setattr__(inst, "overrides", MappingProxyType(merged))
+        return inst

@@ -1,0 +1,358 @@
+"""Instance file -> validated, read-only :class:`~optimiser.instance.Instance`.
+
+Steps, in order: read the YAML; replace ``{from_csv: file.csv}`` references by the table's
+rows; apply ``--set`` overrides; check the structure against :mod:`optimiser.schema`; check
+cross-references and the pathway graphs (:mod:`optimiser.validation`). Every problem found in
+any step is reported together in one :class:`~optimiser.errors.InstanceError`.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from . import schema
+from .errors import MISSING, InstanceError, Problem, describe, format_path
+
+_EXPECTED_BY_TYPE = {
+    "missing": "this field (it is required)",
+    "extra_forbidden": "no such field (check the spelling; see docs/instance-format.md)",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "string_type": "text",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "tuple_type": "a list",
+    "model_type": "a mapping of fields",
+    "model_attributes_type": "a mapping of fields",
+    "greater_than_equal": "a value >= {ge}",
+    "greater_than": "a value > {gt}",
+    "less_than_equal": "a value <= {le}",
+    "less_than": "a value < {lt}",
+    "too_short": "at least {min_length} item(s)",
+    "string_too_short": "non-empty text",
+    "literal_error": "one of {expected}",
+    "union_tag_invalid": "'kind' to be one of {expected_tags}",
+    "union_tag_not_found": "a 'kind' field (one of share, transfer)",
+}
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InstanceError([Problem(str(path), "(file)", "an instance file", "no such file")])
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise InstanceError([Problem(str(path), "(file)", "a readable UTF-8 YAML file", str(exc))])
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        raise InstanceError(
+            [Problem(str(path), where, "valid YAML", str(getattr(exc, "problem", exc)))]
+        )
+
+
+def _parse_cell(text: str) -> Any:
+    """A CSV cell read the way YAML would read it (numbers become numbers, lists lists)."""
+    if text == "":
+        return MISSING
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def read_csv_records(path: Path) -> list[dict[str, Any]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    out = []
+    for row in rows:
+        rec = {}
+        for key, cell in row.items():
+            value = _parse_cell((cell or "").strip())
+            if value is not MISSING:
+                rec[key.strip()] = value
+        out.append(rec)
+    return out
+
+
+def resolve_csv_references(data: Any, base_dir: Path, file: str, loc: tuple = ()) -> tuple[Any, list[Problem]]:
+    """Replace every ``{from_csv: name.csv}`` with the CSV's rows (a list of mappings).
+
+    A CSV with exactly the columns ``year,value`` (or ``key,value``) becomes a mapping instead,
+    so yearly series can live in CSV too.
+    """
+    problems: list[Problem] = []
+    if isinstance(data, dict):
+        if set(data) == {"from_csv"}:
+            ref = data["from_csv"]
+            path = base_dir / str(ref)
+            if not path.is_file():
+                problems.append(Problem(file, format_path(loc) + ".from_csv", "an existing CSV file "
+                                        "(relative to the instance file)", f"{ref!r}: no such file"))
+                return [], problems
+            records = read_csv_records(path)
+            cols = set(records[0]) if records else set()
+            if cols in ({"year", "value"}, {"key", "value"}):
+                k = "year" if "year" in cols else "key"
+                return {r[k]: r["value"] for r in records}, problems
+            return records, problems
+        out = {}
+        for key, value in data.items():
+            out[key], p = resolve_csv_references(value, base_dir, file, loc + (key,))
+            problems += p
+        return out, problems
+    if isinstance(data, list):
+        out_list = []
+        for i, value in enumerate(data):
+            v, p = resolve_csv_references(value, base_dir, file, loc + (i,))
+            out_list.append(v)
+            problems += p
+        return out_list, problems
+    return data, problems
+
+
+# ----------------------------------------------------------------------------- overrides
+
+_STEP = re.compile(r"([^.\[\]]+)|\[([^\]]+)\]")
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"horizon.discount_rate=0.03"`` -> ``("horizon.discount_rate", 0.03)`` (value read as YAML)."""
+    if "=" not in text:
+        raise InstanceError([Problem("--set", text, "PATH=VALUE", f"{text!r} (no '=')")])
+    path, _, raw = text.partition("=")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    return path.strip(), value
+
+
+def _split_path(path: str) -> list[str]:
+    return [m.group(1) or m.group(2) for m in _STEP.finditer(path)]
+
+
+def apply_overrides(data: dict, overrides: Mapping[str, Any], source: str = "--set") -> dict:
+    """Return a copy of ``data`` with each ``path: value`` set.
+
+    Paths are dotted field names; list items are picked by position (``services[2]``) or by
+    their ``name`` (``services[acute_inpatient]`` or ``services.acute_inpatient``). The path up to
+    the last step must exist in the file; the last step may add a field, which the schema then
+    checks (an unknown field name is an error like any other typo).
+    """
+    data = copy.deepcopy(data)
+    problems = []
+    for path, value in overrides.items():
+        steps = _split_path(path)
+        node: Any = data
+        ok = bool(steps)
+        for i, step in enumerate(steps):
+            last = i == len(steps) - 1
+            if isinstance(node, list):
+                idx = None
+                if step.lstrip("-").isdigit() and -len(node) <= int(step) < len(node):
+                    idx = int(step)
+                else:
+                    named = [j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == step]
+                    idx = named[0] if len(named) == 1 else None
+                if idx is None:
+                    ok = False
+                    problems.append(Problem(source, path, f"an item of {format_path(steps[:i]) or 'the list'} "
+                                            "by position or name", f"no item {step!r}"))
+                    break
+                if last:
+                    node[idx] = value
+                else:
+                    node = node[idx]
+            elif isinstance(node, dict):
+                key: Any = step
+                if key not in node and step.lstrip("-").isdigit() and int(step) in node:
+                    key = int(step)
+                elif key not in node and step.lstrip("-").isdigit() and all(isinstance(k, int) for k in node):
+                    key = int(step)
+                if last:
+                    node[key] = value
+                elif key in node:
+                    node = node[key]
+                else:
+                    ok = False
+                    problems.append(Problem(source, path, "a path to an existing field",
+                                            f"no field {step!r} under {format_path(steps[:i]) or 'the top level'}"))
+                    break
+            else:
+                ok = False
+                problems.append(Problem(source, path, "a path to an existing field",
+                                        f"{format_path(steps[:i])} is a single value, not a section"))
+                break
+        del ok
+    if problems:
+        raise InstanceError(problems)
+    return data
+
+
+# ----------------------------------------------------------------------------- structure
+
+def _lookup(data: Any, loc: tuple) -> Any:
+    node = data
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return MISSING
+    return node
+
+
+def _named_loc(data: Any, loc: tuple) -> str:
+    """Field path with the item's name beside list positions: ``services[3](acute).unit_cost``."""
+    out = []
+    for i, part in enumerate(loc):
+        out.append(part)
+    text = format_path(out)
+    # add a name hint for the first list item on the path
+    if len(loc) >= 2 and isinstance(loc[1], int):
+        item = _lookup(data, loc[:2])
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            head = format_path(loc[:2])
+            text = f"{head} ({item['name']})" + text[len(head):]
+    return text
+
+
+def _pydantic_problems(exc: ValidationError, data: Any, file: str, prefix: tuple = ()) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = prefix + tuple(
+            p for p in err["loc"]
+            if not (isinstance(p, str) and (p in {"float", "int", "str", "bool", "list[tuple[float,float]]"}
+                                            or p.startswith(("dict[", "tuple[", "function-", "constrained-",
+                                                             "Growth", "list[", "Sector", "ShareShift",
+                                                             "TransferShift", "literal[", "json-or-python"))))
+        )
+        # pydantic reports the alias 'from' for Edge.from_
+        found_value = _lookup(data, loc) if err["type"] != "missing" else MISSING
+        if err["type"] == "missing":
+            found = "nothing (the field is missing)"
+        else:
+            found = describe(err.get("input", found_value))
+        template = _EXPECTED_BY_TYPE.get(err["type"])
+        ctx = err.get("ctx") or {}
+        expected = template.format(**ctx) if template else err["msg"].lower()
+        problems.append(Problem(file, _named_loc(data, loc), expected, found))
+    # a value failing several members of a union is reported once per location
+    seen, unique = set(), []
+    for p in problems:
+        key = (p.path, p.found)
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+_INSTANCE_ADAPTER = TypeAdapter(schema.InstanceFile)
+
+
+def check_structure(data: Any, file: str) -> tuple[schema.InstanceFile | None, list[Problem]]:
+    """Validate against the schema. On failure, also return a best-effort partial model built from
+    the sections and list items that are valid, so cross-reference checks can still run."""
+    if not isinstance(data, dict):
+        return None, [Problem(file, "(top level)", "a mapping of sections (horizon, budget, services, ...)",
+                              describe(data))]
+    try:
+        return _INSTANCE_ADAPTER.validate_python(data), []
+    except ValidationError as exc:
+        problems = _pydantic_problems(exc, data, file)
+    return _salvage(data), problems
+
+
+def _salvage(data: dict) -> schema.InstanceFile | None:
+    fields = schema.InstanceFile.model_fields
+    parts: dict[str, Any] = {}
+    for key, field in fields.items():
+        if key not in data:
+            if not field.is_required():
+                parts[key] = field.get_default(call_default_factory=True)
+            continue
+        value = data[key]
+        annotation = field.annotation
+        try:
+            if isinstance(value, list) and key not in ("sectors",):
+                item_type = annotation.__args__[0]  # list[X]
+                adapter = TypeAdapter(item_type)
+                items = []
+                for item in value:
+                    try:
+                        items.append(adapter.validate_python(item))
+                    except ValidationError:
+                        pass
+                parts[key] = items
+            else:
+                parts[key] = TypeAdapter(annotation).validate_python(value)
+                if key == "sectors":
+                    parts[key] = [schema.Sector(name=s) if isinstance(s, str) else s for s in parts[key]]
+        except (ValidationError, AttributeError, IndexError, TypeError):
+            continue
+    return schema.InstanceFile.model_construct(**parts)
+
+
+def raw_names(data: Any, section: str) -> set[str]:
+    """Names declared in a list section of the raw file, valid or not (so that one broken service
+    does not also produce 'unknown service' errors wherever it is referred to)."""
+    items = data.get(section) if isinstance(data, dict) else None
+    names = set()
+    if isinstance(items, list):
+        for item in items:
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                names.add(item["name"])
+            elif isinstance(item, str):
+                names.add(item)
+    return names
+
+
+def load_data(data: dict, file: str = "<instance>", base_dir: Path | None = None,
+              overrides: Mapping[str, Any] | None = None):
+    """Validate an instance given as a Python mapping (as read from YAML)."""
+    from .instance import Instance
+    from .validation import check_semantics
+
+    problems: list[Problem] = []
+    data, csv_problems = resolve_csv_references(data, base_dir or Path("."), file)
+    problems += csv_problems
+    raw_before = data
+    if overrides:
+        data = apply_overrides(data, overrides)
+    model, structure_problems = check_structure(data, file)
+    problems += structure_problems
+    if model is not None:
+        problems += check_semantics(model, data, file)
+    if problems:
+        raise InstanceError(sorted(set(problems), key=problems.index))
+    del raw_before
+    return Instance.from_model(model, raw=data, source=file, overrides=dict(overrides or {}))
+
+
+def load(path: str | Path, overrides: Mapping[str, Any] | list[str] | None = None):
+    """Read, check and return the instance in ``path``.
+
+    ``overrides`` is a mapping ``{"path.to.field": value}`` or a list of ``"path=value"`` strings
+    (as given to ``--set``); they are applied before validation, so the result is checked as a whole.
+    Raises :class:`~optimiser.errors.InstanceError` listing every problem found.
+    """
+    path = Path(path)
+    if isinstance(overrides, (list, tuple)):
+        overrides = dict(parse_override(o) for o in overrides)
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise InstanceError([Problem(str(path), "(top level)", "a mapping of sections", describe(data))])
+    return load_data(data, file=str(path), base_dir=path.parent, overrides=overrides)

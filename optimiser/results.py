@@ -1,0 +1,346 @@
+"""The result of a solve: status, objective and planner tables (pandas DataFrames).
+
+The tables are self-contained: together they carry every figure needed to recompute budgets,
+shares, flow conservation, prevention effects, outcomes and the objective
+(:mod:`optimiser.verify` does exactly that, from the tables alone).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from formulations.lp import LinearProgram
+from formulations.shift_policy import share_trajectory, trajectory
+
+from . import schema
+from .solve import RawSolution, Status
+
+# Order in which tables are written and shown; each has a one-line description for exports.
+TABLES = {
+    "allocation": "spend and activity per service and planning year",
+    "sector_shares": "spend and share of spend per sector and year (base year included)",
+    "shift": "shift policies: achieved against required, per year",
+    "budget": "pooled budget, spend and discounting per year",
+    "outcomes": "outcomes per year against targets",
+    "flows": "patients per pathway edge, segment and year",
+    "nodes": "patients through each pathway node, segment and year, and activity they use",
+    "need": "need arising at pathway sources, before and after prevention",
+    "prevention": "prevention effects per year: lagged driver, reduction achieved",
+    "constraints": "every constraint with its value, bounds, dual (shadow price) and whether it binds",
+    "services": "service parameters and base-year figures",
+    "prevention_curves": "response curve points of each prevention effect",
+    "prevention_targets": "sources and segments each prevention effect acts on",
+    "outcome_terms": "definition of each outcome as weights on pathway flows",
+    "shift_policies": "shift policy parameters",
+}
+
+
+@dataclass
+class Result:
+    """One solve's answer. ``tables`` holds the DataFrames named in :data:`TABLES`."""
+
+    status: Status
+    objective: float | None
+    has_plan: bool
+    summary: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+    instance: Any = None
+    lp: LinearProgram | None = None
+
+    def __getattr__(self, name: str):
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    @property
+    def message(self) -> str:
+        return self.status.explain(self.has_plan)
+
+    def verify(self, tol: float = 1e-6):
+        from .verify import verify_tables
+
+        return verify_tables(self.tables, self.summary, tol=tol)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: summary keys at the top, then each table as a list of records."""
+        from .output import records
+
+        out = dict(self.summary)
+        out["stats"] = self.stats
+        for name, df in self.tables.items():
+            out[name] = records(df)
+        return out
+
+    def write(self, directory, overwrite: bool = False):
+        from .output import write_result
+
+        return write_result(self, directory, overwrite=overwrite)
+
+
+def _df(rows, columns) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns)
+
+
+def extract(instance, lp: LinearProgram, raw: RawSolution, timing: dict | None = None,
+            backend: str = "highs") -> Result:
+    t0 = time.perf_counter()
+    m = instance.model
+    summary: dict[str, Any] = {
+        "instance": instance.name,
+        "source": instance.source,
+        "overrides": dict(instance.overrides),
+        "status": raw.status.value,
+        "status_message": raw.status.explain(raw.has_plan),
+        "solver_status": raw.message,
+        "objective": raw.objective,
+        "objective_mode": m.objective.mode,
+        "objective_sense": "minimise" if lp.sense == "min" else "maximise",
+        "objective_description": lp.objective_description,
+        "currency": m.currency,
+        "base_year": instance.base_year,
+        "years": list(instance.years),
+        "discount_rate": m.horizon.discount_rate,
+    }
+    tables = static_tables(instance)
+    if raw.has_plan:
+        tables.update(plan_tables(instance, lp, raw))
+        alloc = tables["allocation"]
+        d = instance.discount.reindex(alloc["year"]).to_numpy()
+        summary["total_cost"] = float(alloc["spend"].sum())
+        summary["discounted_cost"] = float((alloc["spend"].to_numpy() * d).sum())
+    stats = {
+        "backend": backend,
+        "variables": lp.n_cols,
+        "constraints": lp.n_rows,
+        "nonzeros": lp.nnz,
+        "iterations": raw.iterations,
+        "build_steps_seconds": {k: round(v, 6) for k, v in getattr(lp, "step_seconds", {}).items()},
+    }
+    for k, v in (timing or {}).items():
+        stats[f"{k}_seconds"] = v
+    stats["extract_seconds"] = time.perf_counter() - t0
+    return Result(status=raw.status, objective=raw.objective, has_plan=raw.has_plan, summary=summary,
+                  tables=tables, stats=stats, instance=instance, lp=lp)
+
+
+def static_tables(inst) -> dict[str, pd.DataFrame]:
+    """Tables that describe the instance (needed to recompute a plan's figures)."""
+    services = inst.services.reset_index()[["service", "sector", "unit", "baseline_activity",
+                                            "base_unit_cost", "base_spend", "max_growth", "max_shrink"]]
+    curves = _df([{"effect": k, "point": j, "x": x, "reduction": y}
+                  for k, c in inst.curves.items() for j, (x, y) in enumerate(zip(c.x, c.y))],
+                 ["effect", "point", "x", "reduction"])
+    policies = []
+    for p in inst.model.shift_policies:
+        if isinstance(p, schema.ShareShift):
+            policies.append({"policy": p.name, "kind": "share", "sectors": "+".join(p.sectors),
+                             "increase_pp": p.increase_pp, "from_sector": None, "to_sector": None,
+                             "amount": None, "trajectory": p.trajectory})
+        else:
+            policies.append({"policy": p.name, "kind": "transfer", "sectors": None, "increase_pp": None,
+                             "from_sector": p.from_sector, "to_sector": p.to_sector, "amount": p.amount,
+                             "trajectory": p.trajectory})
+    return {
+        "services": services,
+        "prevention_curves": curves,
+        "prevention_targets": inst.effect_targets.copy(),
+        "outcome_terms": inst.outcome_terms.copy(),
+        "shift_policies": _df(policies, ["policy", "kind", "sectors", "increase_pp", "from_sector",
+                                         "to_sector", "amount", "trajectory"]),
+    }
+
+
+def _values(lp: LinearProgram, name: str, x: np.ndarray) -> pd.DataFrame:
+    block = lp.variables[name]
+    return block.index.assign(value=x[block.start:block.start + len(block)])
+
+
+def plan_tables(inst, lp: LinearProgram, raw: RawSolution) -> dict[str, pd.DataFrame]:
+    x = raw.x
+    years = list(inst.years)
+    # ---------------------------------------------------------------- allocation
+    act = _values(lp, "activity", x).rename(columns={"value": "activity"})
+    sy = inst.service_years
+    alloc = act.merge(sy, on=["service", "year"]).merge(
+        inst.services[["sector", "unit"]].reset_index(), on="service")
+    alloc["spend"] = alloc["unit_cost"] * alloc["activity"]
+    # ---------------------------------------------------------------- flows and nodes
+    flows = _values(lp, "flow", x).rename(columns={"value": "flow"})
+    flows = flows.merge(inst.edges, on=["pathway", "from", "to"])
+    out_tot = flows.groupby(["pathway", "from", "segment", "year"])["flow"].transform("sum")
+    flows["share"] = np.where(out_tot > 0, flows["flow"] / out_tot.where(out_tot > 0, 1.0), np.nan)
+    flows = flows[["pathway", "segment", "year", "from", "to", "flow", "share", "share_min", "share_max"]]
+
+    nodes = inst.nodes.merge(inst.pathway_segments, on="pathway").merge(
+        pd.DataFrame({"year": years}), how="cross")
+    inflow = flows.groupby(["pathway", "to", "segment", "year"], as_index=False)["flow"].sum().rename(
+        columns={"to": "node", "flow": "inflow"})
+    outflow = flows.groupby(["pathway", "from", "segment", "year"], as_index=False)["flow"].sum().rename(
+        columns={"from": "node", "flow": "outflow"})
+    nodes = nodes.merge(inflow, on=["pathway", "node", "segment", "year"], how="left").merge(
+        outflow, on=["pathway", "node", "segment", "year"], how="left").fillna({"inflow": 0.0, "outflow": 0.0})
+    nodes["patients"] = np.where(nodes["kind"] == "source", nodes["outflow"], nodes["inflow"])
+    nodes["activity_used"] = nodes["patients"] * nodes["units_per_patient"]
+    nodes = nodes[["pathway", "node", "kind", "service", "segment", "year", "inflow", "outflow", "patients",
+                   "units_per_patient", "activity_used"]]
+    use = nodes[nodes["kind"] == "care"].groupby(["service", "year"], as_index=False)["activity_used"].sum()
+    alloc = alloc.merge(use.rename(columns={"activity_used": "pathway_activity"}), on=["service", "year"],
+                        how="left").fillna({"pathway_activity": 0.0})
+    alloc = alloc[["service", "sector", "year", "unit", "unit_cost", "activity", "spend", "pathway_activity",
+                   "non_pathway_activity", "capacity_min", "capacity_max"]]
+    alloc = alloc.sort_values(["year", "service"], kind="stable").reset_index(drop=True)
+
+    # ---------------------------------------------------------------- prevention and need
+    prev_rows = []
+    red = _values(lp, "reduction", x).set_index(["effect", "year"])["value"] if "reduction" in lp.variables else None
+    act_idx = act.set_index(["service", "year"])["activity"]
+    cost_idx = sy.set_index(["service", "year"])["unit_cost"]
+    for e in inst.effects.itertuples(index=False):
+        curve = inst.curves[e.effect]
+        for y in years:
+            dy = y - e.lag
+            if dy > inst.base_year:
+                drv = act_idx[(e.service, dy)] * (cost_idx[(e.service, dy)] if e.driver == "spend" else 1.0)
+                r = float(red[(e.effect, y)])
+            else:
+                drv, r = e.baseline_driver, e.baseline_reduction
+            prev_rows.append({"effect": e.effect, "service": e.service, "pathway": e.pathway, "year": y,
+                              "driver": e.driver, "driver_year": dy, "driver_value": drv,
+                              "curve_value": curve(drv), "reduction": r,
+                              "baseline_reduction": e.baseline_reduction,
+                              "net_reduction": r - e.baseline_reduction, "floor": e.floor})
+    prevention = _df(prev_rows, ["effect", "service", "pathway", "year", "driver", "driver_year", "driver_value",
+                                 "curve_value", "reduction", "baseline_reduction", "net_reduction", "floor"])
+    need = inst.incidence.merge(pd.DataFrame({"year": years}), how="cross").merge(
+        inst.population.rename("population").reset_index(), on=["segment", "year"])
+    need["baseline_need"] = need["incidence"] * need["population"]
+    if len(prevention):
+        net = inst.effect_targets.merge(prevention[["effect", "year", "net_reduction"]], on="effect")
+        net = net.groupby(["pathway", "node", "segment", "year"], as_index=False)["net_reduction"].sum()
+        need = need.merge(net, on=["pathway", "node", "segment", "year"], how="left")
+    else:
+        need["net_reduction"] = 0.0
+    need["net_reduction"] = need["net_reduction"].fillna(0.0)
+    need["need"] = need["baseline_need"] * (1 - need["net_reduction"])
+    need = need.rename(columns={"incidence": "incidence_per_head"})[
+        ["pathway", "node", "segment", "year", "population", "incidence_per_head", "baseline_need",
+         "net_reduction", "need"]]
+
+    # ---------------------------------------------------------------- sectors and shift
+    base = inst.base_sector_spend()
+    sec_rows = [{"sector": s, "year": inst.base_year, "spend": float(base[s])} for s in inst.sectors]
+    spend = alloc.groupby(["sector", "year"])["spend"].sum()
+    for y in years:
+        for s in inst.sectors:
+            sec_rows.append({"sector": s, "year": y, "spend": float(spend.get((s, y), 0.0))})
+    shares = _df(sec_rows, ["sector", "year", "spend"])
+    tot = shares.groupby("year")["spend"].transform("sum")
+    shares["share"] = np.where(tot > 0, shares["spend"] / tot.where(tot > 0, 1.0), 0.0)
+    shares["is_base_year"] = shares["year"] == inst.base_year
+
+    shift_rows = []
+    for p in inst.model.shift_policies:
+        if isinstance(p, schema.ShareShift):
+            req = share_trajectory(inst, p).set_index("year")["required_share"]
+            s0 = inst.base_share(p.sectors)
+            for y in years:
+                achieved = float(shares[(shares["year"] == y) & shares["sector"].isin(p.sectors)]["share"].sum())
+                r = float(req[y]) if y in req.index else math.nan
+                shift_rows.append({"policy": p.name, "kind": "share", "year": y, "measure": "share of spend",
+                                   "base": s0, "required": r, "achieved": achieved,
+                                   "met": bool(math.isnan(r) or achieved >= r - 1e-7)})
+        else:
+            req = trajectory(inst, p.amount, 0.0, p.trajectory).set_index("year")["required"]
+            for y in years:
+                moved_out = float(base[p.from_sector] - spend.get((p.from_sector, y), 0.0))
+                moved_in = float(spend.get((p.to_sector, y), 0.0) - base[p.to_sector])
+                r = float(req[y]) if y in req.index else math.nan
+                achieved = min(moved_out, moved_in)
+                shift_rows.append({"policy": p.name, "kind": "transfer", "year": y,
+                                   "measure": f"moved {p.from_sector} -> {p.to_sector}",
+                                   "base": 0.0, "required": r, "achieved": achieved,
+                                   "met": bool(math.isnan(r) or achieved >= r - 1e-6 * max(1.0, abs(r)))})
+    shift = _df(shift_rows, ["policy", "kind", "year", "measure", "base", "required", "achieved", "met"])
+
+    # ---------------------------------------------------------------- budget and outcomes
+    budget = pd.DataFrame({"year": years})
+    budget["budget"] = inst.budget.reindex(years).to_numpy()
+    budget["spend"] = alloc.groupby("year")["spend"].sum().reindex(years).to_numpy()
+    budget["headroom"] = budget["budget"] - budget["spend"]
+    budget["discount_factor"] = inst.discount.reindex(years).to_numpy()
+    budget["discounted_spend"] = budget["spend"] * budget["discount_factor"]
+
+    outcomes = outcome_values(inst.outcome_terms, flows, nodes, inst.outcomes, years)
+    outcomes = outcomes.merge(inst.targets, on=["outcome", "year"], how="left")
+    outcomes["met"] = [
+        bool((np.isnan(lo) or v >= lo - 1e-6 * max(1, abs(lo))) and (np.isnan(hi) or v <= hi + 1e-6 * max(1, abs(hi))))
+        for v, lo, hi in zip(outcomes["value"], outcomes["at_least"].astype(float).replace([-np.inf], np.nan),
+                             outcomes["at_most"].astype(float).replace([np.inf], np.nan))]
+    for col, inf in (("at_least", -np.inf), ("at_most", np.inf)):
+        outcomes[col] = outcomes[col].astype(float).replace([inf], np.nan)
+
+    return {
+        "allocation": alloc, "sector_shares": shares, "shift": shift, "budget": budget,
+        "outcomes": outcomes, "flows": flows, "nodes": nodes, "need": need, "prevention": prevention,
+        "constraints": constraint_table(lp, raw),
+    }
+
+
+def outcome_values(terms: pd.DataFrame, flows: pd.DataFrame, nodes: pd.DataFrame, outcomes: pd.DataFrame,
+                   years: list[int]) -> pd.DataFrame:
+    """value[o, t] = sum of weight x patients over the outcome's terms (nodes: patients through the
+    node; edges: patients on the edge). Used by both the result and the verifier."""
+    grid = outcomes[["outcome", "unit", "direction"]].merge(pd.DataFrame({"year": years}), how="cross")
+    parts = []
+    nt = terms[terms["on"] == "node"]
+    if len(nt):
+        t = nt.merge(nodes[["pathway", "node", "segment", "year", "patients"]], on=["pathway", "node", "segment"])
+        parts.append(t.assign(v=t["weight"] * t["patients"])[["outcome", "year", "v"]])
+    et = terms[terms["on"] == "edge"]
+    if len(et):
+        t = et.merge(flows[["pathway", "from", "to", "segment", "year", "flow"]], on=["pathway", "from", "to", "segment"])
+        parts.append(t.assign(v=t["weight"] * t["flow"])[["outcome", "year", "v"]])
+    if parts:
+        v = pd.concat(parts).groupby(["outcome", "year"], as_index=False)["v"].sum()
+        grid = grid.merge(v, on=["outcome", "year"], how="left")
+        grid["value"] = grid.pop("v").fillna(0.0)
+    else:
+        grid["value"] = 0.0
+    return grid
+
+
+def constraint_table(lp: LinearProgram, raw: RawSolution) -> pd.DataFrame:
+    """Every row of the programme, labelled in planner terms, with value, bounds and dual."""
+    frames = []
+    for name, block in lp.constraints.items():
+        sl = slice(block.start, block.start + len(block))
+        labels = block.index.astype(str).agg(", ".join, axis=1) if len(block.index.columns) else ""
+        df = pd.DataFrame({
+            "constraint": name,
+            "keys": labels.to_numpy(),
+            "year": block.index["year"].to_numpy() if "year" in block.index else None,
+            "lower": block.lower, "upper": block.upper,
+            "value": raw.row_value[sl] if raw.row_value is not None else np.nan,
+            "dual": raw.row_dual[sl] if raw.row_dual is not None else np.nan,
+            "dual_unit": block.dual_unit, "description": block.description,
+        })
+        frames.append(df)
+    if not frames:
+        return _df([], ["constraint", "keys", "year", "lower", "upper", "value", "dual", "dual_unit",
+                        "description", "binding"])
+    out = pd.concat(frames, ignore_index=True)
+    scale = 1e-6 * np.maximum(1.0, np.abs(out["value"].to_numpy()))
+    out["binding"] = ((np.abs(out["value"] - out["lower"]) <= scale) | (np.abs(out["value"] - out["upper"]) <= scale)) \
+        & ~(out["lower"] == out["upper"])
+    out["binding"] = out["binding"] | ((out["lower"] == out["upper"]) & (np.abs(out["dual"].fillna(0)) > 1e-9))
+    out["lower"] = out["lower"].replace([-np.inf], np.nan)
+    out["upper"] = out["upper"].replace([np.inf], np.nan)
+    return out

@@ -1,0 +1,233 @@
+"""Build, solve and extract: three public steps behind one convenience call.
+
+* :func:`build_lp` states the model (:mod:`formulations`) as labelled sparse blocks;
+* :func:`solve` passes it straight into HiGHS (highspy) and returns a :class:`~optimiser.results.Result`;
+* :func:`build_model` gives the same model as a Pyomo ``ConcreteModel`` for callers who want to add
+  constraints of their own, and :func:`solve_model` solves such a model through Pyomo's HiGHS
+  interface and returns the same kind of result.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import formulations
+from formulations.lp import LinearProgram
+
+from .errors import SolverError
+
+
+class Status(str, enum.Enum):
+    """What HiGHS concluded, in plain words."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    TIME_LIMIT = "time limit"
+    ERROR = "error"
+
+    @property
+    def is_ok(self) -> bool:
+        return self is Status.OPTIMAL
+
+    def explain(self, has_plan: bool = False) -> str:
+        return {
+            Status.OPTIMAL: "optimal: the plan below is the best possible under the instance's rules",
+            Status.INFEASIBLE: "infeasible: no plan meets all the targets, policies, budgets and "
+                               "capacities together",
+            Status.UNBOUNDED: "unbounded: the objective can be improved without limit (a cost or "
+                              "limit is missing)",
+            Status.TIME_LIMIT: ("time limit reached: the best plan found so far is shown, not proven optimal"
+                                if has_plan else "time limit reached before any plan was found"),
+            Status.ERROR: "the solver failed",
+        }[self]
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    time_limit: float | None = None
+    threads: int | None = None
+    log: bool = False
+    log_file: str | None = None
+    presolve: bool = True
+
+
+@dataclass
+class RawSolution:
+    status: Status
+    has_plan: bool
+    objective: float | None
+    x: np.ndarray | None
+    row_value: np.ndarray | None
+    row_dual: np.ndarray | None
+    col_dual: np.ndarray | None
+    solver_seconds: float
+    iterations: int
+    message: str = ""
+
+
+def build_lp(instance) -> LinearProgram:
+    """The labelled linear programme for ``instance`` (see :mod:`formulations.build`)."""
+    return formulations.build(instance)
+
+
+def build_model(instance):
+    """The model as a Pyomo ``ConcreteModel`` (one ``Var``/``Constraint`` per block, planner keys).
+
+    Add constraints of your own, then call :func:`solve_model`::
+
+        m = optimiser.build_model(inst)
+        m.cap = pyo.Constraint(expr=m.activity["acute_inpatient", 2027] <= 1e5)
+        result = optimiser.solve_model(m, inst)
+    """
+    from formulations.pyomo_model import to_pyomo
+
+    return to_pyomo(build_lp(instance))
+
+
+def _highs(options: SolverOptions):
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(options.log or options.log_file))
+    if options.log_file:
+        h.setOptionValue("log_file", str(options.log_file))
+        h.setOptionValue("log_to_console", bool(options.log))
+    if options.time_limit is not None:
+        h.setOptionValue("time_limit", float(options.time_limit))
+    if options.threads is not None:
+        h.setOptionValue("threads", int(options.threads))
+    h.setOptionValue("random_seed", 0)
+    if not options.presolve:
+        h.setOptionValue("presolve", "off")
+    return h
+
+
+def _status_from_highs(h) -> tuple[Status, str]:
+    import highspy
+
+    ms = h.getModelStatus()
+    text = h.modelStatusToString(ms)
+    S = highspy.HighsModelStatus
+    if ms == S.kOptimal:
+        return Status.OPTIMAL, text
+    if ms == S.kInfeasible:
+        return Status.INFEASIBLE, text
+    if ms == S.kUnbounded:
+        return Status.UNBOUNDED, text
+    if ms == S.kUnboundedOrInfeasible:
+        return Status.ERROR, text  # resolved by a re-run without presolve
+    if ms in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt):
+        return Status.TIME_LIMIT, text
+    return Status.ERROR, text
+
+
+def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions()) -> RawSolution:
+    """Pass ``lp`` to HiGHS in one call, solve, and read the solution back."""
+    import highspy
+
+    h = _highs(options)
+    status = h.passModel(lp.to_highs())
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the model (passModel returned an error)")
+    h.run()
+    st, text = _status_from_highs(h)
+    seconds = h.getRunTime()
+    if h.getModelStatus() == highspy.HighsModelStatus.kUnboundedOrInfeasible:
+        # presolve cannot tell which: ask the simplex without presolve
+        h.setOptionValue("presolve", "off")
+        h.clearSolver()
+        h.run()
+        seconds += h.getRunTime()
+        st, text = _status_from_highs(h)
+        if h.getModelStatus() == highspy.HighsModelStatus.kUnboundedOrInfeasible:
+            st = Status.INFEASIBLE
+    info = h.getInfo()
+    has_plan = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value) if has_plan else None
+    row_value = np.asarray(sol.row_value) if has_plan else None
+    duals_ok = st is Status.OPTIMAL and info.dual_solution_status == 2
+    row_dual = np.asarray(sol.row_dual) if duals_ok else None
+    col_dual = np.asarray(sol.col_dual) if duals_ok else None
+    objective = float(info.objective_function_value) if has_plan else None
+    iterations = int(info.simplex_iteration_count) + max(int(info.ipm_iteration_count), 0)
+    return RawSolution(st, has_plan, objective, x, row_value, row_dual, col_dual, seconds, iterations, text)
+
+
+def solve(instance, *, time_limit: float | None = None, threads: int | None = None, log: bool = False,
+          log_file: str | None = None, backend: str = "highs"):
+    """Solve ``instance`` and return one :class:`~optimiser.results.Result`, whatever the outcome.
+
+    ``backend="highs"`` (default) passes the model straight into HiGHS; ``backend="pyomo"`` builds
+    the Pyomo model and solves it through Pyomo's HiGHS interface (same answer, slower).
+    """
+    from .results import extract
+
+    options = SolverOptions(time_limit=time_limit, threads=threads, log=log, log_file=log_file)
+    t0 = time.perf_counter()
+    lp = build_lp(instance)
+    t1 = time.perf_counter()
+    if backend == "pyomo":
+        from formulations.pyomo_model import to_pyomo
+
+        model = to_pyomo(lp)
+        t_translate = time.perf_counter() - t1
+        return solve_model(model, instance, options=options, _timing={"build": t1 - t0, "translate": t_translate})
+    if backend != "highs":
+        raise ValueError(f"backend must be 'highs' or 'pyomo', not {backend!r}")
+    raw = run_highs(lp, options)
+    t2 = time.perf_counter()
+    timing = {"build": t1 - t0, "translate_and_solve": t2 - t1, "highs": raw.solver_seconds}
+    return extract(instance, lp, raw, timing=timing, backend="highs")
+
+
+def solve_model(model, instance, *, options: SolverOptions | None = None, time_limit: float | None = None,
+                _timing: dict | None = None):
+    """Solve a Pyomo model made by :func:`build_model` (possibly extended) with HiGHS via Pyomo."""
+    import pyomo.environ as pyo
+    from pyomo.opt import TerminationCondition as TC
+
+    from .results import extract
+
+    options = options or SolverOptions(time_limit=time_limit)
+    lp: LinearProgram = model._budgetshift_lp
+    solver = pyo.SolverFactory("appsi_highs")
+    if options.time_limit is not None:
+        solver.options["time_limit"] = float(options.time_limit)
+    if options.threads is not None:
+        solver.options["threads"] = int(options.threads)
+    t0 = time.perf_counter()
+    res = solver.solve(model, tee=options.log, load_solutions=False)
+    seconds = time.perf_counter() - t0
+    tc = res.solver.termination_condition
+    status = {TC.optimal: Status.OPTIMAL, TC.infeasible: Status.INFEASIBLE, TC.unbounded: Status.UNBOUNDED,
+              TC.infeasibleOrUnbounded: Status.INFEASIBLE, TC.maxTimeLimit: Status.TIME_LIMIT}.get(tc, Status.ERROR)
+    has_plan = status is Status.OPTIMAL or (status is Status.TIME_LIMIT and len(res.solution) > 0)
+    x = row_value = row_dual = None
+    objective = None
+    if has_plan:
+        model.solutions.load_from(res)
+        cols = model._budgetshift_cols
+        x = np.array([v.value if v.value is not None else 0.0 for v in cols])
+        objective = float(pyo.value(model.objective))
+        a = lp.matrix()
+        row_value = a @ x
+        if status is Status.OPTIMAL:
+            from formulations.pyomo_model import _key_tuples
+
+            row_dual = np.zeros(lp.n_rows)
+            for name, block in lp.constraints.items():
+                con = getattr(model, name)
+                for k, key in enumerate(_key_tuples(block.index)):
+                    if key in con:
+                        row_dual[block.start + k] = model.dual.get(con[key], 0.0)
+    raw = RawSolution(status, has_plan, objective, x, row_value, row_dual, None, seconds, 0, str(tc))
+    timing = dict(_timing or {})
+    timing["pyomo_solve"] = seconds
+    timing["highs"] = seconds
+    return extract(instance, lp, raw, timing=timing, backend="pyomo")

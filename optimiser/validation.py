@@ -1,0 +1,347 @@
+"""Cross-reference and graph checks, run after the structure has been checked.
+
+Each ``_check_*`` function looks at one part of the file and returns the problems it finds; all
+of them run, so the planner sees every problem at once. ``known`` holds the names declared in
+the raw file even where the item itself was invalid, so that one broken service is reported once,
+not again wherever it is referred to.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterable
+
+import networkx as nx
+
+from . import schema
+from .errors import Problem
+from .instance import edge_bounds, missing_years
+
+SHARE_TOL = 1e-9
+
+
+class _Report:
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def __call__(self, path: str, expected: str, found: str) -> None:
+        self.problems.append(Problem(self.file, path, expected, found))
+
+
+def _item(section: str, i: int, name: str | None) -> str:
+    return f"{section}[{i}] ({name})" if name else f"{section}[{i}]"
+
+
+def _names_of(items: Iterable[Any]) -> list[str]:
+    return [getattr(x, "name", None) for x in items]
+
+
+def _duplicates(report: _Report, section: str, names: list[str]) -> None:
+    for name, count in Counter(names).items():
+        if name is not None and count > 1:
+            report(section, "unique names", f"{name!r} {count} times")
+
+
+def _year_series(report: _Report, path: str, values: Any, required: list[int], allowed: set[int]) -> None:
+    if values is None or not isinstance(values, dict):
+        return
+    outside = sorted(y for y in values if y not in allowed)
+    if outside:
+        report(path, f"years within the horizon {min(allowed)}-{max(allowed)}", f"year(s) {outside}")
+    missing = missing_years(values, required)
+    if missing:
+        report(path, f"a value for every year {required[0]}-{required[-1]}", f"no value for {missing}")
+
+
+def check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Problem]:
+    from .loading import raw_names
+
+    report = _Report(file)
+    known = {sec: raw_names(raw, sec) for sec in ("sectors", "services", "segments", "pathways",
+                                                  "outcomes", "prevention_effects")}
+    horizon = getattr(m, "horizon", None)
+    years: list[int] = []
+    all_years: list[int] = []
+    if horizon is not None:
+        years = [horizon.base_year + k for k in range(1, horizon.years + 1)]
+        all_years = [horizon.base_year] + years
+    sections = {name: getattr(m, name, None) or [] for name in
+                ("sectors", "services", "segments", "pathways", "prevention_effects", "shift_policies",
+                 "outcomes", "targets")}
+    for section in ("sectors", "services", "segments", "pathways", "prevention_effects", "shift_policies",
+                    "outcomes"):
+        _duplicates(report, section, _names_of(sections[section]))
+
+    if years and getattr(m, "budget", None) is not None:
+        _year_series(report, "budget.pooled", m.budget.pooled, years, set(all_years))
+    _check_services(report, sections["services"], raw, known, years, all_years)
+    for i, seg in enumerate(sections["segments"]):
+        if years:
+            _year_series(report, f"{_item('segments', i, seg.name)}.population", seg.population, all_years,
+                         set(all_years))
+    graphs = _check_pathways(report, sections["pathways"], raw, known)
+    _check_effects(report, sections["prevention_effects"], raw, known, graphs, sections["services"])
+    _check_shift(report, sections["shift_policies"], raw, known, sections["services"])
+    _check_outcomes(report, sections["outcomes"], raw, known, graphs)
+    _check_targets(report, sections["targets"], raw, known, years)
+    _check_objective(report, getattr(m, "objective", None), known)
+    return report.problems
+
+
+def _raw_index(raw: dict, section: str, name: str) -> int:
+    items = raw.get(section) or []
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == name:
+            return i
+    return -1
+
+
+def _check_services(report, services, raw, known, years, all_years) -> None:
+    for s in services:
+        i = _raw_index(raw, "services", s.name)
+        at = _item("services", i, s.name)
+        if s.sector not in known["sectors"]:
+            report(f"{at}.sector", f"one of the sectors {sorted(known['sectors'])}", repr(s.sector))
+        if years:
+            _year_series(report, f"{at}.unit_cost", s.unit_cost, all_years, set(all_years))
+            _year_series(report, f"{at}.non_pathway_activity", s.non_pathway_activity, years, set(all_years))
+            _year_series(report, f"{at}.capacity.min", s.capacity.min, years, set(all_years))
+            _year_series(report, f"{at}.capacity.max", s.capacity.max, years, set(all_years))
+            if s.capacity.max is not None and not any(
+                isinstance(v, dict) and missing_years(v, years) for v in (s.capacity.min, s.capacity.max)
+            ):
+                from .instance import expand_years
+
+                base = all_years[0]
+                lo = expand_years(s.capacity.min, years, base)
+                hi = expand_years(s.capacity.max, years, base)
+                bad = [y for y in years if lo[y] > hi[y] + 1e-9]
+                if bad:
+                    report(f"{at}.capacity", "min <= max in every year", f"min > max in {bad}")
+
+
+def _check_pathways(report, pathways, raw, known) -> dict[str, nx.DiGraph]:
+    graphs: dict[str, nx.DiGraph] = {}
+    for p in pathways:
+        i = _raw_index(raw, "pathways", p.name)
+        at = _item("pathways", i, p.name)
+        segs = p.segments if p.segments is not None else sorted(known["segments"])
+        for seg in p.segments or []:
+            if seg not in known["segments"]:
+                report(f"{at}.segments", f"segments defined under 'segments' {sorted(known['segments'])}",
+                       repr(seg))
+        _duplicates(report, f"{at}.nodes", [n.name for n in p.nodes])
+        g = nx.DiGraph()
+        for j, n in enumerate(p.nodes):
+            nat = f"{at}.nodes[{j}] ({n.name})"
+            g.add_node(n.name, kind=n.kind)
+            if n.kind == "source":
+                if n.incidence is None:
+                    report(f"{nat}.incidence", "new patients per head per year (source nodes need it)",
+                           "nothing (the field is missing)")
+                elif isinstance(n.incidence, dict):
+                    for seg in n.incidence:
+                        if seg not in segs:
+                            report(f"{nat}.incidence", f"segments of this pathway {list(segs)}", repr(seg))
+                if n.service is not None:
+                    report(f"{nat}.service", "no service on a source node (need arises there)", repr(n.service))
+            elif n.kind == "care":
+                if n.service is None:
+                    report(f"{nat}.service", "the service delivering this care node", "nothing (the field is missing)")
+                elif n.service not in known["services"]:
+                    report(f"{nat}.service", "a service defined under 'services'", repr(n.service))
+                if n.incidence is not None:
+                    report(f"{nat}.incidence", "incidence on source nodes only", "incidence on a care node")
+            else:
+                for fld in ("service", "incidence", "units_per_patient"):
+                    if getattr(n, fld) is not None:
+                        report(f"{nat}.{fld}", f"no {fld} on a sink node", repr(getattr(n, fld)))
+        seen_edges = Counter((e.from_, e.to) for e in p.edges)
+        for (a, b), c in seen_edges.items():
+            if c > 1:
+                report(f"{at}.edges", "each edge [from, to] at most once", f"{a} -> {b} {c} times")
+        for j, e in enumerate(p.edges):
+            eat = f"{at}.edges[{j}] ({e.from_} -> {e.to})"
+            ok = True
+            for end, name in (("from", e.from_), ("to", e.to)):
+                if name not in g:
+                    report(f"{eat}.{end}", f"a node of pathway {p.name!r}", repr(name))
+                    ok = False
+            lo, hi = edge_bounds(e.share)
+            if lo > hi:
+                report(f"{eat}.share", "[min, max] with min <= max", f"[{lo}, {hi}]")
+            if not ok:
+                continue
+            if g.nodes[e.to]["kind"] == "source":
+                report(f"{eat}.to", "a care or sink node (nothing flows into a source)", f"source node {e.to!r}")
+            if g.nodes[e.from_]["kind"] == "sink":
+                report(f"{eat}.from", "a source or care node (sinks have no way out)", f"sink node {e.from_!r}")
+            g.add_edge(e.from_, e.to, share=(lo, hi))
+        graphs[p.name] = g
+        sources = [n for n, d in g.nodes(data=True) if d["kind"] == "source"]
+        sinks = [n for n, d in g.nodes(data=True) if d["kind"] == "sink"]
+        if not sources:
+            report(f"{at}.nodes", "at least one source node (where need arises)", "none")
+        if not sinks:
+            report(f"{at}.nodes", "at least one sink node (an outcome)", "none")
+        reachable = set(sources)
+        for s in sources:
+            reachable |= nx.descendants(g, s)
+        can_finish = set(sinks)
+        for t in sinks:
+            can_finish |= nx.ancestors(g, t)
+        for n, d in g.nodes(data=True):
+            if n not in reachable:
+                report(f"{at}.nodes ({n})", "every node reachable from a source node", f"{n!r} cannot be reached")
+            if d["kind"] != "sink" and n not in can_finish and sinks:
+                report(f"{at}.nodes ({n})", "a way from every source and care node to a sink",
+                       f"no path from {n!r} to any sink")
+            if d["kind"] != "sink":
+                out = [g.edges[n, v]["share"] for v in g.successors(n)]
+                if not out:
+                    continue  # already reported as having no way to a sink
+                lo_sum = sum(x[0] for x in out)
+                hi_sum = sum(x[1] for x in out)
+                if lo_sum > 1 + SHARE_TOL or hi_sum < 1 - SHARE_TOL:
+                    report(f"{at}.edges (out of {n})",
+                           "shares of the edges out of a node that can sum to 1 (sum of mins <= 1 <= sum of maxes)",
+                           f"mins sum to {lo_sum:.6g}, maxes to {hi_sum:.6g}")
+    return graphs
+
+
+def _check_effects(report, effects, raw, known, graphs, services) -> None:
+    service_names = {s.name for s in services}
+    for e in effects:
+        i = _raw_index(raw, "prevention_effects", e.name)
+        at = _item("prevention_effects", i, e.name)
+        if e.service not in known["services"]:
+            report(f"{at}.service", "a service defined under 'services'", repr(e.service))
+        elif e.service not in service_names:
+            pass  # the service itself is invalid and already reported
+        if e.pathway not in known["pathways"]:
+            report(f"{at}.pathway", "a pathway defined under 'pathways'", repr(e.pathway))
+        g = graphs.get(e.pathway)
+        if g is not None:
+            for src in e.sources:
+                if src not in g:
+                    report(f"{at}.sources", f"source nodes of pathway {e.pathway!r}", repr(src))
+                elif g.nodes[src]["kind"] != "source":
+                    report(f"{at}.sources", "source nodes (where need arises)",
+                           f"{src!r} is a {g.nodes[src]['kind']} node")
+        for seg in e.segments or []:
+            if seg not in known["segments"]:
+                report(f"{at}.segments", "segments defined under 'segments'", repr(seg))
+        xs = [x for x, _ in e.response]
+        ys = [y for _, y in e.response]
+        if xs[0] != 0:
+            report(f"{at}.response", "a curve starting at x = 0", f"first point at x = {xs[0]}")
+        if any(b <= a for a, b in zip(xs, xs[1:])):
+            report(f"{at}.response", "strictly increasing x values", f"x = {xs}")
+            continue
+        if ys[0] != 0:
+            report(f"{at}.response", "no reduction at x = 0 (first point [0, 0])", f"[{xs[0]}, {ys[0]}]")
+        slopes = [(y1 - y0) / (x1 - x0) for x0, y0, x1, y1 in zip(xs, ys, xs[1:], ys[1:])]
+        if any(s < -1e-12 for s in slopes):
+            report(f"{at}.response", "reductions that never fall as the driver rises", f"reductions {ys}")
+        elif any(b > a + 1e-12 for a, b in zip(slopes, slopes[1:])):
+            report(f"{at}.response",
+                   "a concave curve (diminishing returns: each piece no steeper than the one before); "
+                   "S-shaped curves need the mixed-integer formulation, not yet available",
+                   f"slopes {[round(s, 8) for s in slopes]}")
+
+
+def _check_shift(report, policies, raw, known, services) -> None:
+    for i, pol in enumerate(policies):
+        at = _item("shift_policies", i, pol.name)
+        if isinstance(pol, schema.ShareShift):
+            for sec in pol.sectors:
+                if sec not in known["sectors"]:
+                    report(f"{at}.sectors", f"sectors defined under 'sectors' {sorted(known['sectors'])}", repr(sec))
+            if not (-100 <= pol.increase_pp <= 100):
+                report(f"{at}.increase_pp", "percentage points between -100 and 100", repr(pol.increase_pp))
+            base_total = sum(s.baseline_activity * _base_cost(s) for s in services)
+            if base_total > 0 and all(sec in known["sectors"] for sec in pol.sectors):
+                share0 = sum(s.baseline_activity * _base_cost(s) for s in services if s.sector in pol.sectors) / base_total
+                final = share0 + pol.increase_pp / 100
+                if not (0 <= final <= 1):
+                    report(f"{at}.increase_pp", "a final share between 0% and 100%",
+                           f"base share {share0:.2%} + {pol.increase_pp} points = {final:.2%}")
+            elif base_total <= 0:
+                report(f"{at}", "a base year with some spend (shares are measured against it)", "zero base-year spend")
+        else:
+            for fld in ("from_sector", "to_sector"):
+                if getattr(pol, fld) not in known["sectors"]:
+                    report(f"{at}.{fld}", f"a sector defined under 'sectors' {sorted(known['sectors'])}",
+                           repr(getattr(pol, fld)))
+            if pol.from_sector == pol.to_sector:
+                report(f"{at}.to_sector", "a sector other than from_sector", repr(pol.to_sector))
+
+
+def _base_cost(service: schema.Service) -> float:
+    c = service.unit_cost
+    if isinstance(c, schema.Growth):
+        return c.value
+    if isinstance(c, dict):
+        return min(c.items())[1] if c else 0.0
+    return float(c)
+
+
+def _check_outcomes(report, outcomes, raw, known, graphs) -> None:
+    for o in outcomes:
+        i = _raw_index(raw, "outcomes", o.name)
+        at = _item("outcomes", i, o.name)
+        for j, t in enumerate(o.terms):
+            tat = f"{at}.terms[{j}]"
+            if t.pathway not in known["pathways"]:
+                report(f"{tat}.pathway", "a pathway defined under 'pathways'", repr(t.pathway))
+            if (t.node is None) == (t.edge is None):
+                report(tat, "exactly one of 'node' or 'edge'", "both" if t.node else "neither")
+                continue
+            g = graphs.get(t.pathway)
+            if g is None:
+                continue
+            if t.node is not None and t.node not in g:
+                report(f"{tat}.node", f"a node of pathway {t.pathway!r}", repr(t.node))
+            if t.node is not None and t.node in g and g.nodes[t.node]["kind"] == "source":
+                pass  # counting arrivals of need at a source is allowed (incidence)
+            if t.edge is not None and not g.has_edge(*t.edge):
+                report(f"{tat}.edge", f"an edge [from, to] of pathway {t.pathway!r}", f"{list(t.edge)}")
+            for seg in t.segments or []:
+                if seg not in known["segments"]:
+                    report(f"{tat}.segments", "segments defined under 'segments'", repr(seg))
+
+
+def _check_targets(report, targets, raw, known, years) -> None:
+    for i, t in enumerate(targets):
+        at = f"targets[{i}] ({t.outcome})"
+        if t.outcome not in known["outcomes"]:
+            report(f"{at}.outcome", f"an outcome defined under 'outcomes' {sorted(known['outcomes'])}",
+                   repr(t.outcome))
+        if (t.year is None) == (t.years is None):
+            report(at, "exactly one of 'year' or 'years'", "both" if t.year is not None else "neither")
+        ys = [t.year] if t.year is not None else (t.years if isinstance(t.years, list) else [])
+        if years:
+            outside = [y for y in ys if y not in years]
+            if outside:
+                report(f"{at}.{'year' if t.year is not None else 'years'}",
+                       f"planning years {years[0]}-{years[-1]}", f"{outside}")
+        if t.at_most is None and t.at_least is None:
+            report(at, "at least one of 'at_most' or 'at_least'", "neither")
+        if t.at_most is not None and t.at_least is not None and t.at_least > t.at_most:
+            report(at, "at_least <= at_most", f"at_least {t.at_least} > at_most {t.at_most}")
+
+
+def _check_objective(report, obj, known) -> None:
+    if obj is None:
+        return
+    if obj.mode == "max_outcome":
+        if not obj.weights:
+            report("objective.weights", "a weight for at least one outcome (max_outcome mode)", "none")
+        for name in obj.weights or {}:
+            if name not in known["outcomes"]:
+                report("objective.weights", f"outcomes defined under 'outcomes' {sorted(known['outcomes'])}",
+                       repr(name))
+    elif obj.weights:
+        report("objective.weights", "no weights in min_cost mode (they are for max_outcome)",
+               f"weights for {sorted(obj.weights)}")

@@ -1,0 +1,244 @@
+"""Recompute a plan's figures from its result tables alone — no model, no instance — and list
+every rule the plan breaks, with its size.
+
+Checks: spend = unit cost x activity; capacity; pooled budget; patients conserved at every care
+node; need at sources = baseline need x (1 - net prevention reduction); edge shares within their
+bounds; activity covers pathway use plus non-pathway demand; growth and shrink limits; prevention
+reductions equal to their response curves at the lagged driver, and the incidence floors; sector
+shares and the shift trajectories; outcome values and their targets; reported costs and the
+objective.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Violation:
+    check: str
+    where: str
+    amount: float
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.check} [{self.where}]: {self.detail} (off by {self.amount:.6g})"
+
+
+@dataclass
+class Verification:
+    violations: list[Violation] = field(default_factory=list)
+    checks_run: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"verified: {len(self.checks_run)} checks passed ({', '.join(self.checks_run)})"
+        return "\n".join([f"{len(self.violations)} violation(s):"] + [f"  - {v}" for v in self.violations[:50]])
+
+
+class _Checker:
+    def __init__(self, tol: float):
+        self.tol = tol
+        self.out = Verification()
+
+    def tolerance(self, scale) -> np.ndarray:
+        return self.tol * np.maximum(1.0, np.abs(np.asarray(scale, dtype=float)))
+
+    def leq(self, check: str, lhs, rhs, where, detail: str, scale=None) -> None:
+        """Record rows where lhs > rhs beyond tolerance."""
+        lhs = np.asarray(lhs, dtype=float)
+        rhs = np.asarray(rhs, dtype=float)
+        excess = lhs - rhs
+        bad = excess > self.tolerance(scale if scale is not None else np.maximum(np.abs(lhs), np.abs(np.nan_to_num(rhs))))
+        bad &= ~np.isnan(excess)
+        for i in np.flatnonzero(bad)[:20]:
+            self.out.violations.append(Violation(check, str(where[i]), float(excess[i]),
+                                                 f"{detail}: {lhs[i]:.10g} > {rhs[i]:.10g}"))
+
+    def eq(self, check: str, lhs, rhs, where, detail: str, scale=None) -> None:
+        self.leq(check, lhs, rhs, where, detail, scale)
+        self.leq(check, rhs, lhs, where, detail, scale)
+
+
+def _where(df: pd.DataFrame, cols: list[str]) -> list[str]:
+    return df[cols].astype(str).agg(", ".join, axis=1).tolist() if len(df) else []
+
+
+def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) -> Verification:
+    """Check a plan from its tables (as in :attr:`Result.tables` or re-read from CSV)."""
+    c = _Checker(tol)
+    if "allocation" not in t:
+        c.out.checks_run.append("no plan to verify")
+        return c.out
+    alloc = t["allocation"]
+    years = sorted(alloc["year"].unique().tolist())
+    base_year = int(summary["base_year"])
+    n_years = len(years)
+
+    # spend and capacity --------------------------------------------------------------
+    c.out.checks_run.append("spend")
+    w = _where(alloc, ["service", "year"])
+    c.eq("spend = unit cost x activity", alloc["spend"], alloc["unit_cost"] * alloc["activity"], w, "spend")
+    c.out.checks_run.append("capacity")
+    c.leq("capacity max", alloc["activity"], alloc["capacity_max"].fillna(np.inf), w, "activity above capacity")
+    c.leq("capacity min", alloc["capacity_min"], alloc["activity"], w, "activity below minimum")
+
+    # budget ---------------------------------------------------------------------------
+    c.out.checks_run.append("budget")
+    b = t["budget"]
+    spend_by_year = alloc.groupby("year")["spend"].sum().reindex(b["year"]).to_numpy()
+    c.eq("budget table spend", b["spend"], spend_by_year, _where(b, ["year"]), "reported spend vs allocation")
+    c.leq("pooled budget", spend_by_year, b["budget"], _where(b, ["year"]), "spend above budget")
+
+    # flows ----------------------------------------------------------------------------
+    flows, nodes, need = t["flows"], t["nodes"], t["need"]
+    if len(flows):
+        c.out.checks_run.append("flow conservation")
+        inflow = flows.groupby(["pathway", "to", "segment", "year"])["flow"].sum()
+        outflow = flows.groupby(["pathway", "from", "segment", "year"])["flow"].sum()
+        care = nodes[nodes["kind"] == "care"]
+        key = pd.MultiIndex.from_frame(care[["pathway", "node", "segment", "year"]])
+        cin = inflow.reindex(key, fill_value=0.0).to_numpy()
+        cout = outflow.reindex(key, fill_value=0.0).to_numpy()
+        c.eq("flow conservation", cin, cout, _where(care, ["pathway", "node", "segment", "year"]), "in vs out")
+        c.eq("nodes table", care["patients"], cin, _where(care, ["pathway", "node", "segment", "year"]),
+             "reported patients vs inflow")
+
+        c.out.checks_run.append("source need")
+        nkey = pd.MultiIndex.from_frame(need[["pathway", "node", "segment", "year"]])
+        nout = outflow.reindex(nkey, fill_value=0.0).to_numpy()
+        wn = _where(need, ["pathway", "node", "segment", "year"])
+        c.eq("source need", nout, need["need"], wn, "patients leaving source vs need")
+        c.eq("need after prevention", need["need"],
+             need["incidence_per_head"] * need["population"] * (1 - need["net_reduction"]), wn,
+             "need vs incidence x population x (1 - reduction)")
+
+        c.out.checks_run.append("edge shares")
+        ot = flows.groupby(["pathway", "from", "segment", "year"])["flow"].transform("sum")
+        wf = _where(flows, ["pathway", "from", "to", "segment", "year"])
+        c.leq("edge share min", flows["share_min"] * ot, flows["flow"], wf, "flow below min share", scale=ot)
+        c.leq("edge share max", flows["flow"], flows["share_max"] * ot, wf, "flow above max share", scale=ot)
+
+        c.out.checks_run.append("activity covers flows")
+        used = (care["patients"] * care["units_per_patient"]).groupby(care["service"].to_numpy()).size()
+        care_use = care.assign(u=care["patients"] * care["units_per_patient"]).groupby(["service", "year"])["u"].sum()
+        akey = pd.MultiIndex.from_frame(alloc[["service", "year"]])
+        pathway_use = care_use.reindex(akey, fill_value=0.0).to_numpy()
+        del used
+        c.leq("activity covers flows", pathway_use + alloc["non_pathway_activity"].to_numpy(), alloc["activity"], w,
+              "pathway use + non-pathway demand above activity")
+
+    # stability --------------------------------------------------------------------------
+    services = t["services"].set_index("service")
+    c.out.checks_run.append("growth and shrink limits")
+    prev = alloc[["service", "year", "activity"]].assign(year=lambda d: d["year"] + 1).rename(
+        columns={"activity": "prev"})
+    st = alloc[["service", "year", "activity"]].merge(prev, on=["service", "year"], how="left")
+    first = st["prev"].isna()
+    st.loc[first, "prev"] = services["baseline_activity"].reindex(st.loc[first, "service"]).to_numpy()
+    g = services["max_growth"].reindex(st["service"]).to_numpy(dtype=float)
+    s = services["max_shrink"].reindex(st["service"]).to_numpy(dtype=float)
+    ws = _where(st, ["service", "year"])
+    c.leq("growth limit", st["activity"], np.where(np.isnan(g), np.inf, (1 + np.nan_to_num(g)) * st["prev"]), ws,
+          "activity above last year's x (1 + max growth)", scale=st["prev"])
+    c.leq("shrink limit", np.where(np.isnan(s), -np.inf, (1 - np.nan_to_num(s)) * st["prev"]), st["activity"], ws,
+          "activity below last year's x (1 - max shrink)", scale=st["prev"])
+
+    # prevention -------------------------------------------------------------------------
+    prev_t = t.get("prevention")
+    if prev_t is not None and len(prev_t):
+        c.out.checks_run.append("prevention response")
+        curves = t["prevention_curves"]
+        act = alloc.set_index(["service", "year"])
+        for r in prev_t.itertuples(index=False):
+            cv = curves[curves["effect"] == r.effect].sort_values("point")
+            where = f"{r.effect}, {r.year}"
+            if r.driver_year > base_year:
+                drv = act.loc[(r.service, r.driver_year), "spend" if r.driver == "spend" else "activity"]
+                c.eq("prevention driver", [r.driver_value], [drv], [where], "driver vs lagged activity/spend")
+            else:
+                drv = services.loc[r.service, "baseline_activity"] * (
+                    services.loc[r.service, "base_unit_cost"] if r.driver == "spend" else 1.0)
+            g_val = float(np.interp(drv, cv["x"], cv["reduction"]))
+            c.eq("prevention response", [r.reduction], [g_val], [where], "reduction vs response curve")
+            c.eq("net reduction", [r.net_reduction], [r.reduction - r.baseline_reduction], [where], "net reduction")
+        c.out.checks_run.append("incidence floor")
+        tg = t["prevention_targets"].merge(prev_t[["effect", "year", "net_reduction", "floor"]], on="effect")
+        agg = tg.groupby(["pathway", "node", "segment", "year"]).agg(net=("net_reduction", "sum"), floor=("floor", "max"))
+        c.leq("incidence floor", agg["net"], 1 - agg["floor"], [", ".join(map(str, k)) for k in agg.index],
+              "incidence below floor")
+        nk = need.set_index(["pathway", "node", "segment", "year"])["net_reduction"].reindex(agg.index).to_numpy()
+        c.eq("need reduction", nk, agg["net"], [", ".join(map(str, k)) for k in agg.index],
+             "need table reduction vs prevention table")
+
+    # sector shares and shift policies -----------------------------------------------------
+    c.out.checks_run.append("sector shares")
+    shares = t["sector_shares"]
+    sp = pd.concat([
+        services.groupby("sector")["base_spend"].sum().rename("spend").reset_index().assign(year=base_year),
+        alloc.groupby(["sector", "year"], as_index=False)["spend"].sum(),
+    ], ignore_index=True)
+    spk = sp.set_index(["sector", "year"])["spend"]
+    sh_spend = spk.reindex(pd.MultiIndex.from_frame(shares[["sector", "year"]]), fill_value=0.0).to_numpy()
+    totals = spk.groupby(level="year").sum()
+    ws2 = _where(shares, ["sector", "year"])
+    c.eq("sector spend", shares["spend"], sh_spend, ws2, "sector spend vs allocation")
+    c.eq("sector share", shares["share"], sh_spend / totals.reindex(shares["year"]).to_numpy(), ws2, "share")
+    pol = t.get("shift_policies")
+    if pol is not None and len(pol):
+        c.out.checks_run.append("shift policies")
+        for p in pol.itertuples(index=False):
+            for k, y in enumerate(years, start=1):
+                if p.trajectory == "final_year" and y != years[-1]:
+                    continue
+                frac = (y - base_year) / n_years
+                if p.kind == "share":
+                    group = str(p.sectors).split("+")
+                    base_share = spk.loc[[(g_, base_year) for g_ in group if (g_, base_year) in spk.index]].sum() / totals[base_year]
+                    req = base_share + float(p.increase_pp) / 100 * frac
+                    got = sum(spk.get((g_, y), 0.0) for g_ in group) / totals[y]
+                    c.leq("shift share", [req], [got], [f"{p.policy}, {y}"], "share below trajectory")
+                else:
+                    req = float(p.amount) * frac
+                    out_ = spk.get((p.from_sector, base_year), 0.0) - spk.get((p.from_sector, y), 0.0)
+                    in_ = spk.get((p.to_sector, y), 0.0) - spk.get((p.to_sector, base_year), 0.0)
+                    c.leq("shift transfer out", [req], [out_], [f"{p.policy}, {y}"], "moved out of sector")
+                    c.leq("shift transfer in", [req], [in_], [f"{p.policy}, {y}"], "moved into sector")
+
+    # outcomes -------------------------------------------------------------------------------
+    oc = t.get("outcomes")
+    if oc is not None and len(oc):
+        from .results import outcome_values
+
+        c.out.checks_run.append("outcomes")
+        defs = oc[["outcome", "unit", "direction"]].drop_duplicates("outcome")
+        terms = t["outcome_terms"]
+        recomputed = outcome_values(terms, flows, nodes, defs, years).set_index(["outcome", "year"])["value"]
+        vals = recomputed.reindex(pd.MultiIndex.from_frame(oc[["outcome", "year"]])).to_numpy()
+        wo = _where(oc, ["outcome", "year"])
+        c.eq("outcome value", oc["value"], vals, wo, "reported vs recomputed from flows")
+        c.out.checks_run.append("targets")
+        c.leq("target at most", vals, oc["at_most"].fillna(np.inf), wo, "outcome above target")
+        c.leq("target at least", oc["at_least"].fillna(-np.inf), vals, wo, "outcome below target")
+
+    # costs and objective ------------------------------------------------------------------------
+    c.out.checks_run.append("costs and objective")
+    disc = b.set_index("year")["discount_factor"]
+    r = float(summary.get("discount_rate", 0.0))
+    c.eq("discount factors", disc.to_numpy(), [(1 + r) ** -(y - base_year) for y in disc.index], list(map(str, disc.index)),
+         "discount factor")
+    discounted = float((alloc["spend"] * disc.reindex(alloc["year"]).to_numpy()).sum())
+    total = float(alloc["spend"].sum())
+    c.eq("total cost", [summary.get("total_cost", np.nan)], [total], ["summary"], "total cost vs allocation")
+    c.eq("discounted cost", [summary.get("discounted_cost", np.nan)], [discounted], ["summary"],
+         "discounted cost vs allocation")
+    if summary.get("objective_mode", "min_cost") == "min_cost" and summary.get("objective") is not None:
+        c.eq("objective", [summary["objective"]], [discounted], ["summary"], "objective vs discounted cost")
+    return c.out
