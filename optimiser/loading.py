@@ -22,7 +22,7 @@ from .errors import MISSING, InstanceError, Problem, describe, format_path
 
 _EXPECTED_BY_TYPE = {
     "missing": "this field (it is required)",
-    "extra_forbidden": "no such field (check the spelling; see docs/instance-format.md)",
+    "extra_forbidden": "a field the format knows (this name is not one: check the spelling; see docs/instance-format.md)",
     "float_type": "a number",
     "float_parsing": "a number",
     "int_type": "a whole number",

@@ -157,6 +157,7 @@ def _check_pathways(report, pathways, raw, known) -> dict[str, nx.DiGraph]:
                 for fld in ("service", "incidence", "units_per_patient"):
                     if getattr(n, fld) is not None:
                         report(f"{nat}.{fld}", f"no {fld} on a sink node", repr(getattr(n, fld)))
+        broken: set[str] = set()  # nodes with an edge to an unknown node: their share sums are moot
         seen_edges = Counter((e.from_, e.to) for e in p.edges)
         for (a, b), c in seen_edges.items():
             if c > 1:
@@ -168,6 +169,7 @@ def _check_pathways(report, pathways, raw, known) -> dict[str, nx.DiGraph]:
                 if name not in g:
                     report(f"{eat}.{end}", f"a node of pathway {p.name!r}", repr(name))
                     ok = False
+                    broken.update({e.from_, e.to})
             lo, hi = edge_bounds(e.share)
             if lo > hi:
                 report(f"{eat}.share", "[min, max] with min <= max", f"[{lo}, {hi}]")
@@ -192,6 +194,8 @@ def _check_pathways(report, pathways, raw, known) -> dict[str, nx.DiGraph]:
         for t in sinks:
             can_finish |= nx.ancestors(g, t)
         for n, d in g.nodes(data=True):
+            if n in broken:
+                continue
             if n not in reachable:
                 report(f"{at}.nodes ({n})", "every node reachable from a source node", f"{n!r} cannot be reached")
             if d["kind"] != "sink" and n not in can_finish and sinks:

@@ -186,11 +186,13 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
         alloc.groupby(["sector", "year"], as_index=False)["spend"].sum(),
     ], ignore_index=True)
     spk = sp.set_index(["sector", "year"])["spend"]
-    sh_spend = spk.reindex(pd.MultiIndex.from_frame(shares[["sector", "year"]]), fill_value=0.0).to_numpy()
+    sh_spend = spk.reindex(pd.MultiIndex.from_frame(shares[["sector", "year"]]), fill_value=0.0).to_numpy(dtype=float)
     totals = spk.groupby(level="year").sum()
     ws2 = _where(shares, ["sector", "year"])
     c.eq("sector spend", shares["spend"], sh_spend, ws2, "sector spend vs allocation")
-    c.eq("sector share", shares["share"], sh_spend / totals.reindex(shares["year"]).to_numpy(), ws2, "share")
+    tot = totals.reindex(shares["year"]).to_numpy(dtype=float)
+    expected_share = np.divide(sh_spend, tot, out=np.zeros_like(sh_spend), where=tot > 0)
+    c.eq("sector share", shares["share"], expected_share, ws2, "share")
     pol = t.get("shift_policies")
     if pol is not None and len(pol):
         c.out.checks_run.append("shift policies")

@@ -1,0 +1,178 @@
+"""The ``budgetshift`` command: a thin click shell over the Python API.
+
+Each command calls one API function and prints its answer; errors that a planner can fix are
+shown as short messages (the traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+import traceback
+
+import click
+
+from . import terminal
+from .errors import BudgetshiftError, InstanceError
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_INVALID = 3
+EXIT_INFEASIBLE = 4
+EXIT_UNBOUNDED = 5
+EXIT_SOLVER = 6
+EXIT_TIME_LIMIT = 7
+
+EXIT_CODES_HELP = f"""
+\b
+Exit status:
+  {EXIT_OK}  optimal plan (or, for validate/verify, no problems)
+  {EXIT_INTERNAL}  unexpected internal error (a bug: please report it with --debug output)
+  {EXIT_USAGE}  wrong command-line usage
+  {EXIT_INVALID}  invalid instance file or override (every problem is listed)
+  {EXIT_INFEASIBLE}  infeasible: no plan meets all targets, policies, budgets and capacities
+  {EXIT_UNBOUNDED}  unbounded: the objective can improve without limit
+  {EXIT_SOLVER}  solver failure, or a result that fails verification
+  {EXIT_TIME_LIMIT}  time limit reached (the best plan found, if any, is reported)
+"""
+
+
+def _status_exit(status) -> int:
+    from .solve import Status
+
+    return {Status.OPTIMAL: EXIT_OK, Status.INFEASIBLE: EXIT_INFEASIBLE, Status.UNBOUNDED: EXIT_UNBOUNDED,
+            Status.TIME_LIMIT: EXIT_TIME_LIMIT}.get(status, EXIT_SOLVER)
+
+
+def _handle_errors(fn):
+    """Turn planner-fixable errors into a short message and an exit status."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        debug = kwargs.get("debug", False)
+        try:
+            return fn(*args, **kwargs)
+        except InstanceError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(str(exc), err=True)
+            sys.exit(EXIT_INVALID)
+        except BudgetshiftError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_SOLVER)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence for planners
+            if debug:
+                traceback.print_exc()
+            click.echo(f"internal error: {type(exc).__name__}: {exc}\n(run again with --debug for the "
+                       "traceback, and please report it)", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper
+
+
+debug_option = click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+set_option = click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE",
+                          help="Override one field without editing the file, e.g. "
+                               "--set horizon.discount_rate=0.03 or --set services[ward].unit_cost=1800. "
+                               "Repeatable.")
+
+
+@click.group(help="budgetshift: least-cost plans for shifting health and care budgets upstream "
+                  "(Pyomo + HiGHS)." + EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="budgetshift")
+def main() -> None:
+    pass
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("file", type=click.Path(dir_okay=False))
+@set_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Write every result table as CSV "
+              "plus summary.json into this folder (atomically: complete or absent).")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it already exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of tables.")
+@click.option("--time-limit", type=click.FloatRange(min=0), help="Seconds HiGHS may take.")
+@click.option("--threads", type=click.IntRange(min=1), help="Threads HiGHS may use.")
+@click.option("--solver-log", is_flag=True, help="Show HiGHS's own log on stderr.")
+@click.option("--backend", type=click.Choice(["highs", "pyomo"]), default="highs", show_default=True,
+              help="highs: pass the model straight to HiGHS; pyomo: solve the Pyomo model through Pyomo.")
+@click.option("--no-verify", is_flag=True, help="Skip recomputing the plan from its tables.")
+@debug_option
+@_handle_errors
+def solve(file, overrides, out_dir, overwrite, as_json, time_limit, threads, solver_log, backend, no_verify,
+          debug):
+    """Solve the instance FILE and print the plan."""
+    from . import load, solve as solve_api
+
+    inst = load(file, overrides=list(overrides))
+    if solver_log:
+        # HiGHS writes its log to stdout; keep stdout clean for --json
+        import contextlib
+
+        with contextlib.redirect_stdout(sys.stderr):
+            result = solve_api(inst, time_limit=time_limit, threads=threads, log=True, backend=backend)
+    else:
+        result = solve_api(inst, time_limit=time_limit, threads=threads, backend=backend)
+    check = None if no_verify or not result.has_plan else result.verify()
+    if out_dir:
+        path = result.write(out_dir, overwrite=overwrite)
+        if not as_json:
+            click.echo(f"wrote {len(result.tables)} tables and summary.json to {path}", err=True)
+    if as_json:
+        doc = result.to_dict()
+        if check is not None:
+            doc["verification"] = {"ok": check.ok, "violations": [str(v) for v in check.violations]}
+        from .output import to_json
+
+        click.echo(to_json(doc))
+    else:
+        terminal.print_result(result, check)
+    code = _status_exit(result.status)
+    if code == EXIT_OK and check is not None and not check.ok:
+        code = EXIT_SOLVER
+    sys.exit(code)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("file", type=click.Path(dir_okay=False))
+@set_option
+@debug_option
+@_handle_errors
+def validate(file, overrides, debug):
+    """Check FILE and list every problem at once (exit 0 only when it is valid)."""
+    from . import load
+
+    inst = load(file, overrides=list(overrides))
+    n_nodes = len(inst.nodes)
+    click.echo(f"{file}: valid ({len(inst.services)} services in {len(inst.sectors)} sectors, "
+               f"{len(inst.graphs)} pathways with {n_nodes} nodes, {len(inst.model.segments)} segments, "
+               f"years {inst.years[0]}-{inst.years[-1]})")
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("result_dir", type=click.Path(file_okay=False, exists=True))
+@debug_option
+@_handle_errors
+def verify(result_dir, debug):
+    """Recompute a written plan (solve --out) from its CSV tables alone."""
+    from .output import read_result
+    from .verify import verify_tables
+
+    tables, summary = read_result(result_dir)
+    check = verify_tables(tables, summary)
+    click.echo(str(check))
+    sys.exit(EXIT_OK if check.ok else EXIT_SOLVER)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,113 @@
+"""The Python API, the Pyomo path, atomic writing, determinism and the verifier's teeth."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pyomo.environ as pyo
+import pytest
+
+import optimiser
+from optimiser import Status
+from optimiser.output import read_result
+from optimiser.verify import verify_tables
+
+from .conftest import ROOT
+
+TINY = ROOT / "instances" / "tiny" / "two_services.yaml"
+
+
+@pytest.fixture(scope="module")
+def tiny_result():
+    return optimiser.solve(optimiser.load(TINY))
+
+
+def test_pyomo_path_gives_the_same_plan(tiny_result):
+    via_pyomo = optimiser.solve(optimiser.load(TINY), backend="pyomo")
+    assert via_pyomo.status is Status.OPTIMAL
+    assert via_pyomo.objective == pytest.approx(tiny_result.objective, rel=1e-9)
+    pd.testing.assert_series_equal(via_pyomo.allocation["activity"], tiny_result.allocation["activity"],
+                                   rtol=1e-7, atol=1e-6)
+    # duals agree between the paths (row by row, in planner labels)
+    a = tiny_result.constraints.set_index(["constraint", "keys"])["dual"]
+    b = via_pyomo.constraints.set_index(["constraint", "keys"])["dual"]
+    pd.testing.assert_series_equal(a, b, rtol=1e-6, atol=1e-8)
+
+
+def test_a_caller_can_add_a_constraint_to_the_pyomo_model():
+    """Capping the clinic at 100 visits a year sends 20 more patients to the ward (1,000 vs 100):
+    92,000 + 20 x 900 = 110,000 a year, 220,000 over two years."""
+    inst = optimiser.load(TINY)
+    m = optimiser.build_model(inst)
+    assert isinstance(m.activity["clinic", 2026], pyo.Var().__class__.__mro__[0]) or m.activity["clinic", 2026] is not None
+    m.clinic_cap = pyo.Constraint([2026, 2027], rule=lambda m, y: m.activity["clinic", y] <= 100)
+    r = optimiser.solve_model(m, inst)
+    assert r.status is Status.OPTIMAL
+    assert r.objective == pytest.approx(220_000, rel=1e-9)
+    assert r.verify().ok
+
+
+def test_write_is_atomic_and_complete_and_reread_verifies(tiny_result, tmp_path):
+    out = tmp_path / "plan"
+    tiny_result.write(out)
+    files = {p.name for p in out.iterdir()}
+    assert {"allocation.csv", "sector_shares.csv", "flows.csv", "outcomes.csv", "summary.json"} <= files
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no partial folders left
+    tables, summary = read_result(out)
+    assert summary["status"] == "optimal"
+    assert verify_tables(tables, summary).ok
+    with pytest.raises(optimiser.BudgetshiftError):
+        tiny_result.write(out)  # refuses to clobber without overwrite
+    tiny_result.write(out, overwrite=True)
+
+
+def test_failed_write_leaves_nothing(tiny_result, tmp_path, monkeypatch):
+    import optimiser.output as output
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(output, "to_json", boom)
+    with pytest.raises(OSError):
+        tiny_result.write(tmp_path / "plan")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_same_input_gives_the_same_files(tmp_path):
+    for k in (1, 2):
+        optimiser.solve(optimiser.load(TINY)).write(tmp_path / f"run{k}")
+    for f in (tmp_path / "run1").iterdir():
+        assert f.read_bytes() == (tmp_path / "run2" / f.name).read_bytes(), f.name
+
+
+def test_verifier_catches_tampered_tables(tiny_result):
+    t = {k: v.copy() for k, v in tiny_result.tables.items()}
+    t["flows"].loc[0, "flow"] += 5  # breaks need at the source and conservation
+    check = verify_tables(t, tiny_result.summary)
+    assert not check.ok
+    names = {v.check for v in check.violations}
+    assert "source need" in names
+    t = {k: v.copy() for k, v in tiny_result.tables.items()}
+    t["allocation"].loc[0, "activity"] *= 0.5
+    t["allocation"].loc[0, "spend"] *= 0.5
+    names = {v.check for v in verify_tables(t, tiny_result.summary).violations}
+    assert "activity covers flows" in names
+    s = dict(tiny_result.summary, objective=tiny_result.objective * 0.9)
+    assert "objective" in {v.check for v in verify_tables(tiny_result.tables, s).violations}
+
+
+def test_result_json_has_the_documented_keys(tiny_result):
+    doc = json.loads(optimiser.output.to_json(tiny_result.to_dict()))
+    assert doc["status"] == "optimal"
+    assert doc["objective"] == pytest.approx(184_000)
+    assert set(doc["allocation"][0]) >= {"service", "sector", "year", "spend", "activity"}
+    assert set(doc["sector_shares"][0]) >= {"sector", "year", "share"}
+    assert set(doc["outcomes"][0]) >= {"outcome", "year", "value", "at_most", "at_least"}
+    assert doc["flows"]
+
+
+def test_time_limit_option_is_accepted(tiny_result):
+    r = optimiser.solve(optimiser.load(TINY), time_limit=10, threads=1)
+    assert r.objective == pytest.approx(tiny_result.objective)
