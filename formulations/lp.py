@@ -91,6 +91,8 @@ class LinearProgram:
     sense: str = "min"
     objective_offset: float = 0.0
     objective_description: str = ""
+    # a second objective (minimised) to choose among the optima of the first, or None
+    tiebreak: np.ndarray | None = None
     _rows: list[np.ndarray] = field(default_factory=list)
     _cols: list[np.ndarray] = field(default_factory=list)
     _vals: list[np.ndarray] = field(default_factory=list)

@@ -38,6 +38,7 @@ TABLES = {
     "prevention_targets": "sources and segments each prevention effect acts on",
     "outcome_terms": "definition of each outcome as weights on pathway flows",
     "shift_policies": "shift policy parameters",
+    "objective_weights": "max_outcome mode: weight of each outcome and year in the objective",
 }
 
 
@@ -148,7 +149,12 @@ def static_tables(inst) -> dict[str, pd.DataFrame]:
             policies.append({"policy": p.name, "kind": "transfer", "sectors": None, "increase_pp": None,
                              "from_sector": p.from_sector, "to_sector": p.to_sector, "amount": p.amount,
                              "trajectory": p.trajectory})
+    from formulations.outcomes import outcome_weights
+
+    weights = outcome_weights(inst) if inst.model.objective.mode == "max_outcome" else \
+        _df([], ["outcome", "year", "weight"])
     return {
+        "objective_weights": weights,
         "services": services,
         "prevention_curves": curves,
         "prevention_targets": inst.effect_targets.copy(),

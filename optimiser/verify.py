@@ -241,6 +241,12 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     c.eq("total cost", [summary.get("total_cost", np.nan)], [total], ["summary"], "total cost vs allocation")
     c.eq("discounted cost", [summary.get("discounted_cost", np.nan)], [discounted], ["summary"],
          "discounted cost vs allocation")
-    if summary.get("objective_mode", "min_cost") == "min_cost" and summary.get("objective") is not None:
+    if summary.get("objective") is None:
+        return c.out
+    if summary.get("objective_mode", "min_cost") == "min_cost":
         c.eq("objective", [summary["objective"]], [discounted], ["summary"], "objective vs discounted cost")
+    elif oc is not None and "objective_weights" in t:
+        w = t["objective_weights"].merge(oc[["outcome", "year", "value"]], on=["outcome", "year"])
+        c.eq("objective", [summary["objective"]], [float((w["weight"] * w["value"]).sum())], ["summary"],
+             "objective vs weighted outcomes")
     return c.out

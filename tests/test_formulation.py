@@ -363,3 +363,29 @@ def test_edge_outcome_weights_and_segment_filters():
     assert r.outcomes.iloc[0]["value"] == pytest.approx(200)
     assert r.objective == pytest.approx(150 * 100 + 150 * 1000, rel=REL)
     assert math.isclose(r.summary["discounted_cost"], r.objective, rel_tol=1e-9)
+
+
+def test_max_outcome_takes_the_cheapest_of_the_best_plans():
+    """Maximise recoveries with a budget of 50,000 while only 100 patients exist: all 100 are treated
+    (objective 100) for 10,000 a year; the rest of the budget is not spent on idle activity."""
+    data = base_instance(
+        budget={"pooled": 50000},
+        sectors=["community"],
+        services=[{"name": "treat", "sector": "community", "unit_cost": 100, "baseline_activity": 0}],
+        pathways=[{
+            "name": "p",
+            "nodes": [{"name": "need", "kind": "source", "incidence": 0.01},
+                      {"name": "treatment", "kind": "care", "service": "treat"},
+                      {"name": "recovered", "kind": "sink"}, {"name": "untreated", "kind": "sink"}],
+            "edges": [{"from": "need", "to": "treatment", "share": [0, 1]},
+                      {"from": "need", "to": "untreated", "share": [0, 1]},
+                      {"from": "treatment", "to": "recovered", "share": 1}],
+        }],
+        outcomes=[{"name": "recovered", "direction": "higher_is_better",
+                   "terms": [{"pathway": "p", "node": "recovered"}]}],
+        objective={"mode": "max_outcome", "weights": {"recovered": 1.0}},
+    )
+    for backend in ("highs", "pyomo"):
+        r = solve_data(data, backend=backend)
+        assert r.objective == pytest.approx(100, rel=REL)
+        assert r.summary["total_cost"] == pytest.approx(10_000, rel=1e-7)
