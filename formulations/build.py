@@ -1,8 +1,8 @@
 """Build the budget-shift linear programme from a validated instance, step by step.
 
 Every step is one function with its maths in its docstring; :data:`STEPS` lists them in order
-and :func:`build` logs the time each took (``stats.step_seconds``), so anyone can see where build
-time goes.
+and :func:`build` logs the time each took (``lp.step_seconds``; ``build_steps_seconds`` in a result's
+``stats``), so anyone can see where build time goes.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ STEPS = (
     ("stability: shrink", stability.add_shrink_limits),
     ("outcome targets", outcomes.add_outcome_targets),
     ("objective", objective.set_objective),
+    ("tie-break: full prevention effect", objective.prefer_full_prevention_effect),
 )
 
 

@@ -91,8 +91,8 @@ class LinearProgram:
     sense: str = "min"
     objective_offset: float = 0.0
     objective_description: str = ""
-    # a second objective (minimised) to choose among the optima of the first, or None
-    tiebreak: np.ndarray | None = None
+    # further objectives, each minimised among the optima of the ones before: (label, cost vector)
+    tiebreaks: list[tuple[str, np.ndarray]] = field(default_factory=list)
     _rows: list[np.ndarray] = field(default_factory=list)
     _cols: list[np.ndarray] = field(default_factory=list)
     _vals: list[np.ndarray] = field(default_factory=list)

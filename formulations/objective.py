@@ -22,7 +22,7 @@ def set_max_weighted_outcome(lp: LinearProgram, inst) -> None:
     """maximise sum_o w_o * sign_o * sum_t d_t * value[o, t]  (d_t = 1 if outcomes are not discounted).
 
     Many plans reach the best outcome (money that buys no outcome could go anywhere), so the solve
-    then minimises discounted cost among them: ``lp.tiebreak`` holds that second objective.
+    then minimises discounted cost among them (the first of ``lp.tiebreaks``).
     """
     w = outcome_weights(inst)
     t = outcome_value_terms(lp, inst).merge(w, on=["outcome", "year"])
@@ -32,11 +32,32 @@ def set_max_weighted_outcome(lp: LinearProgram, inst) -> None:
     c = spend_terms(lp, inst)
     cost = np.zeros(lp.n_cols)
     np.add.at(cost, c["col"].to_numpy(), c["coef"].to_numpy() * inst.discount.reindex(c["year"]).to_numpy())
-    lp.tiebreak = cost
+    lp.tiebreaks.append(("least discounted cost among the best plans", cost))
 
 
 def set_objective(lp: LinearProgram, inst) -> None:
+    """Set the objective from ``objective.mode``: ``min_cost`` -> :func:`set_min_discounted_cost`;
+    ``max_outcome`` -> :func:`set_max_weighted_outcome` (then the cheapest of the best plans)."""
     if inst.model.objective.mode == "max_outcome":
         set_max_weighted_outcome(lp, inst)
     else:
         set_min_discounted_cost(lp, inst)
+
+
+def prefer_full_prevention_effect(lp: LinearProgram, inst) -> None:
+    """Among optimal plans, take the one whose prevention reductions are largest:
+
+        maximise sum_{k, t} reduction[k, t]   subject to   objective = its optimum
+
+    The response constraint only says reduction <= g(x). When a lower reduction costs nothing
+    (nothing downstream depends on it) the first solve may return any value below the curve;
+    this stage lifts each reduction to its curve (or to the incidence floor), so the reported
+    need is what the funded prevention actually implies. Where a lower reduction *improves* the
+    objective (a plan rewarded for more patients), it stays below the curve and the verifier says so.
+    """
+    red = lp.variables.get("reduction")
+    if red is None or not len(red):
+        return
+    vec = np.zeros(lp.n_cols)
+    vec[red.cols] = -1.0
+    lp.tiebreaks.append(("largest prevention effect among the optimal plans", vec))

@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optimiser import schema
-
 from .budget import spend_terms
 from .lp import LinearProgram, terms
 
@@ -24,7 +22,7 @@ def trajectory(inst, final_value: float, start_value: float, kind: str) -> pd.Da
     return pd.DataFrame(rows, columns=["year", "required"])
 
 
-def share_trajectory(inst, policy: schema.ShareShift) -> pd.DataFrame:
+def share_trajectory(inst, policy) -> pd.DataFrame:
     """(year, required_share) for a share policy: base share + increase x (t - base) / T."""
     s0 = inst.base_share(policy.sectors)
     tr = trajectory(inst, s0 + policy.increase_pp / 100.0, s0, policy.trajectory)
@@ -39,7 +37,7 @@ def add_share_shift(lp: LinearProgram, inst) -> None:
 
     written as sum_{i in G} (1 - share_t) spend[i, t] - sum_{i not in G} share_t spend[i, t] >= 0.
     """
-    policies = [p for p in inst.model.shift_policies if isinstance(p, schema.ShareShift)]
+    policies = [p for p in inst.model.shift_policies if p.kind == "share"]
     if not policies:
         return
     spend = spend_terms(lp, inst)
@@ -63,7 +61,7 @@ def add_transfer_shift(lp: LinearProgram, inst) -> None:
         spend_A[t] <= spend_A[base] - X_t   and   spend_B[t] >= spend_B[base] + X_t,
         X_t = X * (t - base_year) / T
     """
-    policies = [p for p in inst.model.shift_policies if isinstance(p, schema.TransferShift)]
+    policies = [p for p in inst.model.shift_policies if p.kind == "transfer"]
     if not policies:
         return
     spend = spend_terms(lp, inst)

@@ -179,7 +179,9 @@ ShiftPolicy = Annotated[Union[ShareShift, TransferShift], Field(discriminator="k
 
 class OutcomeTerm(Strict):
     pathway: Name
-    node: Name | None = Field(None, description="count patients arriving at this node ...")
+    node: Name | None = Field(
+        None, description="count patients through this node (arriving at care and sink nodes; "
+        "leaving, i.e. need after prevention, at source nodes) ...")
     edge: tuple[Name, Name] | None = Field(None, description="... or patients on this edge [from, to]")
     weight: float = Field(1.0, description="outcome units per patient")
     segments: list[Name] | None = Field(None, description="segments counted; none = all")

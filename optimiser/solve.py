@@ -156,36 +156,37 @@ def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions()) -> Ra
     col_dual = np.asarray(sol.col_dual) if duals_ok else None
     objective = float(info.objective_function_value) if has_plan else None
     iterations = int(info.simplex_iteration_count) + max(int(info.ipm_iteration_count), 0)
-    if st is Status.OPTIMAL and lp.tiebreak is not None:
+    if st is Status.OPTIMAL and lp.tiebreaks:
         x, row_value, extra = _tiebreak(h, lp, objective)
         seconds += extra
     return RawSolution(st, has_plan, objective, x, row_value, row_dual, col_dual, seconds, iterations, text)
 
 
 def _tiebreak(h, lp: LinearProgram, best: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """Among plans within 1e-9 (relative) of the best objective, take the cheapest (lp.tiebreak).
-
-    The duals reported stay those of the first (primary) problem."""
+    """Solve ``lp.tiebreaks`` in turn, each among the optima of the objectives before it (held
+    within 1e-9 relative by an added row). The duals reported stay those of the primary problem."""
     import highspy
 
-    c = lp.objective
-    nz = np.flatnonzero(c)
-    slack = 1e-9 * max(1.0, abs(best))
-    if lp.sense == "max":
-        h.addRow(best - slack, highspy.kHighsInf, len(nz), nz.astype(np.int32), c[nz])
-    else:
-        h.addRow(-highspy.kHighsInf, best + slack, len(nz), nz.astype(np.int32), c[nz])
-    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    objective, sense, value = lp.objective, lp.sense, best
+    extra = 0.0
     cols = np.arange(lp.n_cols, dtype=np.int32)
-    h.changeColsCost(lp.n_cols, cols, lp.tiebreak.astype(float))
-    h.run()
-    extra = h.getRunTime()
+    for label, vec in lp.tiebreaks:
+        nz = np.flatnonzero(objective).astype(np.int32)
+        slack = 1e-9 * max(1.0, abs(value))
+        if sense == "max":
+            h.addRow(value - slack, highspy.kHighsInf, len(nz), nz, objective[nz])
+        else:
+            h.addRow(-highspy.kHighsInf, value + slack, len(nz), nz, objective[nz])
+        h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+        h.changeColsCost(lp.n_cols, cols, vec.astype(float))
+        h.run()
+        extra += h.getRunTime()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise SolverError(f"HiGHS failed at the tie-break stage '{label}': "
+                              + h.modelStatusToString(h.getModelStatus()))
+        objective, sense, value = vec, "min", float(h.getInfo().objective_function_value)
     sol = h.getSolution()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        raise SolverError("HiGHS failed to choose the cheapest among the best plans: "
-                          + h.modelStatusToString(h.getModelStatus()))
-    x = np.asarray(sol.col_value)
-    return x, np.asarray(sol.row_value)[: lp.n_rows], extra
+    return np.asarray(sol.col_value), np.asarray(sol.row_value)[: lp.n_rows], extra
 
 
 def solve(instance, *, time_limit: float | None = None, threads: int | None = None, log: bool = False,
@@ -252,7 +253,7 @@ def solve_model(model, instance, *, options: SolverOptions | None = None, time_l
                 for k, key in enumerate(_key_tuples(block.index)):
                     if key in con:
                         row_dual[block.start + k] = model.dual.get(con[key], 0.0)
-            if lp.tiebreak is not None:
+            if lp.tiebreaks:
                 _pyomo_tiebreak(model, solver, lp, objective, pyo)
         x = np.array([v.value if v.value is not None else 0.0 for v in cols])
         row_value = lp.matrix() @ x
@@ -265,22 +266,27 @@ def solve_model(model, instance, *, options: SolverOptions | None = None, time_l
 
 
 def _pyomo_tiebreak(model, solver, lp: LinearProgram, best: float, pyo) -> None:
-    """The Pyomo twin of :func:`_tiebreak`: fix the objective near its best, minimise cost."""
+    """The Pyomo twin of :func:`_tiebreak`."""
     from pyomo.core.expr.numeric_expr import LinearExpression
 
     cols = model._budgetshift_cols
-    slack = 1e-9 * max(1.0, abs(best))
     primary = model.objective
     primary.deactivate()
-    if lp.sense == "max":
-        model._budgetshift_best = pyo.Constraint(expr=primary.expr >= best - slack)
-    else:
-        model._budgetshift_best = pyo.Constraint(expr=primary.expr <= best + slack)
-    nz = np.flatnonzero(lp.tiebreak)
-    model._budgetshift_tiebreak = pyo.Objective(expr=LinearExpression(
-        constant=0.0, linear_coefs=lp.tiebreak[nz].tolist(), linear_vars=[cols[j] for j in nz]))
-    res = solver.solve(model, load_solutions=False)
-    model.solutions.load_from(res)
-    model.del_component(model._budgetshift_tiebreak)
-    model.del_component(model._budgetshift_best)
+    expr, sense, value = primary.expr, lp.sense, best
+    added = []
+    for k, (label, vec) in enumerate(lp.tiebreaks):
+        slack = 1e-9 * max(1.0, abs(value))
+        con = pyo.Constraint(expr=(expr >= value - slack) if sense == "max" else (expr <= value + slack))
+        model.add_component(f"_budgetshift_hold_{k}", con)
+        nz = np.flatnonzero(vec)
+        expr = LinearExpression(constant=0.0, linear_coefs=vec[nz].tolist(), linear_vars=[cols[j] for j in nz])
+        obj = pyo.Objective(expr=expr)
+        model.add_component(f"_budgetshift_stage_{k}", obj)
+        added += [con, obj]
+        res = solver.solve(model, load_solutions=False)
+        model.solutions.load_from(res)
+        value, sense = float(pyo.value(obj)), "min"
+        obj.deactivate()
+    for comp in added:
+        model.del_component(comp)
     primary.activate()

@@ -190,7 +190,7 @@ def _concave_curve(rng, x0):
     for inc in incr:
         ys.append(ys[-1] + inc * factor)
     ys = [min(1.0, y) for y in ys]
-    return [[x, y] for x, y in zip(xs, ys)]
+    return [[float(x), float(y)] for x, y in zip(xs, ys)]
 
 
 def random_instance(seed: int) -> dict:
@@ -266,7 +266,8 @@ def random_instance(seed: int) -> dict:
         if rng.random() < 0.2:
             cap["min"] = _r(min(nominal[i][y] for y in years) * rng.uniform(0.3, 0.9), 1)
         if rng.random() < 0.35:
-            hi = max(peak, cap.get("min", 0.0)) * rng.uniform(1.05, 1.6)
+            room = (1.05, 1.6) if sector_of[i] != "prevention" else (2.0, 4.0)
+            hi = max(peak, cap.get("min", 0.0)) * rng.uniform(*room)
             if rng.random() < 0.5:
                 cap["max"] = _r(hi, 1)
             else:
@@ -343,12 +344,12 @@ def random_instance(seed: int) -> dict:
         if rng.random() < 0.6:
             pol["trajectory"] = str(rng.choice(["linear", "final_year"]))
         policies.append(pol)
-    if rng.random() < 0.3:
+    if rng.random() < 0.2:
         frm = str(rng.choice(sectors[1:]))
         to = "prevention" if rng.random() < 0.7 else str(rng.choice([s for s in sectors if s != frm]))
         base_from = sum(base_spend[i] for i in service_names if sector_of[i] == frm)
         pol = {"kind": "transfer", "name": "move_money", "from_sector": frm, "to_sector": to,
-               "amount": _r(base_from * rng.uniform(0.0, 0.08), 0)}
+               "amount": _r(base_from * rng.uniform(0.0, 0.03), 0)}
         if rng.random() < 0.6:
             pol["trajectory"] = str(rng.choice(["linear", "final_year"]))
         policies.append(pol)

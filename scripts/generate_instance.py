@@ -1,0 +1,269 @@
+#!/usr/bin/env python
+"""Write a valid, seeded budget-shift instance of a chosen size.
+
+Shaped like a real system: services in prevention / community / acute sectors with non-pathway
+demand, age segments with growing populations, several layered care pathways (sources, care
+layers, sinks) with substitutable [min, max] edges and a readmission loop, prevention effects with
+lags and concave responses, a +5 point prevention shift, and emergency-admission targets set a
+little below the unconstrained plan's level so that they bind but stay feasible.
+
+    python scripts/generate_instance.py --variables 100000 --out /tmp/gen100k.yaml
+    python scripts/generate_instance.py --pathways 20 --nodes 12 --segments 6 --years 5 --out x.yaml
+
+Large pathway tables are written to CSV beside the YAML (``{from_csv: ...}``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+SECTORS = ["prevention", "community", "acute"]
+SEGMENTS = ["0-17", "18-39", "40-55", "56-64", "65-84", "85+"]
+SEG_POP = [390_000, 500_000, 370_000, 220_000, 315_000, 55_000]
+
+
+def edges_per_pathway(nodes: int) -> int:
+    """Edges the layered pathway generator makes for ``nodes`` nodes (for sizing)."""
+    care = nodes - 3
+    layers = _layers(care)
+    n = 0
+    prev = 1
+    for width in layers:
+        n += prev * width if prev * width <= 3 * max(prev, width) else 2 * max(prev, width)
+        prev = width
+    return n + prev * 2 + 1
+
+
+def _layers(care: int) -> list[int]:
+    width = max(1, int(round(math.sqrt(care))))
+    out, left = [], care
+    while left > 0:
+        w = min(width, left)
+        out.append(w)
+        left -= w
+    return out
+
+
+def generate(pathways: int = 3, nodes: int = 9, services: int = 12, segments: int = 6, years: int = 5,
+             seed: int = 0, csv_dir: Path | None = None, stem: str = "gen") -> dict:
+    rng = np.random.default_rng(seed)
+    base_year = 2025
+    segs = SEGMENTS[:segments] if segments <= 6 else [f"seg{k}" for k in range(segments)]
+    pops = SEG_POP[:segments] if segments <= 6 else list(rng.integers(50_000, 500_000, segments))
+
+    # services: 20% prevention, 35% community, rest acute
+    n_prev = max(1, services // 5)
+    n_comm = max(1, int(services * 0.35))
+    sector_of = ["prevention"] * n_prev + ["community"] * n_comm + ["acute"] * (services - n_prev - n_comm)
+    svc = []
+    for k, sector in enumerate(sector_of):
+        cost = {"prevention": rng.uniform(30, 300), "community": rng.uniform(20, 150),
+                "acute": rng.uniform(250, 2500)}[sector]
+        svc.append({
+            "name": f"{sector[:4]}_{k}", "sector": sector,
+            "unit_cost": {"value": round(float(cost), 2), "growth": round(float(rng.uniform(0.01, 0.03)), 4)},
+            "baseline_activity": 0.0,
+            "non_pathway_activity": 0.0,
+            "max_growth": 0.6 if sector == "prevention" else round(float(rng.uniform(0.08, 0.15)), 3),
+            "max_shrink": 0.5 if sector == "prevention" else round(float(rng.uniform(0.03, 0.06)), 3),
+        })
+    by_sector = {s: [x["name"] for x in svc if x["sector"] == s] for s in SECTORS}
+
+    pw_list, effects, adm_terms = [], [], []
+    usage = {s["name"]: 0.0 for s in svc}  # base-year pathway use, to set baselines
+    for p in range(pathways):
+        name = f"pathway_{p}"
+        care_n = nodes - 3
+        layers = _layers(care_n)
+        node_rows = [{"name": "onset", "kind": "source", "description": "",
+                      "incidence": {s: round(float(rng.uniform(0.001, 0.02)), 6) for s in segs}}]
+        layer_names = []
+        k = 0
+        for li, width in enumerate(layers):
+            names = []
+            for _ in range(width):
+                sector = "community" if rng.random() < 0.5 else "acute"
+                service = by_sector[sector][int(rng.integers(len(by_sector[sector])))]
+                nm = f"care_{k}"
+                node_rows.append({"name": nm, "kind": "care", "service": service,
+                                  "units_per_patient": round(float(rng.uniform(1, 8)), 3)})
+                names.append(nm)
+                k += 1
+            layer_names.append(names)
+        node_rows += [{"name": "recovered", "kind": "sink"}, {"name": "died", "kind": "sink"}]
+        edge_rows = []
+
+        def connect(src_list, dst_list):
+            for a_i, a in enumerate(src_list):
+                if len(src_list) * len(dst_list) <= 3 * max(len(src_list), len(dst_list)):
+                    targets = dst_list
+                else:
+                    targets = sorted({dst_list[a_i % len(dst_list)], dst_list[(a_i + 1) % len(dst_list)]})
+                m = len(targets)
+                if m == 1:
+                    edge_rows.append({"from": a, "to": targets[0], "share": 1.0})
+                    continue
+                w = rng.dirichlet(np.ones(m))
+                for j, t in enumerate(targets):
+                    lo = round(float(w[j] * 0.6), 4)
+                    hi = round(float(min(1.0, w[j] * 1.6 + 0.05)), 4)
+                    edge_rows.append({"from": a, "to": t, "share": [lo, hi]})
+
+        connect(["onset"], layer_names[0])
+        for a, b in zip(layer_names, layer_names[1:]):
+            connect(a, b)
+        last = layer_names[-1]
+        for a in last:
+            edge_rows.append({"from": a, "to": "recovered", "share": [0.8, 0.97]})
+            edge_rows.append({"from": a, "to": "died", "share": [0.03, 0.2]})
+        # a readmission loop: last layer's first node back to the first layer's first node
+        if len(layer_names) > 1:
+            a = last[0]
+            edge_rows = [e for e in edge_rows if not (e["from"] == a)]
+            edge_rows += [{"from": a, "to": "recovered", "share": [0.75, 0.9]},
+                          {"from": a, "to": "died", "share": [0.03, 0.1]},
+                          {"from": a, "to": layer_names[0][0], "share": [0.02, 0.1]}]
+        # rough base-year use (midpoint shares, ignoring loops) to size baselines
+        pop_need = sum(node_rows[0]["incidence"][s] * pop for s, pop in zip(segs, pops))
+        per_node = {"onset": pop_need}
+        for e in edge_rows:
+            lo, hi = (e["share"], e["share"]) if isinstance(e["share"], float) else e["share"]
+            per_node[e["to"]] = per_node.get(e["to"], 0.0) + per_node.get(e["from"], 0.0) * (lo + hi) / 2
+        for n in node_rows:
+            if n["kind"] == "care":
+                usage[n["service"]] += per_node.get(n["name"], 0.0) * n["units_per_patient"]
+        acute_nodes = [n["name"] for n in node_rows if n["kind"] == "care" and n["service"].startswith("acut")]
+        adm_terms += [{"pathway": name, "node": n} for n in acute_nodes[:2]]
+        pw_list.append({"name": name, "nodes": node_rows, "edges": edge_rows})
+        prev_svc = by_sector["prevention"][p % len(by_sector["prevention"])]
+        x1 = round(float(rng.uniform(0.5, 2.0) * pop_need), 1) + 1.0
+        y1 = round(float(rng.uniform(0.05, 0.15)), 4)
+        y2 = round(y1 * float(rng.uniform(1.3, 1.9)), 4)  # second piece flatter: concave
+        effects.append({
+            "name": f"effect_{p}", "service": prev_svc, "pathway": name, "sources": ["onset"],
+            "lag": int(rng.integers(0, 3)), "floor": 0.6,
+            "response": [[0, 0], [x1, y1], [3 * x1, y2]],
+        })
+    for s in svc:
+        used = usage[s["name"]]
+        other = used * float(rng.uniform(0.5, 3.0)) + 1000.0
+        s["non_pathway_activity"] = round(other, 1)
+        s["baseline_activity"] = round(used + other, 1)
+        room = 10.0 if s["sector"] == "prevention" else 2.5
+        s["capacity"] = {"max": round(room * (used + other), 1)}
+    # prevention: about 4% of base-year spend, half of it committed (non-pathway) activity
+    other_spend = sum(s["baseline_activity"] * s["unit_cost"]["value"] for s in svc if s["sector"] != "prevention")
+    prev = [s for s in svc if s["sector"] == "prevention"]
+    for s in prev:
+        s["baseline_activity"] = round(0.04 / 0.96 * other_spend / len(prev) / s["unit_cost"]["value"], 1)
+        s["non_pathway_activity"] = round(0.5 * s["baseline_activity"], 1)
+        s["capacity"] = {"max": round(10 * s["baseline_activity"], 1)}
+    base_spend = sum(s["baseline_activity"] * s["unit_cost"]["value"] for s in svc)
+
+    data = {
+        "format_version": 1,
+        "name": f"generated (seed {seed}, {pathways} pathways x {nodes} nodes, {services} services)",
+        "horizon": {"base_year": base_year, "years": years, "discount_rate": 0.035},
+        "budget": {"pooled": {"value": round(base_spend * 1.4, 0), "growth": 0.03}},
+        "sectors": SECTORS,
+        "services": svc,
+        "segments": [{"name": s, "population": {"value": int(pop), "growth": round(float(rng.uniform(0, 0.02)), 4)}}
+                     for s, pop in zip(segs, pops)],
+        "pathways": pw_list,
+        "prevention_effects": effects,
+        "shift_policies": [{"kind": "share", "name": "prevention_shift", "sectors": ["prevention"],
+                            "increase_pp": 2.0}],
+        "outcomes": [{"name": "emergency_admissions", "unit": "admissions", "terms": adm_terms}],
+    }
+    if csv_dir is not None:
+        _pathways_to_csv(data, csv_dir, stem)
+    return data
+
+
+def _pathways_to_csv(data: dict, csv_dir: Path, stem: str) -> None:
+    """Move each pathway's node and edge lists into CSV files (one pair for all is not allowed by
+    the format, so one pair per pathway)."""
+    csv_dir.mkdir(parents=True, exist_ok=True)
+    for p in data["pathways"]:
+        for part in ("nodes", "edges"):
+            rows = p[part]
+            file = f"{stem}_{p['name']}_{part}.csv"
+            cols = ["name", "kind", "service", "units_per_patient", "incidence"] if part == "nodes" else \
+                ["from", "to", "share"]
+            with (csv_dir / file).open("w", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(cols)
+                for r in rows:
+                    w.writerow([_cell(r.get(c)) for c in cols])
+            p[part] = {"from_csv": file}
+
+
+def _cell(v):
+    if v is None:
+        return ""
+    if isinstance(v, (dict, list)):
+        return yaml.safe_dump(v, default_flow_style=True, width=10**9).strip()
+    return v
+
+
+def add_binding_targets(data: dict, tightness: float = 0.98) -> dict:
+    """Set yearly admission targets a little below the unconstrained plan's admissions, so they bind.
+
+    Solves the instance once without targets (and once more to confirm feasibility)."""
+    import optimiser
+
+    inst = optimiser.load_data(data, file="<generated>")
+    r = optimiser.solve(inst)
+    if not r.has_plan:
+        raise SystemExit(f"generated instance is {r.status.value} before targets; try another seed")
+    free = r.outcomes.set_index("year")["value"]
+    for tight in (tightness, 0.995, 1.0):
+        data["targets"] = [{"outcome": "emergency_admissions", "year": int(y), "at_most": round(float(v) * tight, 3)}
+                           for y, v in free.items()]
+        r2 = optimiser.solve(optimiser.load_data(data, file="<generated>"))
+        if r2.has_plan:
+            return data
+    raise SystemExit("could not find feasible targets")
+
+
+def size_for(variables: int, segments: int = 6, years: int = 5, nodes: int = 12) -> int:
+    """Pathways needed for about ``variables`` flow variables."""
+    return max(1, round(variables / (edges_per_pathway(nodes) * segments * years)))
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--variables", type=int, help="aim for about this many variables (sets --pathways)")
+    ap.add_argument("--pathways", type=int, default=3)
+    ap.add_argument("--nodes", type=int, default=12, help="nodes per pathway (>= 4)")
+    ap.add_argument("--services", type=int, default=40)
+    ap.add_argument("--segments", type=int, default=6)
+    ap.add_argument("--years", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-targets", action="store_true", help="skip the binding admission targets")
+    ap.add_argument("--csv", action="store_true", help="write pathway nodes and edges as CSV beside the YAML")
+    ap.add_argument("--out", required=True, type=Path)
+    a = ap.parse_args(argv)
+    if a.nodes < 4:
+        ap.error("--nodes must be at least 4")
+    pathways = size_for(a.variables, a.segments, a.years, a.nodes) if a.variables else a.pathways
+    data = generate(pathways, a.nodes, a.services, a.segments, a.years, a.seed)
+    if not a.no_targets:
+        data = add_binding_targets(data)
+    if a.csv:
+        _pathways_to_csv(data, a.out.parent, a.out.stem)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(yaml.safe_dump(data, sort_keys=False, width=120))
+    print(f"wrote {a.out}: {pathways} pathways x {a.nodes} nodes, {a.services} services, "
+          f"{a.segments} segments, {a.years} years", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
