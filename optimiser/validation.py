@@ -81,7 +81,8 @@ def check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Proble
             _year_series(report, f"{_item('segments', i, seg.name)}.population", seg.population, all_years,
                          set(all_years))
     graphs = _check_pathways(report, sections["pathways"], raw, known)
-    _check_effects(report, sections["prevention_effects"], raw, known, graphs, sections["services"])
+    _check_effects(report, sections["prevention_effects"], raw, known, graphs, sections["services"],
+                   sections["pathways"])
     _check_shift(report, sections["shift_policies"], raw, known, sections["services"])
     _check_outcomes(report, sections["outcomes"], raw, known, graphs)
     _check_targets(report, sections["targets"], raw, known, years)
@@ -214,8 +215,11 @@ def _check_pathways(report, pathways, raw, known) -> dict[str, nx.DiGraph]:
     return graphs
 
 
-def _check_effects(report, effects, raw, known, graphs, services) -> None:
+def _check_effects(report, effects, raw, known, graphs, services, pathways=()) -> None:
     service_names = {s.name for s in services}
+    pathways_by_name: dict[str, list] = {}
+    for p in pathways:
+        pathways_by_name.setdefault(p.name, []).append(p)
     for e in effects:
         i = _raw_index(raw, "prevention_effects", e.name)
         at = _item("prevention_effects", i, e.name)
@@ -233,9 +237,12 @@ def _check_effects(report, effects, raw, known, graphs, services) -> None:
                 elif g.nodes[src]["kind"] != "source":
                     report(f"{at}.sources", "source nodes (where need arises)",
                            f"{src!r} is a {g.nodes[src]['kind']} node")
+        pathway_segs = next((p.segments for p in pathways_by_name.get(e.pathway, [])), None)
         for seg in e.segments or []:
             if seg not in known["segments"]:
                 report(f"{at}.segments", "segments defined under 'segments'", repr(seg))
+            elif pathway_segs is not None and seg not in pathway_segs:
+                report(f"{at}.segments", f"segments of pathway {e.pathway!r} {list(pathway_segs)}", repr(seg))
         xs = [x for x, _ in e.response]
         ys = [y for _, y in e.response]
         if xs[0] != 0:

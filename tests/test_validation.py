@@ -245,3 +245,13 @@ def test_instance_is_read_only_and_variants_are_new():
         inst.model.horizon.years = 3
     variant = inst.with_overrides({"horizon.years": 2})
     assert variant.years == (2026, 2027) and inst.years == (2026,)
+
+
+def test_prevention_effect_on_a_segment_not_on_its_pathway():
+    d = pathway_instance()
+    d["segments"].append({"name": "children", "population": 100})
+    d["pathways"][0]["segments"] = ["all"]
+    d["prevention_effects"] = [{"name": "e", "service": "clinic", "pathway": "crisis", "sources": ["need"],
+                                "segments": ["children"], "response": [[0, 0], [10, 0.1]]}]
+    p = only(problems_of(d), "prevention_effects[0] (e).segments")
+    assert "crisis" in p.expected and "'children'" in p.found
