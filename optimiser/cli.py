@@ -174,5 +174,9 @@ def verify(result_dir, debug):
     sys.exit(EXIT_OK if check.ok else EXIT_SOLVER)
 
 
+from .commands import register_all  # noqa: E402
+
+register_all(main)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
