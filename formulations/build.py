@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import time
 
-from . import activity, budget, objective, outcomes, pathway_flows, prevention, shift_policy, stability, variables
+from . import (activity, budget, discrete, objective, outcomes, pathway_flows, prevention, shift_policy,
+               stability, variables)
 from .lp import LinearProgram
 
 log = logging.getLogger(__name__)
@@ -19,12 +20,18 @@ STEPS = (
     ("variables: activity", variables.add_activity),
     ("variables: flow", variables.add_flows),
     ("variables: prevention reduction", variables.add_prevention),
+    ("variables: open, on, teams", discrete.add_discrete_variables),
     ("source incidence", pathway_flows.add_source_incidence),
     ("flow conservation", pathway_flows.add_flow_conservation),
     ("edge shares", pathway_flows.add_edge_shares),
     ("activity covers flows", activity.add_activity_covers_flows),
     ("prevention response", prevention.add_prevention_response),
+    ("prevention response: exact curves", prevention.add_exact_prevention_response),
     ("incidence floor", prevention.add_incidence_floor),
+    ("opening new services or sites", discrete.add_opening),
+    ("minimum viable scale", discrete.add_minimum_scale),
+    ("whole teams", discrete.add_teams),
+    ("openings per year", discrete.add_openings_limit),
     ("pooled budget", budget.add_pooled_budget),
     ("shift policy: share", shift_policy.add_share_shift),
     ("shift policy: transfer", shift_policy.add_transfer_shift),

@@ -35,6 +35,7 @@ class VariableBlock:
     upper: np.ndarray
     description: str = ""
     unit: str = ""
+    integer: bool = False
 
     def __len__(self) -> int:
         return len(self.index)
@@ -101,7 +102,7 @@ class LinearProgram:
 
     # -------------------------------------------------------------- building
     def add_variables(self, name: str, index: pd.DataFrame, lower=0.0, upper=INF,
-                      description: str = "", unit: str = "") -> VariableBlock:
+                      description: str = "", unit: str = "", integer: bool = False) -> VariableBlock:
         if name in self.variables:
             raise ValueError(f"variable block {name!r} added twice")
         index = index.reset_index(drop=True)
@@ -110,7 +111,7 @@ class LinearProgram:
             name=name, index=index, start=self.n_cols,
             lower=np.broadcast_to(np.asarray(lower, dtype=float), (n,)).copy(),
             upper=np.broadcast_to(np.asarray(upper, dtype=float), (n,)).copy(),
-            description=description, unit=unit,
+            description=description, unit=unit, integer=integer,
         )
         self.variables[name] = block
         self.n_cols += n
@@ -191,6 +192,15 @@ class LinearProgram:
                 np.concatenate([b.upper for b in self.constraints.values()]))
 
     @property
+    def is_mip(self) -> bool:
+        return any(b.integer and len(b) for b in self.variables.values())
+
+    def integrality(self) -> np.ndarray:
+        """1 for integer columns, 0 for continuous ones."""
+        return np.concatenate([np.full(len(b), int(b.integer), dtype=np.int32) for b in self.variables.values()]) \
+            if self.variables else np.zeros(0, dtype=np.int32)
+
+    @property
     def nnz(self) -> int:
         return int(sum(len(r) for r in self._rows))
 
@@ -215,6 +225,9 @@ class LinearProgram:
         lp.a_matrix_.value_ = a.data
         lp.a_matrix_.num_col_ = self.n_cols
         lp.a_matrix_.num_row_ = self.n_rows
+        if self.is_mip:
+            lp.integrality_ = [highspy.HighsVarType.kInteger if v else highspy.HighsVarType.kContinuous
+                               for v in self.integrality()]
         return lp
 
     # -------------------------------------------------------------- labels

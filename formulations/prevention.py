@@ -24,7 +24,10 @@ def add_prevention_response(lp: LinearProgram, inst) -> None:
     red = lp.variables.get("reduction")
     if red is None or not len(red):
         return
-    ey = effect_years(inst).merge(inst.effects[["effect", "service", "driver"]], on="effect")
+    ey = effect_years(inst).merge(inst.effects[["effect", "service", "driver", "exact"]], on="effect")
+    ey = ey[~ey["exact"].astype(bool)].reset_index(drop=True)  # exact curves: add_exact_prevention_response
+    if ey.empty:
+        return
     ey["red_col"] = red.lookup(ey, on=["effect", "year"])
     a = lp.variables["activity"]
     ey["act_col"] = a.lookup(ey.rename(columns={"driver_year": "_y"}).assign(year=lambda d: d["_y"]),
@@ -75,3 +78,74 @@ def add_incidence_floor(lp: LinearProgram, inst) -> None:
     lp.add_constraints("incidence_floor", agg[keys], terms(sel[keys], sel["col"], 1.0),
                        upper=agg["limit"].to_numpy(), description="incidence >= floor x baseline",
                        unit="fraction")
+
+
+def add_exact_prevention_response(lp: LinearProgram, inst) -> None:
+    """Curves that are not concave (e.g. S-shaped uptake), or marked ``response_model: exact``, are
+    modelled exactly with an SOS2-by-binaries (lambda) formulation over the curve's points
+    (x_j, y_j), j = 0..n, extended flat to the driver's largest possible value:
+
+        sum_j lam[k,t,j] = 1,   sum_j x_j lam[k,t,j] = x[k, t - lag_k],   reduction[k,t] = sum_j y_j lam[k,t,j]
+        sum_j seg[k,t,j] = 1,   lam[k,t,j] <= seg[k,t,j-1] + seg[k,t,j]        (seg binary)
+
+    so reduction = g_k(x) exactly, whatever the objective prefers.
+    """
+    red = lp.variables.get("reduction")
+    if red is None or not len(red) or not inst.effects["exact"].any():
+        return
+    ey = effect_years(inst).merge(inst.effects[["effect", "service", "driver", "exact"]], on="effect")
+    ey = ey[ey["exact"].astype(bool)].reset_index(drop=True)
+    if ey.empty:
+        return
+    sy = inst.service_years.set_index(["service", "year"])
+    lam_rows, seg_rows = [], []
+    for r in ey.itertuples(index=False):
+        curve = inst.curves[r.effect]
+        scale = sy.loc[(r.service, r.driver_year), "unit_cost"] if r.driver == "spend" else 1.0
+        x_max = sy.loc[(r.service, r.driver_year), "activity_bound"] * scale
+        xs, ys = list(curve.x), list(curve.y)
+        if np.isfinite(x_max) and x_max > xs[-1]:
+            xs.append(float(x_max))
+            ys.append(ys[-1])
+        elif not np.isfinite(x_max):
+            raise ValueError(f"prevention effect {r.effect}: service {r.service} needs capacity.max "
+                             "or a unit cost to bound its exact response curve")
+        for j, (x, y) in enumerate(zip(xs, ys)):
+            lam_rows.append({"effect": r.effect, "year": r.year, "point": j, "x": x, "y": y,
+                             "service": r.service, "driver_year": r.driver_year, "scale": scale,
+                             "n": len(xs)})
+        for j in range(len(xs) - 1):
+            seg_rows.append({"effect": r.effect, "year": r.year, "segment": j})
+    lam = pd.DataFrame(lam_rows)
+    seg = pd.DataFrame(seg_rows)
+    lb = lp.add_variables("curve_weight", lam[["effect", "year", "point"]], lower=0.0, upper=1.0,
+                          description="weight of each curve point (lambda)")
+    sb = lp.add_variables("curve_segment", seg[["effect", "year", "segment"]], lower=0.0, upper=1.0,
+                          integer=True, description="1 for the curve piece the driver lies on")
+    lam["col"] = lb.cols
+    seg["col"] = sb.cols
+    keys = ["effect", "year"]
+    rows = ey[keys]
+    lp.add_constraints("curve_weights_sum", rows, terms(lam[keys], lam["col"], 1.0), lower=1.0, upper=1.0,
+                       description="sum of curve point weights = 1")
+    drv = ey.assign(year_=ey["year"]).rename(columns={"year": "y0"})
+    act_cols = lp.variables["activity"].lookup(
+        drv.rename(columns={"driver_year": "year"})[["service", "year"]], on=["service", "year"])
+    scale = [lam[(lam["effect"] == e) & (lam["year"] == y)]["scale"].iloc[0] for e, y in zip(ey["effect"], ey["year"])]
+    lp.add_constraints("curve_driver", rows, [terms(lam[keys], lam["col"], lam["x"]),
+                                              terms(rows, act_cols, -np.asarray(scale, dtype=float))],
+                       lower=0.0, upper=0.0, description="driver = sum of curve point x weights")
+    lp.add_constraints("curve_reduction", rows, [terms(rows, red.lookup(rows, on=keys), 1.0),
+                                                 terms(lam[keys], lam["col"], -lam["y"])],
+                       lower=0.0, upper=0.0, description="reduction = sum of curve point y weights")
+    lp.add_constraints("curve_segment_sum", rows, terms(seg[keys], seg["col"], 1.0), lower=1.0, upper=1.0,
+                       description="the driver lies on exactly one piece")
+    adj = []
+    for j_off in (0, 1):  # lam_j <= seg_{j-1} + seg_j
+        s2 = seg.assign(point=seg["segment"] + j_off)
+        adj.append(s2)
+    adj = pd.concat(adj, ignore_index=True).merge(lam[keys + ["point"]], on=keys + ["point"])
+    akeys = keys + ["point"]
+    lp.add_constraints("curve_adjacent", lam[akeys], [terms(lam[akeys], lam["col"], 1.0),
+                                                      terms(adj[akeys], adj["col"], -1.0)],
+                       upper=0.0, description="only the two points of the chosen piece carry weight")

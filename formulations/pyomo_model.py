@@ -32,7 +32,7 @@ def to_pyomo(lp: LinearProgram) -> pyo.ConcreteModel:
     col_vars: list = [None] * lp.n_cols
     for name, block in lp.variables.items():
         keys = _key_tuples(block.index)
-        var = pyo.Var(keys, domain=pyo.Reals, dense=True)
+        var = pyo.Var(keys, domain=pyo.Integers if block.integer else pyo.Reals, dense=True)
         var.doc = block.description
         m.add_component(name, var)
         for k, key in enumerate(keys):
@@ -70,7 +70,8 @@ def to_pyomo(lp: LinearProgram) -> pyo.ConcreteModel:
     obj_expr = LinearExpression(constant=float(lp.objective_offset), linear_coefs=c[nz].tolist(),
                                 linear_vars=[col_vars[j] for j in nz])
     m.objective = pyo.Objective(expr=obj_expr, sense=pyo.minimize if lp.sense == "min" else pyo.maximize)
-    m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+    if not lp.is_mip:  # a MIP has no duals (see optimiser.solve.fixed_integer_duals)
+        m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
     # keep the link back to the labelled programme for result extraction
     m._budgetshift_lp = lp
     m._budgetshift_cols = col_vars

@@ -19,7 +19,8 @@ def _limits(lp: LinearProgram, inst, column: str) -> tuple[pd.DataFrame, pd.Data
 
 
 def add_growth_limits(lp: LinearProgram, inst) -> None:
-    """activity[i, t] <= (1 + max_growth_i) * activity[i, t-1], with activity[i, base] = baseline_i."""
+    """activity[i, t] <= (1 + max_growth_i) * activity[i, t-1] + U[i, t] * opened[i, t], with
+    activity[i, base] = baseline_i (the last term only for a new service, in the year it opens)."""
     rows, idx, first = _limits(lp, inst, "max_growth")
     if rows.empty:
         return
@@ -27,6 +28,14 @@ def add_growth_limits(lp: LinearProgram, inst) -> None:
     later = rows[~first]
     parts = [terms(idx, rows["col"], 1.0),
              terms(later[["service", "year"]], later["prev_col"].astype(np.int64), -factor[~first])]
+    if "open" in lp.variables:
+        # a service opening in year t may start at any level: - U[i, t] * opened[i, t] on the left
+        from .discrete import openings_terms
+
+        o = openings_terms(lp).merge(idx, on=["service", "year"])
+        bound = inst.service_years.set_index(["service", "year"])["activity_bound"]
+        o["coef"] = -o["coef"] * bound.reindex(pd.MultiIndex.from_frame(o[["service", "year"]])).to_numpy()
+        parts.append(o[["service", "year", "col", "coef"]])
     upper = np.where(first, factor * rows["baseline_activity"].to_numpy(), 0.0)
     lp.add_constraints("growth_limit", idx, parts, upper=upper,
                        description="activity <= (1 + max growth) x last year's", unit="units",

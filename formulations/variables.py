@@ -13,8 +13,11 @@ def add_activity(lp: LinearProgram, inst) -> None:
     """activity[i, t] >= 0 for service i, planning year t, within its capacity:
     capacity_min[i, t] <= activity[i, t] <= capacity_max[i, t]  (units of the service per year)."""
     sy = inst.service_years
+    opens = sy["service"].map(inst.services["opens"]).astype(bool).to_numpy()
     lp.add_variables(
-        "activity", sy[["service", "year"]], lower=sy["capacity_min"].to_numpy(),
+        "activity", sy[["service", "year"]],
+        # a service still to open has its minimum only once open (formulations.discrete.add_opening)
+        lower=np.where(opens, 0.0, sy["capacity_min"].to_numpy()),
         upper=sy["capacity_max"].to_numpy(), description="units of activity delivered", unit="units",
     )
 

@@ -117,21 +117,35 @@ class Instance:
             cap_min = expand_years(s.capacity.min, years, base)
             cap_max = expand_years(s.capacity.max, years, base) if s.capacity.max is not None else None
             other = expand_years(s.non_pathway_activity, years, base)
+            running = expand_years(s.opening.running_cost, years, base) if s.opening else {y: 0.0 for y in years}
+            team_cost = expand_years(s.teams.cost_per_team, years, base) if s.teams else {y: 0.0 for y in years}
             srv_rows.append({
                 "service": s.name, "sector": s.sector, "unit": s.unit,
                 "baseline_activity": s.baseline_activity, "base_unit_cost": cost[base],
                 "base_spend": s.baseline_activity * cost[base],
                 "max_growth": np.nan if s.max_growth is None else s.max_growth,
                 "max_shrink": np.nan if s.max_shrink is None else s.max_shrink,
+                "opens": s.opening is not None,
+                "earliest_year": (s.opening.earliest_year or years[0]) if s.opening else np.nan,
+                "opening_cost": s.opening.opening_cost if s.opening else 0.0,
+                "minimum_scale": np.nan if s.minimum_scale is None else s.minimum_scale,
+                "activity_per_team": s.teams.activity_per_team if s.teams else np.nan,
+                "max_teams": np.nan if (s.teams is None or s.teams.max_teams is None) else s.teams.max_teams,
             })
             for y in years:
                 sy_rows.append({
                     "service": s.name, "year": y, "unit_cost": cost[y], "capacity_min": cap_min[y],
                     "capacity_max": np.inf if cap_max is None else cap_max[y],
-                    "non_pathway_activity": other[y],
+                    "non_pathway_activity": other[y], "running_cost": running[y], "team_cost": team_cost[y],
                 })
         services = pd.DataFrame(srv_rows).set_index("service")
         service_years = pd.DataFrame(sy_rows)
+        # the most activity a service could ever have in a year: its capacity, or what the whole
+        # budget would buy (a valid bound for the mixed-integer formulations)
+        bud = service_years["year"].map(budget)
+        by_budget = np.where(service_years["unit_cost"] > 0, bud / service_years["unit_cost"].where(
+            service_years["unit_cost"] > 0, 1.0), np.inf)
+        service_years["activity_bound"] = np.minimum(service_years["capacity_max"].to_numpy(), by_budget)
 
         pop = {}
         for seg in m.segments:
@@ -171,15 +185,19 @@ class Instance:
         seg_of = pathway_segments.groupby("pathway")["segment"].apply(list).to_dict()
         for e in m.prevention_effects:
             curves[e.name] = PreventionCurve(tuple(x for x, _ in e.response), tuple(y for _, y in e.response))
+            xs, ys = [x for x, _ in e.response], [y for _, y in e.response]
+            slopes = [(y1 - y0) / (x1 - x0) for x0, y0, x1, y1 in zip(xs, ys, xs[1:], ys[1:])]
+            concave = all(b <= a + 1e-12 for a, b in zip(slopes, slopes[1:]))
             eff_rows.append({"effect": e.name, "service": e.service, "pathway": e.pathway, "lag": e.lag,
                              "driver": e.driver, "floor": e.floor,
-                             "baseline_driver": 0.0, "baseline_reduction": 0.0})
+                             "baseline_driver": 0.0, "baseline_reduction": 0.0,
+                             "exact": e.response_model == "exact" or not concave})
             segs = e.segments if e.segments is not None else seg_of.get(e.pathway, [])
             for src in e.sources:
                 for s in segs:
                     tgt_rows.append({"effect": e.name, "pathway": e.pathway, "node": src, "segment": s})
         effects = pd.DataFrame(eff_rows, columns=["effect", "service", "pathway", "lag", "driver", "floor",
-                                                  "baseline_driver", "baseline_reduction"])
+                                                  "baseline_driver", "baseline_reduction", "exact"])
         if len(effects):
             # the baseline incidence already reflects base-year prevention activity: effects are
             # measured against the response at the baseline level
@@ -242,6 +260,13 @@ class Instance:
     @property
     def name(self) -> str:
         return self.model.name
+
+    @property
+    def is_mip(self) -> bool:
+        """Whether the model has integer variables (openings, minimum scales, teams, exact curves)."""
+        svc = self.services
+        return bool(svc["opens"].any() or svc["minimum_scale"].notna().any()
+                    or svc["activity_per_team"].notna().any() or self.effects["exact"].any())
 
     @property
     def all_years(self) -> tuple[int, ...]:

@@ -109,7 +109,11 @@ def extract(instance, lp: LinearProgram, raw: RawSolution, timing: dict | None =
         "base_year": instance.base_year,
         "years": list(instance.years),
         "discount_rate": m.horizon.discount_rate,
+        "mixed_integer": lp.is_mip,
+        "max_openings_per_year": m.limits.max_openings_per_year,
     }
+    if raw.mip is not None:
+        summary["mip"] = dict(raw.mip)
     tables = static_tables(instance)
     if raw.has_plan:
         tables.update(plan_tables(instance, lp, raw))
@@ -135,7 +139,8 @@ def extract(instance, lp: LinearProgram, raw: RawSolution, timing: dict | None =
 def static_tables(inst) -> dict[str, pd.DataFrame]:
     """Tables that describe the instance (needed to recompute a plan's figures)."""
     services = inst.services.reset_index()[["service", "sector", "unit", "baseline_activity",
-                                            "base_unit_cost", "base_spend", "max_growth", "max_shrink"]]
+                                            "base_unit_cost", "base_spend", "max_growth", "max_shrink", "opens",
+                                            "earliest_year", "minimum_scale", "activity_per_team", "max_teams"]]
     curves = _df([{"effect": k, "point": j, "x": x, "reduction": y}
                   for k, c in inst.curves.items() for j, (x, y) in enumerate(zip(c.x, c.y))],
                  ["effect", "point", "x", "reduction"])
@@ -176,8 +181,23 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution) -> dict[str, pd.DataF
     act = _values(lp, "activity", x).rename(columns={"value": "activity"})
     sy = inst.service_years
     alloc = act.merge(sy, on=["service", "year"]).merge(
-        inst.services[["sector", "unit"]].reset_index(), on="service")
-    alloc["spend"] = alloc["unit_cost"] * alloc["activity"]
+        inst.services[["sector", "unit", "opening_cost"]].reset_index(), on="service")
+    # mixed-integer choices (0 where a service has none)
+    for name, col, default in (("open", "open", 1.0), ("on", "on", 1.0), ("teams", "teams", 0.0)):
+        if name in lp.variables:
+            v = _values(lp, name, x).rename(columns={"value": col})
+            v[col] = np.round(v[col])
+            alloc = alloc.merge(v, on=["service", "year"], how="left")
+        else:
+            alloc[col] = np.nan
+    opens = alloc["service"].map(inst.services["opens"]).astype(bool)
+    alloc["open"] = np.where(opens, alloc["open"].fillna(0.0), 1.0)
+    prev_open = alloc.sort_values("year").groupby("service")["open"].shift(1)
+    alloc["opened"] = np.where(opens, alloc["open"] - prev_open.reindex(alloc.index).fillna(0.0), 0.0)
+    alloc["teams"] = alloc["teams"].fillna(0.0)
+    alloc["fixed_spend"] = (alloc["team_cost"] * alloc["teams"] + alloc["running_cost"] * np.where(opens, alloc["open"], 0.0)
+                            + alloc["opening_cost"] * alloc["opened"])
+    alloc["spend"] = alloc["unit_cost"] * alloc["activity"] + alloc["fixed_spend"]
     # ---------------------------------------------------------------- flows and nodes
     flows = _values(lp, "flow", x).rename(columns={"value": "flow"})
     flows = flows.merge(inst.edges, on=["pathway", "from", "to"])
@@ -201,7 +221,8 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution) -> dict[str, pd.DataF
     alloc = alloc.merge(use.rename(columns={"activity_used": "pathway_activity"}), on=["service", "year"],
                         how="left").fillna({"pathway_activity": 0.0})
     alloc = alloc[["service", "sector", "year", "unit", "unit_cost", "activity", "spend", "pathway_activity",
-                   "non_pathway_activity", "capacity_min", "capacity_max"]]
+                   "non_pathway_activity", "capacity_min", "capacity_max", "fixed_spend", "open", "opened",
+                   "on", "teams", "team_cost", "running_cost", "opening_cost"]]
     alloc = alloc.sort_values(["year", "service"], kind="stable").reset_index(drop=True)
 
     # ---------------------------------------------------------------- prevention and need

@@ -67,6 +67,22 @@ class Capacity(Strict):
     max: YearValues | None = Field(None, description="highest activity per year; none = no limit")
 
 
+class Opening(Strict):
+    """A new service or site: it exists only once opened (at most once, not before a year)."""
+
+    earliest_year: int | None = Field(None, description="first year it may open; none = first planning year")
+    opening_cost: NonNegative = Field(0.0, description="one-off cost in the year it opens")
+    running_cost: YearValues = Field(0.0, description="fixed cost each year it is open")
+
+
+class Teams(Strict):
+    """Activity delivered by whole teams: activity <= teams x activity_per_team."""
+
+    activity_per_team: Annotated[float, Field(gt=0)] = Field(description="units of activity one team delivers a year")
+    cost_per_team: YearValues = Field(0.0, description="yearly cost of one team (on top of the unit cost)")
+    max_teams: Annotated[int, Field(ge=0)] | None = Field(None, description="most teams in any year")
+
+
 class Service(Strict):
     name: Name
     sector: Name = Field(description="name of one of the sectors")
@@ -86,6 +102,11 @@ class Service(Strict):
     max_shrink: Fraction | None = Field(
         None, description="largest fall in activity from one year to the next, as a fraction"
     )
+    opening: Opening | None = Field(
+        None, description="a new service or site that must be opened before it delivers (mixed-integer)")
+    minimum_scale: NonNegative | None = Field(
+        None, description="each year, activity is either zero or at least this (mixed-integer)")
+    teams: Teams | None = Field(None, description="activity in whole teams (mixed-integer)")
 
 
 class Segment(Strict):
@@ -142,8 +163,12 @@ class PreventionEffect(Strict):
     response: list[tuple[NonNegative, Fraction]] = Field(
         min_length=2,
         description="piecewise-linear curve [[x, reduction], ...] from x = 0: the fractional "
-        "reduction in incidence at driver level x; concave (diminishing returns)",
+        "reduction in incidence at driver level x; concave (diminishing returns) curves stay linear, "
+        "other (e.g. S-shaped) curves are modelled exactly with binary variables",
     )
+    response_model: Literal["auto", "exact"] = Field(
+        "auto", description="auto: concave curves as a linear relaxation (exact unless more patients "
+        "pay), others exactly; exact: always exactly, with binary variables")
     floor: Fraction = Field(
         0.0, description="incidence never falls below this fraction of its baseline level"
     )
@@ -214,6 +239,11 @@ class Objective(Strict):
     discount_outcomes: StrictBool = True
 
 
+class Limits(Strict):
+    max_openings_per_year: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="most new services or sites (with 'opening') that may open in one year")
+
+
 class InstanceFile(Strict):
     format_version: Literal[1]
     name: Name
@@ -230,6 +260,7 @@ class InstanceFile(Strict):
     outcomes: list[Outcome] = Field(default_factory=list)
     targets: list[Target] = Field(default_factory=list)
     objective: Objective = Field(default_factory=Objective)
+    limits: Limits = Field(default_factory=Limits)
 
     @field_validator("sectors")
     @classmethod
@@ -251,4 +282,5 @@ SECTIONS: dict[str, tuple[type[BaseModel], bool]] = {
     "outcomes": (Outcome, True),
     "targets": (Target, True),
     "objective": (Objective, False),
+    "limits": (Limits, False),
 }

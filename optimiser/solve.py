@@ -54,6 +54,7 @@ class SolverOptions:
     log: bool = False
     log_file: str | None = None
     presolve: bool = True
+    mip_gap: float | None = None  # relative gap at which a mixed-integer solve stops (HiGHS: 1e-4)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class RawSolution:
     solver_seconds: float
     iterations: int
     message: str = ""
+    mip: dict | None = None  # for mixed-integer models: best bound, gap, how the duals were found
 
 
 def build_lp(instance) -> LinearProgram:
@@ -104,6 +106,8 @@ def _highs(options: SolverOptions):
     h.setOptionValue("random_seed", 0)
     if not options.presolve:
         h.setOptionValue("presolve", "off")
+    if options.mip_gap is not None:
+        h.setOptionValue("mip_rel_gap", float(options.mip_gap))
     return h
 
 
@@ -156,10 +160,41 @@ def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions()) -> Ra
     col_dual = np.asarray(sol.col_dual) if duals_ok else None
     objective = float(info.objective_function_value) if has_plan else None
     iterations = int(info.simplex_iteration_count) + max(int(info.ipm_iteration_count), 0)
+    mip = None
+    if lp.is_mip:
+        mip = {"best_bound": float(info.mip_dual_bound) if has_plan else None,
+               "gap": float(info.mip_gap) if has_plan else None, "nodes": int(info.mip_node_count)}
     if st is Status.OPTIMAL and lp.tiebreaks:
         x, row_value, extra = _tiebreak(h, lp, objective)
         seconds += extra
-    return RawSolution(st, has_plan, objective, x, row_value, row_dual, col_dual, seconds, iterations, text)
+    if lp.is_mip and has_plan:
+        row_dual, col_dual, note = fixed_integer_duals(lp, x, options)
+        mip["duals"] = note
+    return RawSolution(st, has_plan, objective, x, row_value, row_dual, col_dual, seconds, iterations, text, mip)
+
+
+def fixed_integer_duals(lp: LinearProgram, x: np.ndarray, options: SolverOptions):
+    """Duals of a mixed-integer plan: fix every integer variable at its value in ``x``, solve the
+    remaining LP, and return its row and column duals (with a note saying so)."""
+    import highspy
+
+    model = lp.to_highs()
+    integer = lp.integrality().astype(bool)
+    lo, hi = np.array(model.col_lower_), np.array(model.col_upper_)
+    fixed = np.round(x[integer])
+    lo[integer] = fixed
+    hi[integer] = fixed
+    model.col_lower_, model.col_upper_ = lo, hi
+    model.integrality_ = []
+    h = _highs(SolverOptions(threads=options.threads, time_limit=options.time_limit))
+    h.passModel(model)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal or h.getInfo().dual_solution_status != 2:
+        return None, None, "no duals: the LP with the integer choices fixed did not solve to optimality"
+    sol = h.getSolution()
+    return (np.asarray(sol.row_dual), np.asarray(sol.col_dual),
+            "duals of the LP with the integer choices (openings, minimum scales, teams, curve pieces) "
+            "fixed at their optimal values")
 
 
 def _tiebreak(h, lp: LinearProgram, best: float) -> tuple[np.ndarray, np.ndarray, float]:
@@ -190,7 +225,7 @@ def _tiebreak(h, lp: LinearProgram, best: float) -> tuple[np.ndarray, np.ndarray
 
 
 def solve(instance, *, time_limit: float | None = None, threads: int | None = None, log: bool = False,
-          log_file: str | None = None, backend: str = "highs"):
+          log_file: str | None = None, backend: str = "highs", mip_gap: float | None = None):
     """Solve ``instance`` and return one :class:`~optimiser.results.Result`, whatever the outcome.
 
     ``backend="highs"`` (default) passes the model straight into HiGHS; ``backend="pyomo"`` builds
@@ -198,7 +233,7 @@ def solve(instance, *, time_limit: float | None = None, threads: int | None = No
     """
     from .results import extract
 
-    options = SolverOptions(time_limit=time_limit, threads=threads, log=log, log_file=log_file)
+    options = SolverOptions(time_limit=time_limit, threads=threads, log=log, log_file=log_file, mip_gap=mip_gap)
     t0 = time.perf_counter()
     lp = build_lp(instance)
     t1 = time.perf_counter()
@@ -231,6 +266,8 @@ def solve_model(model, instance, *, options: SolverOptions | None = None, time_l
         solver.options["time_limit"] = float(options.time_limit)
     if options.threads is not None:
         solver.options["threads"] = int(options.threads)
+    if options.mip_gap is not None:
+        solver.options["mip_rel_gap"] = float(options.mip_gap)
     t0 = time.perf_counter()
     res = solver.solve(model, tee=options.log, load_solutions=False)
     seconds = time.perf_counter() - t0
@@ -240,11 +277,12 @@ def solve_model(model, instance, *, options: SolverOptions | None = None, time_l
     has_plan = status is Status.OPTIMAL or (status is Status.TIME_LIMIT and len(res.solution) > 0)
     x = row_value = row_dual = None
     objective = None
+    mip_info = {} if lp.is_mip else None
     if has_plan:
         model.solutions.load_from(res)
         cols = model._budgetshift_cols
         objective = float(pyo.value(model.objective))
-        if status is Status.OPTIMAL:
+        if status is Status.OPTIMAL and not lp.is_mip:
             from formulations.pyomo_model import _key_tuples
 
             row_dual = np.zeros(lp.n_rows)
@@ -253,12 +291,17 @@ def solve_model(model, instance, *, options: SolverOptions | None = None, time_l
                 for k, key in enumerate(_key_tuples(block.index)):
                     if key in con:
                         row_dual[block.start + k] = model.dual.get(con[key], 0.0)
-            if lp.tiebreaks:
-                _pyomo_tiebreak(model, solver, lp, objective, pyo)
+        if status is Status.OPTIMAL and lp.tiebreaks:
+            _pyomo_tiebreak(model, solver, lp, objective, pyo)
         x = np.array([v.value if v.value is not None else 0.0 for v in cols])
         row_value = lp.matrix() @ x
+        if lp.is_mip:
+            # duals of the LP with integers fixed (constraints a caller added to the Pyomo model are
+            # not in it: the note says so)
+            row_dual, _, note = fixed_integer_duals(lp, x, options)
+            mip_info = {"duals": note + " (from budgetshift's own rows only)"}
     seconds = time.perf_counter() - t0
-    raw = RawSolution(status, has_plan, objective, x, row_value, row_dual, None, seconds, 0, str(tc))
+    raw = RawSolution(status, has_plan, objective, x, row_value, row_dual, None, seconds, 0, str(tc), mip_info)
     timing = dict(_timing or {})
     timing["pyomo_solve"] = seconds
     timing["highs"] = seconds

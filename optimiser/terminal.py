@@ -38,6 +38,14 @@ def print_result(result, check=None, console: Console | None = None) -> None:
     console.print(f"status: [{colour}]{result.message}[/{colour}]")
     if not result.has_plan:
         return
+    mip = s.get("mip")
+    if mip:
+        gap = mip.get("gap")
+        console.print(f"mixed-integer: best bound {mip.get('best_bound', float('nan')):,.6g}, gap "
+                      f"{'-' if gap is None else f'{gap:.4%}'}; {mip.get('duals', '')}")
+        opened = result.allocation[result.allocation["opened"] > 0.5]
+        if len(opened):
+            console.print("opens: " + ", ".join(f"{r.service} in {r.year}" for r in opened.itertuples()))
     console.print(f"total cost {money(s['total_cost'], cur)} over {s['years'][0]}-{s['years'][-1]}; "
                   f"discounted ({s['discount_rate']:.1%}) {money(s['discounted_cost'], cur)}; "
                   f"objective ({s['objective_description']}) {s['objective']:,.6g}")

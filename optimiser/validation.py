@@ -120,6 +120,19 @@ def _check_services(report, services, raw, known, years, all_years) -> None:
                 bad = [y for y in years if lo[y] > hi[y] + 1e-9]
                 if bad:
                     report(f"{at}.capacity", "min <= max in every year", f"min > max in {bad}")
+            if s.opening is not None:
+                if s.baseline_activity != 0:
+                    report(f"{at}.baseline_activity", "0 for a service that is not open yet (it has 'opening')",
+                           repr(s.baseline_activity))
+                ey = s.opening.earliest_year
+                if ey is not None and ey not in years:
+                    report(f"{at}.opening.earliest_year", f"a planning year {years[0]}-{years[-1]}", repr(ey))
+                _year_series(report, f"{at}.opening.running_cost", s.opening.running_cost, years, set(all_years))
+            if s.teams is not None:
+                _year_series(report, f"{at}.teams.cost_per_team", s.teams.cost_per_team, years, set(all_years))
+            if (s.opening is not None or s.minimum_scale is not None) and not _bounded(s, years, all_years[0]):
+                report(f"{at}.capacity.max", "a capacity (or a unit cost above 0 in every year) to bound the "
+                       "activity of a service with 'opening' or 'minimum_scale'", "no capacity.max and a zero unit cost")
 
 
 def _check_pathways(report, pathways, raw, known) -> dict[str, nx.DiGraph]:
@@ -255,11 +268,13 @@ def _check_effects(report, effects, raw, known, graphs, services, pathways=()) -
         slopes = [(y1 - y0) / (x1 - x0) for x0, y0, x1, y1 in zip(xs, ys, xs[1:], ys[1:])]
         if any(s < -1e-12 for s in slopes):
             report(f"{at}.response", "reductions that never fall as the driver rises", f"reductions {ys}")
-        elif any(b > a + 1e-12 for a, b in zip(slopes, slopes[1:])):
-            report(f"{at}.response",
-                   "a concave curve (diminishing returns: each piece no steeper than the one before); "
-                   "S-shaped curves need the mixed-integer formulation, not yet available",
-                   f"slopes {[round(s, 8) for s in slopes]}")
+        concave = all(b <= a + 1e-12 for a, b in zip(slopes, slopes[1:]))
+        svc = next((x for x in services if x.name == e.service), None)
+        if (not concave or e.response_model == "exact") and svc is not None and not svc.capacity.max \
+                and isinstance(svc.unit_cost, (int, float)) and svc.unit_cost == 0:
+            report(f"{at}.service", "a service with a capacity or a unit cost above 0 (an exact response "
+                   "curve needs a bound on its driver)", repr(e.service))
+
 
 
 def _check_shift(report, policies, raw, known, services) -> None:
@@ -287,6 +302,17 @@ def _check_shift(report, policies, raw, known, services) -> None:
                            repr(getattr(pol, fld)))
             if pol.from_sector == pol.to_sector:
                 report(f"{at}.to_sector", "a sector other than from_sector", repr(pol.to_sector))
+
+
+def _bounded(service: schema.Service, years: list[int], base: int) -> bool:
+    """Whether the service's activity has a finite bound (capacity, or budget / unit cost)."""
+    from .instance import expand_years
+
+    if service.capacity.max is not None:
+        return True
+    if isinstance(service.unit_cost, dict) and missing_years(service.unit_cost, years):
+        return True  # reported elsewhere
+    return all(v > 0 for v in expand_years(service.unit_cost, years, base).values())
 
 
 def _base_cost(service: schema.Service) -> float:

@@ -92,7 +92,17 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     # spend and capacity --------------------------------------------------------------
     c.out.checks_run.append("spend")
     w = _where(alloc, ["service", "year"])
-    c.eq("spend = unit cost x activity", alloc["spend"], alloc["unit_cost"] * alloc["activity"], w, "spend")
+    fixed = np.zeros(len(alloc))
+    if "fixed_spend" in alloc:
+        opens_col = alloc["service"].map(t["services"].set_index("service")["opens"]).fillna(False).astype(bool)
+        fixed = (alloc["team_cost"].fillna(0) * alloc["teams"].fillna(0)
+                 + alloc["running_cost"].fillna(0) * np.where(opens_col, alloc["open"], 0.0)
+                 + alloc["opening_cost"].fillna(0) * alloc["opened"].fillna(0)).to_numpy()
+        c.eq("fixed spend", alloc["fixed_spend"], fixed, w, "fixed spend vs teams, running and opening costs")
+    c.eq("spend = unit cost x activity + fixed", alloc["spend"], alloc["unit_cost"] * alloc["activity"] + fixed, w,
+         "spend")
+    if "open" in alloc:
+        _verify_discrete(c, alloc, t["services"], summary, w)
     c.out.checks_run.append("capacity")
     c.leq("capacity max", alloc["activity"], alloc["capacity_max"].fillna(np.inf), w, "activity above capacity")
     c.leq("capacity min", alloc["capacity_min"], alloc["activity"], w, "activity below minimum")
@@ -267,3 +277,49 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
         c.eq("objective", [summary["objective"]], [float((w["weight"] * w["value"]).sum())], ["summary"],
              "objective vs weighted outcomes")
     return c.out
+
+
+def _verify_discrete(c: _Checker, alloc: pd.DataFrame, services: pd.DataFrame, summary: dict, w) -> None:
+    """Integrality, opening logic, minimum scales, teams and the openings limit."""
+    svc = services.set_index("service")
+    opens = alloc["service"].map(svc["opens"]).fillna(False).astype(bool).to_numpy()
+    if not (opens.any() or svc["minimum_scale"].notna().any() or svc["activity_per_team"].notna().any()):
+        return
+    c.out.checks_run.append("mixed-integer choices")
+    for col in ("open", "on", "teams"):
+        v = alloc[col].to_numpy(dtype=float)
+        c.leq(f"integrality of {col}", np.abs(v - np.round(v)), np.zeros(len(v)), w, f"{col} not whole")
+    a = alloc.assign(_opens=opens).sort_values(["service", "year"])
+    if opens.any():
+        o = a[a["_opens"]]
+        prev = o.groupby("service")["open"].shift(1).fillna(0.0)
+        wo = _where(o, ["service", "year"])
+        c.leq("open stays open", prev, o["open"], wo, "closed after opening")
+        c.eq("opened", o["opened"], o["open"] - prev, wo, "opened vs open - previous open")
+        earliest = o["service"].map(svc["earliest_year"]).to_numpy(dtype=float)
+        c.leq("earliest opening", np.where(o["year"] < earliest, o["open"], 0.0), np.zeros(len(o)), wo,
+              "open before its earliest year")
+        c.leq("activity only when open", np.where(o["open"] < 0.5, o["activity"], 0.0), np.zeros(len(o)), wo,
+              "activity while closed")
+        k = summary.get("max_openings_per_year")
+        if k is not None:
+            per_year = o.groupby("year")["opened"].sum()
+            c.leq("openings per year", per_year, np.full(len(per_year), float(k)), list(map(str, per_year.index)),
+                  "openings above the limit")
+    m = alloc["service"].map(svc["minimum_scale"]).to_numpy(dtype=float)
+    has_m = ~np.isnan(m)
+    if has_m.any():
+        act = alloc["activity"].to_numpy(dtype=float)
+        tol = c.tolerance(np.maximum(act, np.nan_to_num(m)))
+        below = has_m & (act > tol) & (act < m - tol)
+        for i in np.flatnonzero(below)[:20]:
+            c.out.violations.append(Violation("minimum scale", w[i], float(m[i] - act[i]),
+                                              f"activity {act[i]:.6g} between 0 and the minimum {m[i]:.6g}"))
+    per = alloc["service"].map(svc["activity_per_team"]).to_numpy(dtype=float)
+    has_t = ~np.isnan(per)
+    if has_t.any():
+        c.leq("team capacity", np.where(has_t, alloc["activity"], 0.0),
+              np.where(has_t, np.nan_to_num(per) * alloc["teams"], 0.0), w, "activity above teams x activity per team")
+        mx = alloc["service"].map(svc["max_teams"]).to_numpy(dtype=float)
+        c.leq("max teams", np.where(has_t, alloc["teams"], 0.0), np.where(np.isnan(mx), np.inf, mx), w,
+              "more teams than allowed")

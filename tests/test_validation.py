@@ -163,7 +163,10 @@ def test_unknown_service_in_prevention_effect_and_non_concave_curve():
     probs = problems_of(d)
     assert "'gym'" in only(probs, "prevention_effects[0] (e).service").found
     assert "care node" in only(probs, "prevention_effects[0] (e).sources").found
-    assert "concave" in only(probs, "prevention_effects[0] (e).response").expected
+    # an S-shaped curve is allowed (modelled exactly with binaries); a falling one is not
+    assert not [p for p in probs if p.path.endswith(".response")]
+    d["prevention_effects"][0].update(service="clinic", sources=["need"], response=[[0, 0], [10, 0.2], [20, 0.1]])
+    assert "never fall" in only(problems_of(d), "prevention_effects[0] (e).response").expected
 
 
 def test_every_problem_at_once():
