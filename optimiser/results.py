@@ -344,12 +344,20 @@ def outcome_values(terms: pd.DataFrame, flows: pd.DataFrame, nodes: pd.DataFrame
     return grid
 
 
+def join_keys(index: pd.DataFrame) -> pd.Series:
+    """'key1, key2, ...' per row, vectorised."""
+    cols = [index[c].astype(str) for c in index.columns]
+    if not cols:
+        return pd.Series([""] * len(index))
+    return cols[0].str.cat(cols[1:], sep=", ") if len(cols) > 1 else cols[0]
+
+
 def constraint_table(lp: LinearProgram, raw: RawSolution) -> pd.DataFrame:
     """Every row of the programme, labelled in planner terms, with value, bounds and dual."""
     frames = []
     for name, block in lp.constraints.items():
         sl = slice(block.start, block.start + len(block))
-        labels = block.index.astype(str).agg(", ".join, axis=1) if len(block.index.columns) else ""
+        labels = join_keys(block.index)
         df = pd.DataFrame({
             "constraint": name,
             "keys": labels.to_numpy(),

@@ -130,26 +130,31 @@ def _status_from_highs(h) -> tuple[Status, str]:
     return Status.ERROR, text
 
 
-def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions()) -> RawSolution:
-    """Pass ``lp`` to HiGHS in one call, solve, and read the solution back."""
+def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions(), h=None) -> RawSolution:
+    """Pass ``lp`` to HiGHS in one call (or, given ``h``, solve the model already loaded in it, warm
+    from its last basis), solve, and read the solution back."""
     import highspy
 
-    h = _highs(options)
-    status = h.passModel(lp.to_highs())
-    if status == highspy.HighsStatus.kError:
-        raise SolverError("HiGHS rejected the model (passModel returned an error)")
+    if h is None:
+        h = _highs(options)
+        status = h.passModel(lp.to_highs())
+        if status == highspy.HighsStatus.kError:
+            raise SolverError("HiGHS rejected the model (passModel returned an error)")
+    clock = h.getRunTime()  # HiGHS's clock runs on across solves of one model: take differences
     h.run()
     st, text = _status_from_highs(h)
-    seconds = h.getRunTime()
+    seconds = h.getRunTime() - clock
     if h.getModelStatus() == highspy.HighsModelStatus.kUnboundedOrInfeasible:
         # presolve cannot tell which: ask the simplex without presolve
         h.setOptionValue("presolve", "off")
         h.clearSolver()
+        clock = h.getRunTime()
         h.run()
-        seconds += h.getRunTime()
+        seconds += h.getRunTime() - clock
         st, text = _status_from_highs(h)
         if h.getModelStatus() == highspy.HighsModelStatus.kUnboundedOrInfeasible:
             st = Status.INFEASIBLE
+        h.setOptionValue("presolve", "on" if options.presolve else "off")
     info = h.getInfo()
     has_plan = info.primal_solution_status == 2  # kSolutionStatusFeasible
     sol = h.getSolution()
@@ -171,6 +176,44 @@ def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions()) -> Ra
         row_dual, col_dual, note = fixed_integer_duals(lp, x, options)
         mip["duals"] = note
     return RawSolution(st, has_plan, objective, x, row_value, row_dual, col_dual, seconds, iterations, text, mip)
+
+
+def _tiebreak(h, lp: LinearProgram, best: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Solve ``lp.tiebreaks`` in turn, each among the optima of the objectives before it (held
+    within 1e-9 relative by an added row). The duals reported stay those of the primary problem.
+    Afterwards the added rows are removed and the primary objective restored, so the loaded model
+    is again exactly ``lp`` (for warm re-solves)."""
+    import highspy
+
+    objective, sense, value = lp.objective, lp.sense, best
+    extra = 0.0
+    cols = np.arange(lp.n_cols, dtype=np.int32)
+    added = 0
+    try:
+        for label, vec in lp.tiebreaks:
+            nz = np.flatnonzero(objective).astype(np.int32)
+            slack = 1e-9 * max(1.0, abs(value))
+            if sense == "max":
+                h.addRow(value - slack, highspy.kHighsInf, len(nz), nz, objective[nz])
+            else:
+                h.addRow(-highspy.kHighsInf, value + slack, len(nz), nz, objective[nz])
+            added += 1
+            h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+            h.changeColsCost(lp.n_cols, cols, vec.astype(float))
+            clock = h.getRunTime()
+            h.run()
+            extra += h.getRunTime() - clock
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                raise SolverError(f"HiGHS failed at the tie-break stage '{label}': "
+                                  + h.modelStatusToString(h.getModelStatus()))
+            objective, sense, value = vec, "min", float(h.getInfo().objective_function_value)
+        sol = h.getSolution()
+        return np.asarray(sol.col_value), np.asarray(sol.row_value)[: lp.n_rows], extra
+    finally:
+        if added:
+            h.deleteRows(added, np.arange(lp.n_rows, lp.n_rows + added, dtype=np.int32))
+        h.changeObjectiveSense(highspy.ObjSense.kMinimize if lp.sense == "min" else highspy.ObjSense.kMaximize)
+        h.changeColsCost(lp.n_cols, cols, lp.objective)
 
 
 def fixed_integer_duals(lp: LinearProgram, x: np.ndarray, options: SolverOptions):
@@ -195,33 +238,6 @@ def fixed_integer_duals(lp: LinearProgram, x: np.ndarray, options: SolverOptions
     return (np.asarray(sol.row_dual), np.asarray(sol.col_dual),
             "duals of the LP with the integer choices (openings, minimum scales, teams, curve pieces) "
             "fixed at their optimal values")
-
-
-def _tiebreak(h, lp: LinearProgram, best: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """Solve ``lp.tiebreaks`` in turn, each among the optima of the objectives before it (held
-    within 1e-9 relative by an added row). The duals reported stay those of the primary problem."""
-    import highspy
-
-    objective, sense, value = lp.objective, lp.sense, best
-    extra = 0.0
-    cols = np.arange(lp.n_cols, dtype=np.int32)
-    for label, vec in lp.tiebreaks:
-        nz = np.flatnonzero(objective).astype(np.int32)
-        slack = 1e-9 * max(1.0, abs(value))
-        if sense == "max":
-            h.addRow(value - slack, highspy.kHighsInf, len(nz), nz, objective[nz])
-        else:
-            h.addRow(-highspy.kHighsInf, value + slack, len(nz), nz, objective[nz])
-        h.changeObjectiveSense(highspy.ObjSense.kMinimize)
-        h.changeColsCost(lp.n_cols, cols, vec.astype(float))
-        h.run()
-        extra += h.getRunTime()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            raise SolverError(f"HiGHS failed at the tie-break stage '{label}': "
-                              + h.modelStatusToString(h.getModelStatus()))
-        objective, sense, value = vec, "min", float(h.getInfo().objective_function_value)
-    sol = h.getSolution()
-    return np.asarray(sol.col_value), np.asarray(sol.row_value)[: lp.n_rows], extra
 
 
 def solve(instance, *, time_limit: float | None = None, threads: int | None = None, log: bool = False,

@@ -74,8 +74,21 @@ class _Checker:
                                                  f"{detail}: {lhs[i]:.10g}, expected {rhs[i]:.10g}"))
 
 
-def _where(df: pd.DataFrame, cols: list[str]) -> list[str]:
-    return df[cols].astype(str).agg(", ".join, axis=1).tolist() if len(df) else []
+class _Labels:
+    """Row labels made only when a row is reported (formatting every row would dominate the time)."""
+
+    def __init__(self, df: pd.DataFrame, cols: list[str]):
+        self.values = df[cols].to_numpy()
+
+    def __getitem__(self, i: int) -> str:
+        return ", ".join(map(str, self.values[i]))
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def _where(df: pd.DataFrame, cols: list[str]) -> _Labels:
+    return _Labels(df, cols)
 
 
 def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) -> Verification:

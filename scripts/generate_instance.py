@@ -72,8 +72,9 @@ def generate(pathways: int = 3, nodes: int = 9, services: int = 12, segments: in
             "baseline_activity": 0.0,
             "non_pathway_activity": 0.0,
             "max_growth": 0.6 if sector == "prevention" else round(float(rng.uniform(0.08, 0.15)), 3),
-            "max_shrink": 0.5 if sector == "prevention" else round(float(rng.uniform(0.03, 0.06)), 3),
         })
+        if sector == "acute" and k % 3 == 0:  # big acute providers cannot be cut fast
+            svc[-1]["max_shrink"] = round(float(rng.uniform(0.03, 0.06)), 3)
     by_sector = {s: [x["name"] for x in svc if x["sector"] == s] for s in SECTORS}
 
     pw_list, effects, adm_terms = [], [], []

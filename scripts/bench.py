@@ -1,0 +1,158 @@
+#!/usr/bin/env python
+"""Benchmark the whole pipeline against HiGHS's own solve time, on generated instances of growing size.
+
+For each size it generates (once, cached) an instance with scripts/generate_instance.py and, in a
+fresh process, times every stage separately: load and validate, build, translate (HiGHS model
+passed in), HiGHS's own solve time (as HiGHS reports it), result extraction, verification; and the
+peak memory of that process. The headline figure is total time / HiGHS time.
+
+    python scripts/bench.py                          # 10k, 25k, 50k, 100k variables
+    python scripts/bench.py --sizes 10000 500000 --json bench.json
+    python scripts/bench.py --sweep 100000           # also an 11-point shift sweep, cold vs warm
+
+Heavy by design: it is not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = Path(os.environ.get("BUDGETSHIFT_BENCH_DIR", "/tmp/budgetshift-bench"))
+
+
+def instance_for(size: int, seed: int) -> Path:
+    path = CACHE / f"gen_{size}_{seed}.yaml"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_instance.py"), "--variables", str(size),
+                        "--seed", str(seed), "--no-targets", "--out", str(path)], check=True)
+    return path
+
+
+def measure(path: str) -> dict:
+    """Run in a child process: time each stage of one solve."""
+    sys.path.insert(0, str(ROOT))
+    import optimiser
+    from optimiser.results import extract
+    from optimiser.solve import SolverOptions, _highs, build_lp, run_highs
+
+    t = {}
+    t0 = time.perf_counter()
+    inst = optimiser.load(path)
+    t["load_validate"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    lp = build_lp(inst)
+    t["build"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    h = _highs(SolverOptions())
+    h.passModel(lp.to_highs())
+    t["translate"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    raw = run_highs(lp, SolverOptions(), h=h)
+    wall_solve = time.perf_counter() - t0
+    t["highs"] = raw.solver_seconds
+    t["solve_overhead"] = max(0.0, wall_solve - raw.solver_seconds)
+    t0 = time.perf_counter()
+    result = extract(inst, lp, raw)
+    t["extract"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    check = result.verify() if result.has_plan else None
+    t["verify"] = time.perf_counter() - t0
+    total = sum(v for k, v in t.items())
+    return {
+        "variables": lp.n_cols, "constraints": lp.n_rows, "nonzeros": lp.nnz, "status": result.status.value,
+        "verified": None if check is None else check.ok, "seconds": t, "total_seconds": total,
+        "ratio_total_to_highs": total / t["highs"] if t["highs"] > 0 else None,
+        "outside_highs_seconds": total - t["highs"],
+        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "build_steps_seconds": getattr(lp, "step_seconds", {}),
+    }
+
+
+def sweep(path: str, points: int = 11) -> dict:
+    """The shift target from 0 to 10 points: cold (a fresh solve per point) vs one warm Session."""
+    sys.path.insert(0, str(ROOT))
+    import optimiser
+
+    inst = optimiser.load(path)
+    values = [10.0 * k / (points - 1) for k in range(points)]
+    t0 = time.perf_counter()
+    one = optimiser.solve(inst)
+    one_cold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    session = optimiser.Session(inst)
+    warm = [session.solve({"shift_policies[0].increase_pp": v}) for v in values]
+    warm_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cold = [optimiser.solve(inst.with_overrides({"shift_policies[0].increase_pp": v})) for v in values]
+    cold_s = time.perf_counter() - t0
+    same = all(a.status == b.status and (a.objective is None or abs(a.objective - b.objective)
+                                         <= 1e-7 * max(1, abs(a.objective))) for a, b in zip(cold, warm))
+    return {"points": points, "one_cold_solve_seconds": one_cold, "warm_sweep_seconds": warm_s,
+            "cold_sweep_seconds": cold_s, "warm_over_one_cold": warm_s / one_cold, "same_answers": same,
+            "highs_seconds_warm": [round(r.stats["highs_seconds"], 4) for r in warm],
+            "statuses": [r.status.value for r in warm], "first_status": one.status.value}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 25_000, 50_000, 100_000])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sweep", type=int, metavar="SIZE", help="also run an 11-point warm sweep at this size")
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--child-sweep", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.child:
+        print(json.dumps(measure(a.child)))
+        return
+    if a.child_sweep:
+        print(json.dumps(sweep(a.child_sweep)))
+        return
+    rows = []
+    head = (f"{'target':>9} {'vars':>9} {'rows':>9} {'nnz':>10} {'load':>7} {'build':>7} {'transl':>7} "
+            f"{'HiGHS':>8} {'extract':>7} {'verify':>7} {'total':>8} {'ratio':>6} {'peak MB':>8}")
+    print(head)
+    for size in a.sizes:
+        path = instance_for(size, a.seed)
+        out = subprocess.run([sys.executable, __file__, "--child", str(path)], check=True, capture_output=True,
+                             text=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        r["target_variables"] = size
+        rows.append(r)
+        s = r["seconds"]
+        print(f"{size:>9} {r['variables']:>9} {r['constraints']:>9} {r['nonzeros']:>10} {s['load_validate']:>7.2f} "
+              f"{s['build']:>7.2f} {s['translate']:>7.2f} {s['highs']:>8.2f} {s['extract']:>7.2f} {s['verify']:>7.2f} "
+              f"{r['total_seconds']:>8.2f} {r['ratio_total_to_highs']:>6.3f} {r['peak_memory_mb']:>8.0f}", flush=True)
+    doc = {"runs": rows}
+    if len(rows) > 1:
+        # growth of the time outside HiGHS with model size (log-log slope; 1 = linear)
+        import math
+
+        a0, a1 = rows[0], rows[-1]
+        doc["outside_highs_growth_exponent"] = math.log(a1["outside_highs_seconds"] / a0["outside_highs_seconds"]) / \
+            math.log(a1["variables"] / a0["variables"])
+        print(f"time outside HiGHS grows as size^{doc['outside_highs_growth_exponent']:.2f}")
+    if a.sweep:
+        path = instance_for(a.sweep, a.seed)
+        out = subprocess.run([sys.executable, __file__, "--child-sweep", str(path)], check=True, capture_output=True,
+                             text=True).stdout
+        doc["sweep"] = json.loads(out.strip().splitlines()[-1])
+        sw = doc["sweep"]
+        print(f"11-point shift sweep at {a.sweep} variables: one cold solve {sw['one_cold_solve_seconds']:.2f}s, "
+              f"warm sweep {sw['warm_sweep_seconds']:.2f}s ({sw['warm_over_one_cold']:.2f}x one cold solve), "
+              f"cold sweep {sw['cold_sweep_seconds']:.2f}s; same answers: {sw['same_answers']}")
+    if a.json:
+        a.json.write_text(json.dumps(doc, indent=2))
+
+
+if __name__ == "__main__":
+    main()
