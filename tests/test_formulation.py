@@ -301,11 +301,10 @@ def test_units_per_patient_and_population_growth():
     assert r.objective == pytest.approx((110 + 121) * 7 * 300, rel=REL)
 
 
-def test_max_outcome_within_budget():
-    """Maximise patients recovered: treatment costs 100 a patient, the budget is 5,000 a year,
-    need is 100: 50 are treated and recover. Objective 50; the budget binds."""
-    data = base_instance(
-        budget={"pooled": 5000},
+def treatment_instance(budget):
+    """Need of 100 a year; treating a patient costs 100 and makes them recover; maximise recoveries."""
+    return base_instance(
+        budget={"pooled": budget},
         sectors=["community"],
         services=[{"name": "treat", "sector": "community", "unit_cost": 100, "baseline_activity": 0}],
         pathways=[{
@@ -321,6 +320,12 @@ def test_max_outcome_within_budget():
                    "terms": [{"pathway": "p", "node": "recovered"}]}],
         objective={"mode": "max_outcome", "weights": {"recovered": 1.0}},
     )
+
+
+def test_max_outcome_within_budget():
+    """Maximise patients recovered: treatment costs 100 a patient, the budget is 5,000 a year,
+    need is 100: 50 are treated and recover. Objective 50; the budget binds."""
+    data = treatment_instance(budget=5000)
     r = solve_data(data)
     assert r.status is Status.OPTIMAL
     assert r.objective == pytest.approx(50, rel=REL)
@@ -368,23 +373,7 @@ def test_edge_outcome_weights_and_segment_filters():
 def test_max_outcome_takes_the_cheapest_of_the_best_plans():
     """Maximise recoveries with a budget of 50,000 while only 100 patients exist: all 100 are treated
     (objective 100) for 10,000 a year; the rest of the budget is not spent on idle activity."""
-    data = base_instance(
-        budget={"pooled": 50000},
-        sectors=["community"],
-        services=[{"name": "treat", "sector": "community", "unit_cost": 100, "baseline_activity": 0}],
-        pathways=[{
-            "name": "p",
-            "nodes": [{"name": "need", "kind": "source", "incidence": 0.01},
-                      {"name": "treatment", "kind": "care", "service": "treat"},
-                      {"name": "recovered", "kind": "sink"}, {"name": "untreated", "kind": "sink"}],
-            "edges": [{"from": "need", "to": "treatment", "share": [0, 1]},
-                      {"from": "need", "to": "untreated", "share": [0, 1]},
-                      {"from": "treatment", "to": "recovered", "share": 1}],
-        }],
-        outcomes=[{"name": "recovered", "direction": "higher_is_better",
-                   "terms": [{"pathway": "p", "node": "recovered"}]}],
-        objective={"mode": "max_outcome", "weights": {"recovered": 1.0}},
-    )
+    data = treatment_instance(budget=50000)
     for backend in ("highs", "pyomo"):
         r = solve_data(data, backend=backend)
         assert r.objective == pytest.approx(100, rel=REL)
