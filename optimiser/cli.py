@@ -85,6 +85,10 @@ set_option = click.option("--set", "overrides", multiple=True, metavar="PATH=VAL
                           help="Override one field without editing the file, e.g. "
                                "--set horizon.discount_rate=0.03 or --set services[ward].unit_cost=1800. "
                                "Repeatable.")
+scenario_option = click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
+                               help="Apply a scenario defined in the file's 'scenarios' section. Repeatable: "
+                                    "scenarios combine (two setting the same field is an error); --set "
+                                    "overrides take priority over scenarios, which take priority over the file.")
 
 
 @click.group(help="budgetshift: least-cost plans for shifting health and care budgets upstream "
@@ -97,37 +101,41 @@ def main() -> None:
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("file", type=click.Path(dir_okay=False))
 @set_option
+@scenario_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Write every result table as CSV "
               "plus summary.json into this folder (atomically: complete or absent).")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it already exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of tables.")
 @click.option("--time-limit", type=click.FloatRange(min=0), help="Seconds HiGHS may take.")
 @click.option("--threads", type=click.IntRange(min=1), help="Threads HiGHS may use.")
+@click.option("--mip-gap", type=click.FloatRange(min=0), help="Relative gap at which a mixed-integer solve "
+              "stops (HiGHS's default 1e-4).")
 @click.option("--solver-log", is_flag=True, help="Show HiGHS's own log on stderr.")
 @click.option("--backend", type=click.Choice(["highs", "pyomo"]), default="highs", show_default=True,
               help="highs: pass the model straight to HiGHS; pyomo: solve the Pyomo model through Pyomo.")
 @click.option("--no-verify", is_flag=True, help="Skip recomputing the plan from its tables.")
 @debug_option
 @_handle_errors
-def solve(file, overrides, out_dir, overwrite, as_json, time_limit, threads, solver_log, backend, no_verify,
-          debug):
+def solve(file, overrides, scenarios, out_dir, overwrite, as_json, time_limit, threads, mip_gap, solver_log, backend,
+          no_verify, debug):
     """Solve the instance FILE and print the plan."""
     from . import load, solve as solve_api
 
-    inst = load(file, overrides=list(overrides))
+    inst = load(file, overrides=list(overrides), scenarios=list(scenarios))
     if solver_log:
         # HiGHS writes its log to stdout; keep stdout clean for --json
         import contextlib
 
         with contextlib.redirect_stdout(sys.stderr):
-            result = solve_api(inst, time_limit=time_limit, threads=threads, log=True, backend=backend)
+            result = solve_api(inst, time_limit=time_limit, threads=threads, log=True, backend=backend,
+                               mip_gap=mip_gap)
     else:
-        result = solve_api(inst, time_limit=time_limit, threads=threads, backend=backend)
+        result = solve_api(inst, time_limit=time_limit, threads=threads, backend=backend, mip_gap=mip_gap)
     check = None if no_verify or not result.has_plan else result.verify()
     if out_dir:
         path = result.write(out_dir, overwrite=overwrite)
         if not as_json:
-            click.echo(f"wrote {len(result.tables)} tables and summary.json to {path}", err=True)
+            click.echo(f"wrote {len(result.tables)} tables (CSV and results.xlsx) and summary.json to {path}", err=True)
     if as_json:
         doc = result.to_dict()
         if check is not None:
@@ -146,13 +154,14 @@ def solve(file, overrides, out_dir, overwrite, as_json, time_limit, threads, sol
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("file", type=click.Path(dir_okay=False))
 @set_option
+@scenario_option
 @debug_option
 @_handle_errors
-def validate(file, overrides, debug):
+def validate(file, overrides, scenarios, debug):
     """Check FILE and list every problem at once (exit 0 only when it is valid)."""
     from . import load
 
-    inst = load(file, overrides=list(overrides))
+    inst = load(file, overrides=list(overrides), scenarios=list(scenarios))
     n_nodes = len(inst.nodes)
     click.echo(f"{file}: valid ({len(inst.services)} services in {len(inst.sectors)} sectors, "
                f"{len(inst.graphs)} pathways with {n_nodes} nodes, {len(inst.model.segments)} segments, "

@@ -300,4 +300,6 @@ class Instance:
         raw = _copy.deepcopy(dict(self.raw))
         inst = load_data(raw, file=self.source, base_dir=base_dir, overrides=overrides)
         object.__setattr__(inst, "overrides", MappingProxyType(merged))
+        # keep what was recorded about how this instance was made (e.g. the scenarios applied)
+        object.__setattr__(inst, "extra", MappingProxyType({**dict(self.extra or {}), **dict(inst.extra or {})}))
         return inst

@@ -1,4 +1,4 @@
-"""Writing results: CSV per table plus a JSON summary, all or nothing.
+"""Writing results: CSV per table, an Excel workbook of them all and a JSON summary, all or nothing.
 
 A result folder is written into a temporary sibling folder and renamed into place in one step,
 so a reader (or a crash) never sees a half-written folder.
@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -48,8 +48,12 @@ def to_json(data: Any) -> str:
 
 
 def write_tables_atomically(directory: str | Path, tables: dict[str, pd.DataFrame], documents: dict[str, Any],
-                            overwrite: bool = False) -> Path:
-    """Write ``tables`` as CSV and ``documents`` as JSON into ``directory``, atomically."""
+                            overwrite: bool = False, extra: Callable[[Path], None] | None = None) -> Path:
+    """Write ``tables`` as CSV and ``documents`` as JSON into ``directory``, atomically.
+
+    ``extra(folder)``, if given, writes further files into the temporary folder before it is
+    renamed into place (so they too are complete or absent).
+    """
     target = Path(directory).resolve()
     if target.exists() and not overwrite:
         if not target.is_dir() or any(target.iterdir()):
@@ -62,6 +66,8 @@ def write_tables_atomically(directory: str | Path, tables: dict[str, pd.DataFram
             df.to_csv(tmp / f"{name}.csv", index=False, float_format="%.10g", lineterminator="\n")
         for name, doc in documents.items():
             (tmp / f"{name}.json").write_text(to_json(doc) + "\n", encoding="utf-8")
+        if extra is not None:
+            extra(tmp)
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.replace(target, old)
@@ -75,13 +81,28 @@ def write_tables_atomically(directory: str | Path, tables: dict[str, pd.DataFram
     return target
 
 
-def write_result(result, directory: str | Path, overwrite: bool = False) -> Path:
-    """CSV per table, ``summary.json`` (status, objective, stats) — complete or absent."""
+WORKBOOK = "results.xlsx"
+
+
+def write_result(result, directory: str | Path, overwrite: bool = False, workbook: bool = True) -> Path:
+    """CSV per table, ``results.xlsx`` (every table, a sheet each; ``workbook=False`` leaves it out)
+    and ``summary.json`` (status, objective, stats) — complete or absent."""
     summary = dict(result.summary)
+    if "scenarios" not in summary and result.instance is not None:
+        summary["scenarios"] = list((getattr(result.instance, "extra", None) or {}).get("scenarios", ()))
     summary["tables"] = {name: f"{name}.csv" for name in result.tables}
+    if workbook:
+        summary["workbook"] = WORKBOOK
     stats = {k: v for k, v in result.stats.items() if not k.endswith("_seconds") and k != "build_steps_seconds"}
     summary["model"] = stats  # timings are left out so the same input gives the same files
-    return write_tables_atomically(directory, result.tables, {"summary": summary}, overwrite=overwrite)
+
+    def write_workbook(folder: Path) -> None:
+        from .excel import result_workbook
+
+        result_workbook(folder / WORKBOOK, result.tables, summary)
+
+    return write_tables_atomically(directory, result.tables, {"summary": summary}, overwrite=overwrite,
+                                   extra=write_workbook if workbook else None)
 
 
 def read_result(directory: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:

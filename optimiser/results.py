@@ -98,6 +98,7 @@ def extract(instance, lp: LinearProgram, raw: RawSolution, timing: dict | None =
         "instance": instance.name,
         "source": instance.source,
         "overrides": dict(instance.overrides),
+        "scenarios": list((instance.extra or {}).get("scenarios", ())),
         "status": raw.status.value,
         "status_message": raw.status.explain(raw.has_plan),
         "solver_status": raw.message,

@@ -115,7 +115,8 @@ budgetshift solve my_place.yaml --set horizon.discount_rate=0.03
 
 The file is a mapping of sections. Required: `format_version`, `name`, `horizon`, `budget`,
 `sectors`, `services`, `segments`. Optional: `description`, `currency`, `pathways`,
-`prevention_effects`, `shift_policies`, `outcomes`, `targets`, `objective`.
+`prevention_effects`, `shift_policies`, `outcomes`, `targets`, `objective`, and `scenarios`
+(named sets of overrides, see [Scenarios](#scenarios); not part of the schema tables below).
 
 * `format_version: 1` is required. It is the version of this page; a file written for another
   version is rejected rather than misread.
@@ -188,6 +189,56 @@ overrides={"PATH": value})` or `instance.with_overrides(...)`.
 * Unknown paths are errors: every step but the last must exist (`no field 'x' under ...`,
   `no item 'x'` of a list); the last step may add a field, which the schema then checks, so a
   misspelt field name is reported like a misspelt key in the file.
+
+## Scenarios
+
+A file may end with a `scenarios` section: named sets of overrides, each written exactly like
+`--set` paths, so that variants of a plan live beside it and can be chosen by name.
+
+```yaml
+scenarios:
+  budget_plus_5m:
+    description: five million more in the base year, growing with the pool
+    overrides: {budget.pooled.value: 2240000000}
+  no_shift:
+    overrides: {"shift_policies[kent_prevention_shift].increase_pp": 0}
+  cheaper_ward_tighter_target:
+    overrides:                               # in block style, paths need no quotes
+      services[ward].unit_cost: 900
+      targets[0].at_most: 140
+```
+
+| field | type | default | required | description |
+|---|---|---|---|---|
+| `<name>` | text without spaces at either end or any of `+ [ ] , =` | — | — | the scenario's name, as given to `--scenario` |
+| `<name>.overrides` | mapping field path -> value | — | yes | the fields the scenario sets (`{}` for none); values are read as in the file |
+| `<name>.description` | text | `""` | no | free text for readers; not used by the model |
+
+```
+budgetshift solve my_place.yaml --scenario no_shift --scenario budget_plus_5m
+budgetshift validate my_place.yaml --scenario no_shift
+budgetshift compare my_place.yaml --scenario no_shift --scenario budget_plus_5m+no_shift
+```
+
+In Python: `optimiser.load(path, scenarios=["no_shift"])`, or
+`optimiser.scenarios.apply(instance, ["no_shift"])` for an instance already loaded.
+
+* **Priority**, lowest first: the file as written, then the chosen scenarios in the order given,
+  then `--set` overrides. So `--set` always has the last word.
+* Several scenarios may be combined (`--scenario a --scenario b`; in `compare`, `a+b` is one run
+  with both). Two chosen scenarios that set the **same field**, or one a field and the other a part
+  of it (`budget.pooled` and `budget.pooled.2027`), are an error naming both scenarios and both
+  paths; paths are compared after reading, so `services[ward].unit_cost` and
+  `services.ward.unit_cost` are the same field.
+* A name that the file does not define is an error listing the scenarios it does define.
+* Every scenario is checked whenever the file is read, chosen or not: its keys (`overrides`,
+  `description`), its name, and that `overrides` is a mapping of paths. The paths and values of the
+  chosen scenarios are then checked like `--set` overrides, and the result validated as a whole;
+  a problem in a scenario names it (`my_place.yaml: scenarios.no_shift: ...`).
+* The section is taken out of the file before the schema sees the rest. The scenarios applied and
+  the overrides they set are recorded: on the instance (`instance.extra["scenarios"]`,
+  `instance.overrides`, which holds every override applied, scenarios' and `--set`'s), and in a
+  written result's `summary.json` (`scenarios`, `overrides`).
 
 ## What validation checks
 

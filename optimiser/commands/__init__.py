@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES: list[str] = []
+MODULES: list[str] = ["compare", "report", "explain", "sweep", "pareto", "uncertainty"]
 
 
 def register_all(group) -> None:

@@ -1,0 +1,498 @@
+"""Running many plans: in this process (warm), in local worker processes, or on Dask distributed.
+
+A sweep, a Pareto frontier and an uncertainty analysis are each a list of *points* (a set of
+overrides, a level, a sample) and one *task* that says how to solve a point. This module runs
+the points and nothing else; it knows no maths.
+
+* A **task** is a small picklable object (a dataclass of plain data: the instance's raw mapping,
+  never an :class:`~optimiser.instance.Instance`, whose read-only mappings do not pickle) with a
+  ``kind``, a ``fingerprint`` (a hash of everything that decides its answers), ``setup()`` (the
+  state a worker keeps between points, e.g. a warm :class:`~optimiser.session.Session`) and
+  ``run(state, spec) -> record`` (one point's answer as a flat JSON-ready mapping).
+* **Backends**: ``local`` with ``workers=1`` solves the points one after another in this process,
+  warm (each worker state is built once and reused, so HiGHS re-solves from the last basis);
+  ``local`` with ``workers=N`` uses a :class:`concurrent.futures.ProcessPoolExecutor` of N
+  processes, each warm on the points it is given; ``dask`` submits the points to a Dask
+  distributed cluster: a :class:`distributed.LocalCluster` on this machine by default, or the
+  cluster whose scheduler is at ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``), or a
+  ``distributed.Client`` passed in. The task is sent to each worker once (scattered), the points
+  one by one. No home-made queue: the pool and the scheduler decide who solves what.
+* **Failures**: a point whose solve raises (a solver error, a lost worker) is tried once more from
+  a fresh (cold) worker state; if it fails again it is reported with status ``failed`` and the
+  error, and the other points carry on. A lost local worker breaks the process pool: the pool is
+  started again and the points it was holding are tried again (this counts as their retry). On
+  Dask, retries are Dask's own (``retries=1``; a lost worker's points are rescheduled by the
+  scheduler, up to its ``allowed-failures``).
+* **Checkpoints**: every finished point is appended, as it finishes, to a JSON-lines file
+  (first line: a header with the task's kind and fingerprint; then one ``{"key", "record"}`` a
+  point). With ``resume=True`` the points already in the file are read back instead of solved
+  (failed points are tried again), so an interrupted run continues where it stopped. A checkpoint
+  written for another instance or task (another fingerprint) is refused.
+
+Records come back in the order of the points, whatever order they finished in, and are passed
+through JSON once, so a record read back from a checkpoint equals the one first computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from .errors import BudgetshiftError
+
+BACKENDS = ("local", "dask")
+FAILED = "failed"
+
+
+# ============================================================================ points and records
+
+@dataclass(frozen=True)
+class Point:
+    """One point of a run: its position, a key that names it in a checkpoint, and its spec
+    (what the task needs to solve it: plain, picklable data)."""
+
+    index: int
+    key: str
+    spec: Mapping[str, Any]
+
+
+def canonical(value: Any) -> Any:
+    """``value`` with every mapping key as text and numpy scalars as Python numbers, so that
+    ``json.dumps(..., sort_keys=True)`` is stable (instance files mix int and text keys)."""
+    import numpy as np
+
+    if isinstance(value, Mapping):
+        return {str(k): canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def point_key(spec: Any) -> str:
+    return json.dumps(canonical(spec), sort_keys=True, separators=(",", ":"), default=str)
+
+
+def fingerprint(*parts: Any) -> str:
+    """A short stable hash of ``parts`` (instance mappings, options, ...)."""
+    text = json.dumps(canonical(list(parts)), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def clean_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record as it reads back from JSON (NaN and infinities become None, numpy scalars
+    Python numbers), so a resumed run and a fresh one give identical tables."""
+    from .output import to_json
+
+    return json.loads(to_json(dict(record)))
+
+
+def failed_record(error: str, attempts: int) -> dict[str, Any]:
+    return {"status": FAILED, "message": error, "attempts": attempts}
+
+
+# ============================================================================ worker side
+
+_STATES: dict[tuple[str, int], Any] = {}
+_STATES_LOCK = threading.Lock()
+_TASK = None  # the task of a local worker process (set by its initializer)
+
+
+def _state_for(task, fresh: bool = False):
+    key = (task.fingerprint, threading.get_ident())
+    with _STATES_LOCK:
+        if fresh:
+            _STATES.pop(key, None)
+        state = _STATES.get(key)
+    if state is None:
+        state = task.setup()
+        with _STATES_LOCK:
+            # keep the states of the last few tasks only (a long-lived worker serves many runs)
+            for old in [k for k in _STATES if k[1] == key[1] and k != key][:-2]:
+                _STATES.pop(old, None)
+            _STATES[key] = state
+    return state
+
+
+def run_point(task, spec: Mapping[str, Any], fresh: bool = False) -> dict[str, Any]:
+    """Solve one point in this process with the (cached, warm) state of ``task``. A point that
+    raises drops the state, so the next point (or the retry) starts cold."""
+    state = _state_for(task, fresh=fresh)
+    try:
+        return clean_record(task.run(state, spec))
+    except BaseException:
+        with _STATES_LOCK:
+            _STATES.pop((task.fingerprint, threading.get_ident()), None)
+        raise
+
+
+def _init_worker(task) -> None:
+    global _TASK
+    _TASK = task
+
+
+def _run_in_worker(spec: Mapping[str, Any], fresh: bool) -> dict[str, Any]:
+    return run_point(_TASK, spec, fresh=fresh)
+
+
+def _error_text(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return text if len(text) < 2000 else text[:2000] + " ..."
+
+
+# ============================================================================ checkpoint
+
+class Checkpoint:
+    """The JSON-lines file of finished points (see the module docstring)."""
+
+    def __init__(self, path: str | Path, kind: str, task_fingerprint: str, resume: bool = False):
+        self.path = Path(path)
+        self.kind = kind
+        self.fingerprint = task_fingerprint
+        self.done: dict[str, dict[str, Any]] = {}
+        exists = self.path.exists() and self.path.stat().st_size > 0
+        if exists and not resume:
+            raise BudgetshiftError(f"the checkpoint {self.path} already exists: resume from it (--resume, or "
+                                   "resume=True) or remove it to start again")
+        if exists:
+            self._read()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = self.path.open("a", encoding="utf-8")
+        if not exists:
+            self._write({"budgetshift_checkpoint": 1, "kind": kind, "fingerprint": task_fingerprint})
+
+    def _read(self) -> None:
+        with self.path.open(encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+        try:
+            head = json.loads(lines[0])
+        except (IndexError, ValueError):
+            head = {}
+        if head.get("kind") != self.kind or head.get("fingerprint") != self.fingerprint:
+            raise BudgetshiftError(
+                f"the checkpoint {self.path} belongs to another run ({head.get('kind', 'unknown kind')} "
+                f"{head.get('fingerprint', '?')}; this {self.kind} is {self.fingerprint}): the instance, its "
+                "overrides or the options differ. Remove it or choose another checkpoint file")
+        for line in lines[1:]:
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by an interruption
+            if isinstance(item, dict) and "key" in item and isinstance(item.get("record"), dict):
+                if item["record"].get("status") == FAILED:
+                    self.done.pop(item["key"], None)
+                else:
+                    self.done[item["key"]] = item["record"]
+
+    def _write(self, doc: Mapping[str, Any]) -> None:
+        self._fh.write(json.dumps(doc, separators=(",", ":"), allow_nan=False) + "\n")
+        self._fh.flush()
+
+    def append(self, key: str, record: Mapping[str, Any]) -> None:
+        self._write({"key": key, "record": record})
+
+    def close(self) -> None:
+        try:
+            self._fh.close()
+        except OSError:  # pragma: no cover
+            pass
+
+
+class _NoCheckpoint:
+    done: dict = {}
+
+    def append(self, key, record):
+        pass
+
+    def close(self):
+        pass
+
+
+# ============================================================================ progress
+
+class _NoProgress:
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Progress(_NoProgress):
+    """A rich progress bar on stderr with the time elapsed and an estimate of the time left."""
+
+    def __init__(self, total: int, done: int, label: str):
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self.progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 TextColumn("left"), TimeRemainingColumn(), console=Console(stderr=True),
+                                 transient=True)
+        self.task = self.progress.add_task(label, total=total, completed=done)
+        self.progress.start()
+
+    def advance(self, n: int = 1) -> None:
+        self.progress.advance(self.task, n)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def _progress(enabled: bool, total: int, done: int, label: str):
+    if enabled and sys.stderr.isatty():
+        return _Progress(total, done, label)
+    return _NoProgress()
+
+
+# ============================================================================ the run
+
+@dataclass
+class RunStats:
+    backend: str
+    workers: int
+    points: int
+    solved: int = 0
+    resumed: int = 0
+    failed: int = 0
+    retried: int = 0
+    seconds: float = 0.0
+    scheduler: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"backend": self.backend, "workers": self.workers, "points": self.points, "solved": self.solved,
+                "resumed": self.resumed, "failed": self.failed, "retried": self.retried,
+                "seconds": round(self.seconds, 3), "scheduler": self.scheduler}
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def run(task, points: Sequence[Point], *, backend: str = "local", workers: int | None = None,
+        scheduler: str | None = None, client=None, checkpoint: str | Path | None = None, resume: bool = False,
+        progress: bool = False, label: str = "solving") -> tuple[list[dict[str, Any]], RunStats]:
+    """Solve ``points`` with ``task``; the records in the order of ``points`` and what it took.
+
+    ``backend``: ``"local"`` (``workers`` 1 or None: this process, warm; N > 1: N worker
+    processes) or ``"dask"`` (``client``, else a cluster at ``scheduler``, else a LocalCluster of
+    ``workers`` processes, one per core by default). ``checkpoint``: the JSON-lines file finished
+    points are appended to; ``resume`` reads the points already there instead of solving them.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    if workers is not None and int(workers) < 1:
+        raise ValueError("workers must be at least 1")
+    keys = [p.key for p in points]
+    if len(set(keys)) != len(keys):
+        raise ValueError("two points of one run have the same key (the same values twice)")
+    t0 = time.perf_counter()
+    store = Checkpoint(checkpoint, task.kind, task.fingerprint, resume=resume) if checkpoint else _NoCheckpoint()
+    records: dict[str, dict[str, Any]] = {}
+    try:
+        for p in points:
+            if p.key in store.done:
+                records[p.key] = store.done[p.key]
+        todo = [p for p in points if p.key not in records]
+        n_workers = int(workers) if workers else (1 if backend == "local" else available_cores())
+        stats = RunStats(backend=backend if backend == "dask" or n_workers == 1 else "local processes",
+                         workers=n_workers, points=len(points), resumed=len(records))
+        if backend == "local" and n_workers == 1:
+            stats.backend = "local (in-process, warm)"
+        bar = _progress(progress, len(points), len(records), label)
+
+        def finish(point: Point, record: dict[str, Any]) -> None:
+            records[point.key] = record
+            store.append(point.key, record)
+            if record.get("status") == FAILED:
+                stats.failed += 1
+            else:
+                stats.solved += 1
+            bar.advance()
+
+        try:
+            if todo:
+                if backend == "dask":
+                    stats.scheduler = _run_dask(task, todo, finish, stats, workers=workers, scheduler=scheduler,
+                                                client=client)
+                elif n_workers == 1 or len(todo) == 1:
+                    _run_here(task, todo, finish, stats)
+                else:
+                    _run_processes(task, todo, finish, stats, n_workers)
+        finally:
+            bar.close()
+    finally:
+        store.close()
+    stats.seconds = time.perf_counter() - t0
+    return [records[p.key] for p in points], stats
+
+
+def _run_here(task, todo: Sequence[Point], finish: Callable, stats: RunStats) -> None:
+    for p in todo:
+        try:
+            record = run_point(task, p.spec)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception:  # noqa: BLE001 - retried once, cold, then reported
+            stats.retried += 1
+            try:
+                record = run_point(task, p.spec, fresh=True)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as exc:  # noqa: BLE001
+                record = failed_record(_error_text(exc), 2)
+        finish(p, record)
+
+
+def _pool(task, n: int):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # a fresh interpreter per worker (not fork): the parent may hold HiGHS threads
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(["optimiser.execution", "optimiser.session", "formulations.build"])
+    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker, initargs=(task,))
+
+
+def _run_processes(task, todo: Sequence[Point], finish: Callable, stats: RunStats, n: int) -> None:
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    attempts = {p.key: 0 for p in todo}
+    pending = list(todo)
+    n = min(n, len(todo))
+    while pending:
+        pool = _pool(task, n)
+        broken = False
+        try:
+            futures = {}
+            for p in pending:
+                attempts[p.key] += 1
+                futures[pool.submit(_run_in_worker, p.spec, attempts[p.key] > 1)] = p
+            pending = []
+            while futures:
+                done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    p = futures.pop(fut)
+                    try:
+                        finish(p, fut.result())
+                        continue
+                    except BrokenProcessPool as exc:
+                        broken, error = True, exc
+                    except Exception as exc:  # noqa: BLE001 - retried once, then reported
+                        error = exc
+                    if attempts[p.key] >= 2:
+                        finish(p, failed_record(_error_text(error), attempts[p.key]))
+                    elif broken:
+                        stats.retried += 1
+                        pending.append(p)
+                    else:
+                        stats.retried += 1
+                        attempts[p.key] += 1
+                        futures[pool.submit(_run_in_worker, p.spec, True)] = p
+                if broken:
+                    # every point the broken pool still held is tried again in a new pool
+                    for fut, p in futures.items():
+                        if attempts[p.key] >= 2:
+                            finish(p, failed_record("the worker process was lost", attempts[p.key]))
+                        else:
+                            stats.retried += 1
+                            pending.append(p)
+                    futures = {}
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=not broken, cancel_futures=True)
+
+
+def _run_dask(task, todo: Sequence[Point], finish: Callable, stats: RunStats, *, workers: int | None,
+              scheduler: str | None, client) -> str:
+    try:
+        import dask
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:  # pragma: no cover - dask is a dependency
+        raise BudgetshiftError("the dask backend needs dask[distributed] (pip install 'dask[distributed]')") from exc
+    own_client = own_cluster = None
+    if client is None:
+        if scheduler:
+            try:
+                client = own_client = Client(scheduler, timeout="30s")
+            except OSError as exc:
+                raise BudgetshiftError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+        else:
+            n = int(workers) if workers else available_cores()
+            with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+                own_cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                           dashboard_address=None)
+            client = own_client = Client(own_cluster)
+            client.wait_for_workers(n, timeout=120)
+    address = client.scheduler.address if getattr(client, "scheduler", None) is not None else str(scheduler)
+    try:
+        stats.workers = len(client.scheduler_info().get("workers", {})) or stats.workers
+        [remote] = client.scatter([task], broadcast=True, hash=False)
+        futures = {}
+        for p in todo:
+            fut = client.submit(run_point, remote, p.spec, key=f"{task.kind}-{task.fingerprint}-{p.index}-"
+                                f"{hashlib.sha1(p.key.encode()).hexdigest()[:10]}-{time.monotonic_ns()}",
+                                retries=1, pure=False)
+            futures[fut] = p
+        try:
+            for fut in as_completed(list(futures)):
+                p = futures.pop(fut)
+                try:
+                    record = fut.result()
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - Dask has already retried it
+                    record = failed_record(_error_text(exc), 2)
+                finish(p, record)
+        finally:
+            if futures:
+                client.cancel(list(futures))
+    finally:
+        if own_client is not None:
+            own_client.close()
+        if own_cluster is not None:
+            own_cluster.close()
+    return address
+
+
+# ============================================================================ helpers for tasks
+
+def instance_payload(inst) -> dict[str, Any]:
+    """What a worker needs to rebuild ``inst``: its final raw mapping (scenarios and overrides
+    already applied), its source and the overrides it records."""
+    import copy
+
+    return {"raw": copy.deepcopy(dict(inst.raw)), "source": inst.source, "overrides": dict(inst.overrides)}
+
+
+def rebuild(payload: Mapping[str, Any]):
+    """The instance of :func:`instance_payload` (validated again, as every variant is)."""
+    import copy
+    from types import MappingProxyType
+
+    from .loading import load_data
+
+    inst = load_data(copy.deepcopy(payload["raw"]), file=payload["source"])
+    object.__setattr__(inst, "overrides", MappingProxyType(dict(payload["overrides"])))
+    return inst
+
+
+__all__ = ["BACKENDS", "Checkpoint", "FAILED", "Point", "RunStats", "available_cores", "canonical", "fingerprint",
+           "instance_payload", "point_key", "rebuild", "run", "run_point"]
