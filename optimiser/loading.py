@@ -69,8 +69,15 @@ def _parse_cell(text: str) -> Any:
     """A CSV cell read the way YAML would read it (numbers become numbers, lists lists)."""
     if text == "":
         return MISSING
+    try:  # the common case, a number, without the YAML machinery
+        value = float(text)
+        return int(value) if value.is_integer() and text.lstrip("+-").isdigit() else value
+    except ValueError:
+        pass
+    if text[0] not in "[{'\"" and text not in ("true", "false", "True", "False", "null", "~"):
+        return text
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
         return text
 

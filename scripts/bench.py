@@ -29,11 +29,11 @@ CACHE = Path(os.environ.get("BUDGETSHIFT_BENCH_DIR", "/tmp/budgetshift-bench"))
 
 
 def instance_for(size: int, seed: int) -> Path:
-    path = CACHE / f"gen_{size}_{seed}.yaml"
+    path = CACHE / f"gen_{size}_{seed}_csv.yaml"
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_instance.py"), "--variables", str(size),
-                        "--seed", str(seed), "--no-targets", "--out", str(path)], check=True)
+                        "--seed", str(seed), "--no-targets", "--csv", "--out", str(path)], check=True)
     return path
 
 
