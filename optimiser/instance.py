@@ -145,7 +145,9 @@ class Instance:
         bud = service_years["year"].map(budget)
         by_budget = np.where(service_years["unit_cost"] > 0, bud / service_years["unit_cost"].where(
             service_years["unit_cost"] > 0, 1.0), np.inf)
-        service_years["activity_bound"] = np.minimum(service_years["capacity_max"].to_numpy(), by_budget)
+        team_cap = (services["activity_per_team"] * services["max_teams"]).reindex(service_years["service"]).to_numpy()
+        service_years["activity_bound"] = np.minimum(np.minimum(service_years["capacity_max"].to_numpy(), by_budget),
+                                                     np.where(np.isnan(team_cap), np.inf, team_cap))
 
         pop = {}
         for seg in m.segments:

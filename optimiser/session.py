@@ -78,16 +78,21 @@ class Session:
         t2 = time.perf_counter()
         new = _Loaded.of(lp)
         warm = self._h is not None and self._loaded is not None and self._loaded.same_shape(new)
-        if warm:
-            changes = self._push_changes(self._loaded, new)
-            self.warm_solves += 1
-        else:
-            self._h = _highs(self.options)
-            self._h.passModel(lp.to_highs())
-            changes = None
-            self.cold_solves += 1
-        t3 = time.perf_counter()
-        raw = run_highs(lp, self.options, h=self._h)
+        old, self._loaded = self._loaded, None  # until this solve succeeds, the loaded model is unknown
+        try:
+            if warm:
+                changes = self._push_changes(old, new)
+                self.warm_solves += 1
+            else:
+                self._h = _highs(self.options)
+                self._h.passModel(lp.to_highs())
+                changes = None
+                self.cold_solves += 1
+            t3 = time.perf_counter()
+            raw = run_highs(lp, self.options, h=self._h)
+        except BaseException:
+            self._h = None  # an interrupted or failed solve leaves HiGHS in an unknown state
+            raise
         self._loaded = new
         t4 = time.perf_counter()
         timing = {"load": t1 - t0, "build": t2 - t1, "translate": t3 - t2, "translate_and_solve": t4 - t2,

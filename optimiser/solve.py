@@ -169,13 +169,49 @@ def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions(), h=Non
     if lp.is_mip:
         mip = {"best_bound": float(info.mip_dual_bound) if has_plan else None,
                "gap": float(info.mip_gap) if has_plan else None, "nodes": int(info.mip_node_count)}
-    if st is Status.OPTIMAL and lp.tiebreaks:
+    if lp.is_mip and has_plan:
+        # The plan reported is that of the LP with the integer choices fixed at their (rounded)
+        # values: it is consistent with whole numbers (no activity left under a 'closed' site
+        # within HiGHS's integrality tolerance), gives the duals, and the tie-breaks run on it as LPs.
+        fixed = _fixed_integer_model(lp, x, options)
+        if fixed is not None:
+            hf, fsec = fixed
+            seconds += fsec
+            sol = hf.getSolution()
+            x, row_value = np.asarray(sol.col_value), np.asarray(sol.row_value)
+            row_dual, col_dual = np.asarray(sol.row_dual), np.asarray(sol.col_dual)
+            mip["duals"] = ("duals of the LP with the integer choices (openings, minimum scales, teams, curve "
+                            "pieces) fixed at their optimal values")
+            if lp.tiebreaks:
+                x, row_value, extra = _tiebreak(hf, lp, float(hf.getInfo().objective_function_value))
+                seconds += extra
+        else:
+            row_dual = col_dual = None
+            mip["duals"] = "no duals: the LP with the integer choices fixed did not solve to optimality"
+    elif st is Status.OPTIMAL and lp.tiebreaks:
         x, row_value, extra = _tiebreak(h, lp, objective)
         seconds += extra
-    if lp.is_mip and has_plan:
-        row_dual, col_dual, note = fixed_integer_duals(lp, x, options)
-        mip["duals"] = note
     return RawSolution(st, has_plan, objective, x, row_value, row_dual, col_dual, seconds, iterations, text, mip)
+
+
+def _fixed_integer_model(lp: LinearProgram, x: np.ndarray, options: SolverOptions):
+    """HiGHS loaded with ``lp`` as an LP whose integer variables are fixed at round(x), solved;
+    with its solve time. None when that LP does not solve to optimality with duals."""
+    import highspy
+
+    model = lp.to_highs()
+    integer = lp.integrality().astype(bool)
+    lo, hi = np.array(model.col_lower_), np.array(model.col_upper_)
+    lo[integer] = hi[integer] = np.round(x[integer])
+    model.col_lower_, model.col_upper_ = lo, hi
+    model.integrality_ = []
+    h = _highs(SolverOptions(threads=options.threads, time_limit=options.time_limit))
+    h.passModel(model)
+    clock = h.getRunTime()
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal or h.getInfo().dual_solution_status != 2:
+        return None
+    return h, h.getRunTime() - clock
 
 
 def _tiebreak(h, lp: LinearProgram, best: float) -> tuple[np.ndarray, np.ndarray, float]:
@@ -219,22 +255,10 @@ def _tiebreak(h, lp: LinearProgram, best: float) -> tuple[np.ndarray, np.ndarray
 def fixed_integer_duals(lp: LinearProgram, x: np.ndarray, options: SolverOptions):
     """Duals of a mixed-integer plan: fix every integer variable at its value in ``x``, solve the
     remaining LP, and return its row and column duals (with a note saying so)."""
-    import highspy
-
-    model = lp.to_highs()
-    integer = lp.integrality().astype(bool)
-    lo, hi = np.array(model.col_lower_), np.array(model.col_upper_)
-    fixed = np.round(x[integer])
-    lo[integer] = fixed
-    hi[integer] = fixed
-    model.col_lower_, model.col_upper_ = lo, hi
-    model.integrality_ = []
-    h = _highs(SolverOptions(threads=options.threads, time_limit=options.time_limit))
-    h.passModel(model)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal or h.getInfo().dual_solution_status != 2:
+    fixed = _fixed_integer_model(lp, x, options)
+    if fixed is None:
         return None, None, "no duals: the LP with the integer choices fixed did not solve to optimality"
-    sol = h.getSolution()
+    sol = fixed[0].getSolution()
     return (np.asarray(sol.row_dual), np.asarray(sol.col_dual),
             "duals of the LP with the integer choices (openings, minimum scales, teams, curve pieces) "
             "fixed at their optimal values")

@@ -66,6 +66,7 @@ def check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Proble
     if horizon is not None:
         years = [horizon.base_year + k for k in range(1, horizon.years + 1)]
         all_years = [horizon.base_year] + years
+    known["_years"] = years
     sections = {name: getattr(m, name, None) or [] for name in
                 ("sectors", "services", "segments", "pathways", "prevention_effects", "shift_policies",
                  "outcomes", "targets")}
@@ -270,8 +271,9 @@ def _check_effects(report, effects, raw, known, graphs, services, pathways=()) -
             report(f"{at}.response", "reductions that never fall as the driver rises", f"reductions {ys}")
         concave = all(b <= a + 1e-12 for a, b in zip(slopes, slopes[1:]))
         svc = next((x for x in services if x.name == e.service), None)
-        if (not concave or e.response_model == "exact") and svc is not None and not svc.capacity.max \
-                and isinstance(svc.unit_cost, (int, float)) and svc.unit_cost == 0:
+        horizon_years = [y for y in known.get("_years", [])]
+        if (not concave or e.response_model == "exact") and svc is not None and horizon_years \
+                and not _bounded(svc, horizon_years, horizon_years[0] - 1):
             report(f"{at}.service", "a service with a capacity or a unit cost above 0 (an exact response "
                    "curve needs a bound on its driver)", repr(e.service))
 

@@ -118,7 +118,9 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
         _verify_discrete(c, alloc, t["services"], summary, w)
     c.out.checks_run.append("capacity")
     c.leq("capacity max", alloc["activity"], alloc["capacity_max"].fillna(np.inf), w, "activity above capacity")
-    c.leq("capacity min", alloc["capacity_min"], alloc["activity"], w, "activity below minimum")
+    is_open = alloc["open"].fillna(1.0).to_numpy() if "open" in alloc else np.ones(len(alloc))
+    c.leq("capacity min", alloc["capacity_min"] * is_open, alloc["activity"], w,
+          "activity below minimum (a site not yet open has none)")
 
     # budget ---------------------------------------------------------------------------
     c.out.checks_run.append("budget")
@@ -176,8 +178,12 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     g = services["max_growth"].reindex(st["service"]).to_numpy(dtype=float)
     s = services["max_shrink"].reindex(st["service"]).to_numpy(dtype=float)
     ws = _where(st, ["service", "year"])
-    c.leq("growth limit", st["activity"], np.where(np.isnan(g), np.inf, (1 + np.nan_to_num(g)) * st["prev"]), ws,
-          "activity above last year's x (1 + max growth)", scale=st["prev"])
+    opening_year = st.merge(alloc[["service", "year", "opened"]], on=["service", "year"], how="left")["opened"] \
+        .fillna(0.0).to_numpy() > 0.5 if "opened" in alloc else np.zeros(len(st), dtype=bool)
+    growth_cap = np.where(np.isnan(g) | opening_year, np.inf, (1 + np.nan_to_num(g)) * st["prev"])
+    c.leq("growth limit", st["activity"], growth_cap, ws,
+          "activity above last year's x (1 + max growth) (a service may start at any level the year it opens)",
+          scale=st["prev"])
     c.leq("shrink limit", np.where(np.isnan(s), -np.inf, (1 - np.nan_to_num(s)) * st["prev"]), st["activity"], ws,
           "activity below last year's x (1 - max shrink)", scale=st["prev"])
 
@@ -192,7 +198,8 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
             cv = curves[curves["effect"] == r.effect].sort_values("point")
             where = f"{r.effect}, {r.year}"
             if r.driver_year > base_year:
-                drv = act.loc[(r.service, r.driver_year), "spend" if r.driver == "spend" else "activity"]
+                a_row = act.loc[(r.service, r.driver_year)]
+                drv = a_row["activity"] * (a_row["unit_cost"] if r.driver == "spend" else 1.0)
                 c.eq("prevention driver", [r.driver_value], [drv], [where], "driver vs lagged activity/spend")
             else:
                 drv = services.loc[r.service, "baseline_activity"] * (

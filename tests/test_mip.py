@@ -206,3 +206,30 @@ def test_mip_gap_option_and_bound_are_reported():
     r = solve_data(s_curve_instance(), mip_gap=0.0)
     assert r.summary["mip"]["gap"] == pytest.approx(0.0, abs=1e-9)
     assert r.summary["mip"]["best_bound"] == pytest.approx(314_000, rel=1e-6)
+
+
+def test_verifier_respects_opening_logic():
+    """A site that never opens has no minimum activity; one that opens may start at any level
+    (its growth limit applies from the year after). Both plans must verify."""
+    data = hub_instance()
+    data["services"][1]["capacity"]["min"] = 10
+    r = solve_data(data)  # stays shut: 100,000
+    assert r.objective == pytest.approx(100_000, rel=REL) and row(r, "hub0")["open"] == 0
+    data = hub_instance(target=60)
+    data["services"][1]["max_growth"] = 0.1
+    r = solve_data(data)  # opens at 50 patients although growth is limited to 10%
+    assert r.objective == pytest.approx(120_000, rel=REL) and row(r, "hub0")["activity"] == pytest.approx(50)
+
+
+def test_spend_driver_reads_unit_cost_times_activity():
+    """With a spend-driven curve, the driver is unit cost x activity, not the team costs: a team of
+    the programme (1,000 a year, 100 units) adds fixed spend but no extra effect. 100 units =
+    5,000 of driver -> 20% in 2027: 5,000 + 1,000 (team) + 80,000 + 64,000 = 150,000, and the
+    final-year team is not needed (no activity)."""
+    data = programme_instance()
+    data["services"][0]["teams"] = {"activity_per_team": 100, "cost_per_team": 1000}
+    eff = data["prevention_effects"][0]
+    eff["driver"] = "spend"
+    eff["response"] = [[0, 0], [5000, 0.2], [15000, 0.3]]
+    r = solve_data(data)
+    assert r.objective == pytest.approx(150_000, rel=REL)

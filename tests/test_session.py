@@ -67,3 +67,24 @@ def test_a_change_of_shape_is_solved_cold():
     assert b.objective == pytest.approx(a.objective * 1.5)
     c = session.solve({"horizon.years": 3, "targets[0].at_most": 60})
     assert c.stats["warm_start"] is True and c.stats["changes_pushed"]["row_bounds"] == 3
+
+
+def test_a_failed_solve_does_not_leave_the_session_stale(monkeypatch):
+    """If a solve is interrupted after its changes were pushed, the next solve must not trust the
+    loaded model: the variant's answer (infeasible) must come back, not the base's (184,000)."""
+    import optimiser.session as session_mod
+
+    inst = optimiser.load(ROOT / "instances" / "tiny" / "two_services.yaml")
+    session = optimiser.Session(inst)
+    assert session.solve({"targets[0].at_most": 60}).status is Status.INFEASIBLE
+    real = session_mod.run_highs
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(session_mod, "run_highs", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        session.solve()
+    monkeypatch.setattr(session_mod, "run_highs", real)
+    assert session.solve({"targets[0].at_most": 60}).status is Status.INFEASIBLE
+    assert session.solve().objective == pytest.approx(184_000)

@@ -1,0 +1,480 @@
+"""An independent, deliberately plain reference formulation of the budgetshift MIP.
+
+``reference_solve_mip(data)`` extends tests/reference_lp.py (whose helpers it reuses) with the
+mixed-integer features, built by hand from the RAW instance mapping and solved with
+``scipy.optimize.milp`` (HiGHS) at a relative gap of 0. It shares no code with ``optimiser``
+or ``formulations`` and exists only to cross-check them (tests/test_mip_crosscheck.py).
+
+Semantics (stated independently of the product code):
+
+* ``opening``: open[t] in {0, 1}, non-decreasing over the planning years, 0 before
+  ``earliest_year`` (default: the first planning year) and "0 before the first planning year";
+  activity is 0 while closed, ``capacity.min`` only applies once open, baseline activity is 0.
+  Spend adds ``opening_cost`` in the year it opens and ``running_cost[t]`` in each open year.
+  The growth limit does not apply in the year of opening and applies normally afterwards.
+  Here that is written as ``a[t] - (1+g) a[t-1] <= U[t] * (1 - open[t-1])`` (the limit is
+  switched off unless the service was already open the year before).
+* ``minimum_scale`` m: a[t] = 0 or a[t] >= m, via on[t] in {0,1}: m on <= a <= U on.
+* ``teams``: teams[t] integer in [0, max_teams], a[t] <= activity_per_team * teams[t],
+  spend adds cost_per_team[t] * teams[t].
+* ``limits.max_openings_per_year`` k: sum_i (open[i,t] - open[i,t-1]) <= k.
+* Spend including the extras is what the pooled budget, the shift policies and the min_cost
+  objective use. A ``driver: spend`` prevention curve still reads unit_cost x activity (as in the
+  LP reference; the extras are fixed costs, not delivered activity).
+* A prevention curve that is not concave, or has ``response_model: exact``, holds exactly:
+  reduction = g(x), written with the *incremental* (delta) method over the curve's pieces plus
+  a flat tail up to the driver's bound (U x cost for a spend driver). Concave curves with
+  ``response_model: auto`` keep the LP hypograph of the LP reference.
+
+U[t] (a bound on activity) is min(capacity.max[t], pooled[t] / unit_cost[t],
+activity_per_team * max_teams): each is implied by the other constraints, so it is a valid
+big-M.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from .reference_lp import LP, add_to, curve_value, share_bounds, year_values
+
+
+class MIP(LP):
+    """The reference LP container plus integrality; solved with scipy.optimize.milp."""
+
+    def __init__(self):
+        super().__init__()
+        self.integer = []
+
+    def var(self, key, lb=0.0, ub=None, integer=False):
+        col = super().var(key, lb, ub)
+        self.integer.append(1 if integer else 0)
+        return col
+
+    def solve(self):
+        constraints = []
+        a_ub, b_ub = self._matrix(self.ub_rows)
+        if a_ub is not None:
+            constraints.append(LinearConstraint(a_ub, -np.inf, b_ub))
+        a_eq, b_eq = self._matrix(self.eq_rows)
+        if a_eq is not None:
+            constraints.append(LinearConstraint(a_eq, b_eq, b_eq))
+        lower = np.array(self.lower, dtype=float)
+        upper = np.array([np.inf if u is None else u for u in self.upper], dtype=float)
+        return milp(np.array(self.cost), integrality=np.array(self.integer), bounds=Bounds(lower, upper),
+                    constraints=constraints, options={"mip_rel_gap": 0.0, "presolve": True})
+
+
+def is_concave(points) -> bool:
+    slopes = [(y1 - y0) / (x1 - x0) for (x0, y0), (x1, y1) in zip(points, points[1:])]
+    return all(b <= a + 1e-12 for a, b in zip(slopes, slopes[1:]))
+
+
+# ----------------------------------------------------------------------------- the model
+
+def reference_solve_mip(data: dict) -> tuple[str, float | None]:
+    horizon = data["horizon"]
+    base = int(horizon["base_year"])
+    n_years = int(horizon.get("years", 5))
+    rate = float(horizon.get("discount_rate", 0.035))
+    years = [base + k for k in range(1, n_years + 1)]
+    all_years = [base] + years
+    final = years[-1]
+    discount = {t: (1.0 + rate) ** -(t - base) for t in years}
+
+    segment_names = [s["name"] for s in data["segments"]]
+    population = {s["name"]: year_values(s["population"], years, base) for s in data["segments"]}
+
+    services = {s["name"]: s for s in data["services"]}
+    service_names = [s["name"] for s in data["services"]]
+    unit_cost = {i: year_values(services[i]["unit_cost"], all_years, base) for i in service_names}
+    baseline = {i: float(services[i]["baseline_activity"]) for i in service_names}
+    sector_of = {i: services[i]["sector"] for i in service_names}
+    base_spend = {i: baseline[i] * unit_cost[i][base] for i in service_names}
+    pooled = year_values(data["budget"]["pooled"], years, base)
+
+    lp = MIP()
+
+    # --- activity a[i, t] with capacity bounds, and a big-M bound U[i][t] on it
+    bound = {}
+    for i in service_names:
+        svc = services[i]
+        cap = svc.get("capacity") or {}
+        cap_min = year_values(cap.get("min", 0.0), years, base)
+        cap_max = year_values(cap.get("max"), years, base) if cap.get("max") is not None else None
+        opens = svc.get("opening") is not None
+        teams = svc.get("teams")
+        bound[i] = {}
+        for t in years:
+            u = math.inf
+            if cap_max is not None:
+                u = min(u, cap_max[t])
+            if unit_cost[i][t] > 0:
+                u = min(u, pooled[t] / unit_cost[i][t])
+            if teams is not None and teams.get("max_teams") is not None:
+                u = min(u, float(teams["activity_per_team"]) * int(teams["max_teams"]))
+            bound[i][t] = u
+            # a service with `opening` has lower bound 0; capacity.min applies once open (below)
+            lp.var(("a", i, t), lb=0.0 if opens else cap_min[t],
+                   ub=None if cap_max is None else cap_max[t])
+
+    def big_m(i, t):
+        u = bound[i][t]
+        assert math.isfinite(u), f"no finite bound on the activity of {i} in {t}"
+        return u
+
+    # --- openings: open[i, t] binary, non-decreasing, 0 before earliest_year
+    opening_services = [i for i in service_names if services[i].get("opening") is not None]
+    running = {}
+    for i in opening_services:
+        op = services[i]["opening"]
+        earliest = op.get("earliest_year")
+        earliest = years[0] if earliest is None else int(earliest)
+        running[i] = year_values(op.get("running_cost", 0.0), years, base)
+        cap = services[i].get("capacity") or {}
+        cap_min = year_values(cap.get("min", 0.0), years, base)
+        for t in years:
+            o = lp.var(("open", i, t), lb=0.0, ub=0.0 if t < earliest else 1.0, integer=True)
+            a = lp.col(("a", i, t))
+            lp.le({a: 1.0, o: -big_m(i, t)}, 0.0)             # closed -> no activity
+            if cap_min[t] > 0:
+                lp.ge({a: 1.0, o: -cap_min[t]}, 0.0)           # open -> at least capacity.min
+            if t > years[0]:
+                lp.le({lp.col(("open", i, t - 1)): 1.0, o: -1.0}, 0.0)   # never closes
+
+    def opened_coeffs(i, t, factor=1.0):
+        """Coefficients of opened[i, t] = open[i, t] - open[i, t-1] (open before the plan = 0)."""
+        coeffs = {lp.col(("open", i, t)): factor}
+        if t > years[0]:
+            add_to(coeffs, lp.col(("open", i, t - 1)), -factor)
+        return coeffs
+
+    limit = (data.get("limits") or {}).get("max_openings_per_year")
+    if limit is not None and opening_services:
+        for t in years:
+            coeffs = {}
+            for i in opening_services:
+                for col, v in opened_coeffs(i, t).items():
+                    add_to(coeffs, col, v)
+            lp.le(coeffs, float(limit))
+
+    # --- minimum scale: on[i, t] binary; m on <= a <= U on
+    for i in service_names:
+        m = services[i].get("minimum_scale")
+        if m is None:
+            continue
+        for t in years:
+            on = lp.var(("on", i, t), lb=0.0, ub=1.0, integer=True)
+            a = lp.col(("a", i, t))
+            lp.ge({a: 1.0, on: -float(m)}, 0.0)
+            lp.le({a: 1.0, on: -big_m(i, t)}, 0.0)
+
+    # --- teams: integer teams[i, t]; a <= per_team * teams
+    team_cost = {}
+    for i in service_names:
+        teams = services[i].get("teams")
+        if teams is None:
+            continue
+        team_cost[i] = year_values(teams.get("cost_per_team", 0.0), years, base)
+        mx = teams.get("max_teams")
+        for t in years:
+            n = lp.var(("teams", i, t), lb=0.0, ub=None if mx is None else float(mx), integer=True)
+            lp.le({lp.col(("a", i, t)): 1.0, n: -float(teams["activity_per_team"])}, 0.0)
+
+    def spend_coeffs(service_list, t, factor=1.0):
+        coeffs = {}
+        for i in service_list:
+            add_to(coeffs, lp.col(("a", i, t)), factor * unit_cost[i][t])
+            if i in team_cost:
+                add_to(coeffs, lp.col(("teams", i, t)), factor * team_cost[i][t])
+            if i in running:
+                add_to(coeffs, lp.col(("open", i, t)), factor * running[i][t])
+                oc = float(services[i]["opening"].get("opening_cost", 0.0))
+                for col, v in opened_coeffs(i, t, factor * oc).items():
+                    add_to(coeffs, col, v)
+        return coeffs
+
+    # --- pathways: flows f[p, (from, to), s, t]
+    pathways = {p["name"]: p for p in data.get("pathways") or []}
+    path_segments = {}
+    node_info = {}          # (p, n) -> node dict
+    out_edges = {}          # (p, n) -> [(from, to)]
+    in_edges = {}           # (p, n) -> [(from, to)]
+    for pname, p in pathways.items():
+        segs = p.get("segments")
+        path_segments[pname] = list(segs) if segs is not None else list(segment_names)
+        for node in p["nodes"]:
+            node_info[(pname, node["name"])] = node
+            out_edges[(pname, node["name"])] = []
+            in_edges[(pname, node["name"])] = []
+        for e in p["edges"]:
+            key = (e["from"], e["to"])
+            out_edges[(pname, e["from"])].append(key)
+            in_edges[(pname, e["to"])].append(key)
+            for s in path_segments[pname]:
+                for t in years:
+                    lp.var(("f", pname, key, s, t))
+
+    def flow_sum(pname, edges, s, t, coeffs, factor=1.0):
+        for key in edges:
+            add_to(coeffs, lp.col(("f", pname, key, s, t)), factor)
+
+    # --- prevention effects: red[k, t] for the years where t - lag > base
+    effects = data.get("prevention_effects") or []
+    effect_base = {}        # k -> g_k(x_base)
+    effect_active_years = {}
+    for eff in effects:
+        k = eff["name"]
+        i = eff["service"]
+        lag = int(eff.get("lag", 1))
+        driver = eff.get("driver", "activity")
+        points = [(float(x), float(y)) for x, y in eff["response"]]
+        x_base = baseline[i] if driver == "activity" else baseline[i] * unit_cost[i][base]
+        effect_base[k] = curve_value(points, x_base)
+        effect_active_years[k] = [t for t in years if t - lag > base]
+        exact = eff.get("response_model", "auto") == "exact" or not is_concave(points)
+        for t in effect_active_years[k]:
+            r = lp.var(("red", k, t), lb=0.0, ub=points[-1][1])   # flat beyond the last point
+            driver_year = t - lag
+            x_coef = 1.0 if driver == "activity" else unit_cost[i][driver_year]
+            a_col = lp.col(("a", i, driver_year))
+            if not exact:
+                # red <= y0 + slope * (x - x0) for every piece of the (concave) curve
+                for (x0, y0), (x1, y1) in zip(points, points[1:]):
+                    slope = (y1 - y0) / (x1 - x0)
+                    coeffs = {r: 1.0}
+                    add_to(coeffs, a_col, -slope * x_coef)
+                    lp.le(coeffs, y0 - slope * x0)
+                continue
+            # exact: incremental method. Pieces j = 0..n-1 of lengths L_j and slopes s_j, plus a
+            # flat tail up to the driver's bound; x = sum delta_j, red = sum s_j delta_j,
+            # full_j binary: delta_j >= L_j full_j and delta_{j+1} <= L_{j+1} full_j.
+            x_max = big_m(i, driver_year) * x_coef
+            pieces = []
+            for (x0, y0), (x1, y1) in zip(points, points[1:]):
+                pieces.append((x1 - x0, (y1 - y0) / (x1 - x0)))
+            if x_max > points[-1][0]:
+                pieces.append((x_max - points[-1][0], 0.0))
+            x_row = {a_col: -x_coef}
+            r_row = {r: -1.0}
+            deltas = []
+            for j, (length, slope) in enumerate(pieces):
+                d = lp.var(("delta", k, t, j), lb=0.0, ub=length)
+                deltas.append(d)
+                x_row[d] = 1.0
+                r_row[d] = slope
+            lp.eq(x_row, 0.0)
+            lp.eq(r_row, 0.0)
+            for j in range(len(pieces) - 1):
+                full = lp.var(("full", k, t, j), lb=0.0, ub=1.0, integer=True)
+                lp.ge({deltas[j]: 1.0, full: -pieces[j][0]}, 0.0)
+                lp.le({deltas[j + 1]: 1.0, full: -pieces[j + 1][0]}, 0.0)
+
+    def effects_on(pname, node, s):
+        found = []
+        for eff in effects:
+            if eff["pathway"] != pname or node not in eff["sources"]:
+                continue
+            segs = eff.get("segments")
+            segs = path_segments[pname] if segs is None else segs
+            if s in segs:
+                found.append(eff)
+        return found
+
+    # --- node balances
+    for pname, p in pathways.items():
+        for node in p["nodes"]:
+            n = node["name"]
+            kind = node["kind"]
+            for s in path_segments[pname]:
+                for t in years:
+                    if kind == "source":
+                        inc = node.get("incidence", 0.0)
+                        if isinstance(inc, dict):
+                            inc = inc.get(s, 0.0)
+                        need = float(inc) * population[s][t]
+                        acting = effects_on(pname, n, s)
+                        active = [eff for eff in acting if t in effect_active_years[eff["name"]]]
+                        # out = need * (1 - sum(red - g_base))
+                        coeffs = {}
+                        flow_sum(pname, out_edges[(pname, n)], s, t, coeffs)
+                        rhs = need
+                        for eff in active:
+                            add_to(coeffs, lp.col(("red", eff["name"], t)), need)
+                            rhs += need * effect_base[eff["name"]]
+                        lp.eq(coeffs, rhs)
+                        # incidence floor
+                        if active:
+                            floor = max(float(eff.get("floor", 0.0)) for eff in acting)
+                            coeffs = {}
+                            rhs = 1.0 - floor
+                            for eff in active:
+                                add_to(coeffs, lp.col(("red", eff["name"], t)), 1.0)
+                                rhs += effect_base[eff["name"]]
+                            lp.le(coeffs, rhs)
+                    elif kind == "care":
+                        coeffs = {}
+                        flow_sum(pname, in_edges[(pname, n)], s, t, coeffs, 1.0)
+                        flow_sum(pname, out_edges[(pname, n)], s, t, coeffs, -1.0)
+                        lp.eq(coeffs, 0.0)
+            # edge shares
+            if kind == "sink":
+                continue
+            outs = out_edges[(pname, n)]
+            for e in p["edges"]:
+                if e["from"] != n:
+                    continue
+                lo, hi = share_bounds(e["share"])
+                key = (e["from"], e["to"])
+                for s in path_segments[pname]:
+                    for t in years:
+                        if lo == hi:
+                            coeffs = {}
+                            flow_sum(pname, outs, s, t, coeffs, -lo)
+                            add_to(coeffs, lp.col(("f", pname, key, s, t)), 1.0)
+                            lp.eq(coeffs, 0.0)
+                            continue
+                        if lo > 0:
+                            coeffs = {}
+                            flow_sum(pname, outs, s, t, coeffs, lo)
+                            add_to(coeffs, lp.col(("f", pname, key, s, t)), -1.0)
+                            lp.le(coeffs, 0.0)
+                        if hi < 1:
+                            coeffs = {}
+                            flow_sum(pname, outs, s, t, coeffs, -hi)
+                            add_to(coeffs, lp.col(("f", pname, key, s, t)), 1.0)
+                            lp.le(coeffs, 0.0)
+
+    # --- activity covers pathway patients plus non-pathway activity
+    for i in service_names:
+        npa = year_values(services[i].get("non_pathway_activity", 0.0), years, base)
+        for t in years:
+            coeffs = {lp.col(("a", i, t)): 1.0}
+            for pname, p in pathways.items():
+                for node in p["nodes"]:
+                    if node["kind"] != "care" or node.get("service") != i:
+                        continue
+                    upp = node.get("units_per_patient")
+                    upp = 1.0 if upp is None else float(upp)
+                    for s in path_segments[pname]:
+                        flow_sum(pname, in_edges[(pname, node["name"])], s, t, coeffs, -upp)
+            lp.ge(coeffs, npa[t])
+
+    # --- pooled budget (spend with the fixed extras)
+    for t in years:
+        lp.le(spend_coeffs(service_names, t), pooled[t])
+
+    # --- shift policies (spend with the fixed extras; base-year spend is baseline x unit cost)
+    for pol in data.get("shift_policies") or []:
+        trajectory = pol.get("trajectory", "linear")
+        policy_years = years if trajectory == "linear" else [final]
+        if pol["kind"] == "share":
+            group = [i for i in service_names if sector_of[i] in pol["sectors"]]
+            s0 = sum(base_spend[i] for i in group) / sum(base_spend[i] for i in service_names)
+            for t in policy_years:
+                step = (t - base) / n_years if trajectory == "linear" else 1.0
+                required = s0 + float(pol["increase_pp"]) / 100.0 * step
+                coeffs = spend_coeffs(group, t)
+                for col, v in spend_coeffs(service_names, t, -required).items():
+                    add_to(coeffs, col, v)
+                lp.ge(coeffs, 0.0)
+        else:
+            src = [i for i in service_names if sector_of[i] == pol["from_sector"]]
+            dst = [i for i in service_names if sector_of[i] == pol["to_sector"]]
+            base_src = sum(base_spend[i] for i in src)
+            base_dst = sum(base_spend[i] for i in dst)
+            for t in policy_years:
+                step = (t - base) / n_years if trajectory == "linear" else 1.0
+                amount = float(pol["amount"]) * step
+                lp.le(spend_coeffs(src, t), base_src - amount)
+                lp.ge(spend_coeffs(dst, t), base_dst + amount)
+
+    # --- stability (growth switched off for an opening service unless it was open the year before)
+    for i in service_names:
+        g = services[i].get("max_growth")
+        sh = services[i].get("max_shrink")
+        opens = i in running
+        for t in years:
+            cur = lp.col(("a", i, t))
+            if t - 1 == base:
+                if g is not None and not opens:        # open before the plan = 0: never applies
+                    lp.le({cur: 1.0}, (1.0 + float(g)) * baseline[i])
+                if sh is not None:
+                    lp.ge({cur: 1.0}, (1.0 - float(sh)) * baseline[i])
+            else:
+                prev = lp.col(("a", i, t - 1))
+                if g is not None:
+                    if opens:
+                        # a[t] - (1+g) a[t-1] <= U[t] (1 - open[t-1])
+                        m = big_m(i, t)
+                        lp.le({cur: 1.0, prev: -(1.0 + float(g)), lp.col(("open", i, t - 1)): m}, m)
+                    else:
+                        lp.le({cur: 1.0, prev: -(1.0 + float(g))}, 0.0)
+                if sh is not None:
+                    lp.ge({cur: 1.0, prev: -(1.0 - float(sh))}, 0.0)
+
+    # --- outcomes
+    outcomes = {o["name"]: o for o in data.get("outcomes") or []}
+
+    def outcome_value(oname, t):
+        coeffs = {}
+        for term in outcomes[oname]["terms"]:
+            pname = term["pathway"]
+            w = float(term.get("weight", 1.0))
+            segs = term.get("segments")
+            segs = path_segments[pname] if segs is None else [s for s in segs if s in path_segments[pname]]
+            if term.get("node") is not None:
+                n = term["node"]
+                if node_info[(pname, n)]["kind"] == "source":
+                    edges = out_edges[(pname, n)]
+                else:
+                    edges = in_edges[(pname, n)]
+            else:
+                edges = [tuple(term["edge"])]
+            for s in segs:
+                flow_sum(pname, edges, s, t, coeffs, w)
+        return coeffs
+
+    for target in data.get("targets") or []:
+        if target.get("year") is not None:
+            tyears = [int(target["year"])]
+        elif target["years"] == "all":
+            tyears = years
+        else:
+            tyears = [int(y) for y in target["years"]]
+        for t in tyears:
+            value = outcome_value(target["outcome"], t)
+            if target.get("at_most") is not None:
+                lp.le(value, target["at_most"])
+            if target.get("at_least") is not None:
+                lp.ge(value, target["at_least"])
+
+    # --- objective
+    objective = data.get("objective") or {}
+    mode = objective.get("mode", "min_cost")
+    if mode == "min_cost":
+        for t in years:
+            for col, v in spend_coeffs(service_names, t, discount[t]).items():
+                lp.cost[col] += v
+        sense = 1.0
+    else:
+        discount_outcomes = objective.get("discount_outcomes", True)
+        for oname, weight in (objective.get("weights") or {}).items():
+            direction = outcomes[oname].get("direction", "lower_is_better")
+            sign = 1.0 if direction == "higher_is_better" else -1.0
+            for t in years:
+                d = discount[t] if discount_outcomes else 1.0
+                for col, v in outcome_value(oname, t).items():
+                    lp.cost[col] -= float(weight) * sign * d * v   # milp minimises
+        sense = -1.0
+
+    res = lp.solve()
+    if res.status == 0:
+        return "optimal", sense * float(res.fun)
+    if res.status == 2:
+        return "infeasible", None
+    if res.status == 3:
+        return "unbounded", None
+    raise RuntimeError(f"milp failed: status {res.status}: {res.message}")
