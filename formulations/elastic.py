@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .lp import LinearProgram
+from .lp import LinearProgram, new_highs
 
 #: Families of relaxable bounds, in the order they are reported.
 FAMILIES = ("targets", "budget", "shift", "capacity", "stability")
@@ -191,13 +191,10 @@ class ElasticModel:
     def _highs(self, cost: np.ndarray, col_hi: np.ndarray, time_limit: float | None, threads: int | None):
         import highspy
 
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs(threads=threads)
         h.setOptionValue("random_seed", 0)
         if time_limit is not None:
             h.setOptionValue("time_limit", float(time_limit))
-        if threads is not None:
-            h.setOptionValue("threads", int(threads))
         model = highspy.HighsLp()
         model.num_col_ = self.n + self.k
         model.num_row_ = self.matrix.shape[0]
@@ -320,8 +317,7 @@ def irreducible_subset(lp: LinearProgram, *, time_limit: float | None = 30.0) ->
     import highspy
 
     t0 = time.perf_counter()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("random_seed", 0)
     if time_limit is not None:
         h.setOptionValue("iis_time_limit", float(time_limit))
@@ -380,8 +376,7 @@ def largest_share_increase(lp: LinearProgram, inst, policy: str, *, tol: float =
     spend = spend.assign(g=spend["sector"].isin(p.sectors).astype(float))
     spend = spend.groupby(["year", "col", "g"], as_index=False)["coef"].sum()
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("random_seed", 0)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))

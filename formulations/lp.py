@@ -254,6 +254,32 @@ class LinearProgram:
         return f"{block.name}[{keys}]"
 
 
+def new_highs(threads: int | None = None):
+    """A quiet ``highspy.Highs`` (output off). HiGHS 1.16 prints a banner to stdout when the object
+    is constructed, which would corrupt ``--json`` output: stdout is closed over the constructor.
+    ``threads`` resets HiGHS's global task scheduler first, as HiGHS requires to change it."""
+    import os
+    import sys
+
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+        h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    if threads is not None:
+        highspy.Highs.resetGlobalScheduler(True)
+        h.setOptionValue("threads", int(threads))
+    return h
+
+
 def terms(keys: pd.DataFrame, cols: np.ndarray, coefs) -> pd.DataFrame:
     """Coefficient table: the row keys in ``keys`` with column numbers and coefficients."""
     out = keys.reset_index(drop=True).copy()

@@ -92,17 +92,15 @@ def build_model(instance):
 
 
 def _highs(options: SolverOptions):
-    import highspy
+    from formulations.lp import new_highs
 
-    h = highspy.Highs()
+    h = new_highs(threads=options.threads)
     h.setOptionValue("output_flag", bool(options.log or options.log_file))
     if options.log_file:
         h.setOptionValue("log_file", str(options.log_file))
         h.setOptionValue("log_to_console", bool(options.log))
     if options.time_limit is not None:
         h.setOptionValue("time_limit", float(options.time_limit))
-    if options.threads is not None:
-        h.setOptionValue("threads", int(options.threads))
     h.setOptionValue("random_seed", 0)
     if not options.presolve:
         h.setOptionValue("presolve", "off")
