@@ -77,7 +77,7 @@ def measure(path: str) -> dict:
     }
 
 
-def sweep(path: str, points: int = 11) -> dict:
+def sweep(path: str, points: int = 11, cold_sweep: bool = True) -> dict:
     """The shift target from 0 to 10 points: cold (a fresh solve per point) vs one warm Session."""
     sys.path.insert(0, str(ROOT))
     import optimiser
@@ -91,11 +91,13 @@ def sweep(path: str, points: int = 11) -> dict:
     session = optimiser.Session(inst)
     warm = [session.solve({"shift_policies[0].increase_pp": v}) for v in values]
     warm_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    cold = [optimiser.solve(inst.with_overrides({"shift_policies[0].increase_pp": v})) for v in values]
-    cold_s = time.perf_counter() - t0
-    same = all(a.status == b.status and (a.objective is None or abs(a.objective - b.objective)
-                                         <= 1e-7 * max(1, abs(a.objective))) for a, b in zip(cold, warm))
+    cold_s, same = None, None
+    if cold_sweep:
+        t0 = time.perf_counter()
+        cold = [optimiser.solve(inst.with_overrides({"shift_policies[0].increase_pp": v})) for v in values]
+        cold_s = time.perf_counter() - t0
+        same = all(a.status == b.status and (a.objective is None or abs(a.objective - b.objective)
+                                             <= 1e-7 * max(1, abs(a.objective))) for a, b in zip(cold, warm))
     return {"points": points, "one_cold_solve_seconds": one_cold, "warm_sweep_seconds": warm_s,
             "cold_sweep_seconds": cold_s, "warm_over_one_cold": warm_s / one_cold, "same_answers": same,
             "highs_seconds_warm": [round(r.stats["highs_seconds"], 4) for r in warm],
@@ -107,6 +109,7 @@ def main(argv=None) -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 25_000, 50_000, 100_000])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sweep", type=int, metavar="SIZE", help="also run an 11-point warm sweep at this size")
+    ap.add_argument("--no-cold-sweep", action="store_true", help="with --sweep: skip solving every point cold")
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--child-sweep", help=argparse.SUPPRESS)
@@ -115,7 +118,7 @@ def main(argv=None) -> None:
         print(json.dumps(measure(a.child)))
         return
     if a.child_sweep:
-        print(json.dumps(sweep(a.child_sweep)))
+        print(json.dumps(sweep(a.child_sweep, cold_sweep=not a.no_cold_sweep)))
         return
     rows = []
     head = (f"{'target':>9} {'vars':>9} {'rows':>9} {'nnz':>10} {'load':>7} {'build':>7} {'transl':>7} "
@@ -143,13 +146,13 @@ def main(argv=None) -> None:
         print(f"time outside HiGHS grows as size^{doc['outside_highs_growth_exponent']:.2f}")
     if a.sweep:
         path = instance_for(a.sweep, a.seed)
-        out = subprocess.run([sys.executable, __file__, "--child-sweep", str(path)], check=True, capture_output=True,
-                             text=True).stdout
+        cmd = [sys.executable, __file__, "--child-sweep", str(path)] + (["--no-cold-sweep"] if a.no_cold_sweep else [])
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         doc["sweep"] = json.loads(out.strip().splitlines()[-1])
         sw = doc["sweep"]
         print(f"11-point shift sweep at {a.sweep} variables: one cold solve {sw['one_cold_solve_seconds']:.2f}s, "
               f"warm sweep {sw['warm_sweep_seconds']:.2f}s ({sw['warm_over_one_cold']:.2f}x one cold solve), "
-              f"cold sweep {sw['cold_sweep_seconds']:.2f}s; same answers: {sw['same_answers']}")
+              f"cold sweep {sw['cold_sweep_seconds']}s; same answers: {sw['same_answers']}")
     if a.json:
         a.json.write_text(json.dumps(doc, indent=2))
 
