@@ -19,8 +19,10 @@ the points and nothing else; it knows no maths.
   one by one. No home-made queue: the pool and the scheduler decide who solves what.
 * **Failures**: a point whose solve raises (a solver error, a lost worker) is tried once more from
   a fresh (cold) worker state; if it fails again it is reported with status ``failed`` and the
-  error, and the other points carry on. A lost local worker breaks the process pool: the pool is
-  started again and the points it was holding are tried again (this counts as their retry). On
+  error, and the other points carry on. A lost local worker breaks the process pool, which cannot
+  say whose point killed it: the points that were running are tried again each alone in a
+  one-process pool (one that kills its worker again is reported failed), the points that were
+  only queued go on in a new pool. On
   Dask, retries are Dask's own (``retries=1``; a lost worker's points are rescheduled by the
   scheduler, up to its ``allowed-failures``).
 * **Checkpoints**: every finished point is appended, as it finishes, to a JSON-lines file
@@ -103,37 +105,38 @@ def failed_record(error: str, attempts: int) -> dict[str, Any]:
 
 # ============================================================================ worker side
 
-_STATES: dict[tuple[str, int], Any] = {}
+# Worker states, kept between points: for each task (by fingerprint) a list of idle states. A
+# point takes an idle state (or sets one up), and gives it back when it is done, so a state is
+# never used by two threads at once and is reused whichever thread runs the next point (Dask's
+# worker threads come and go).
+_STATES: dict[str, list] = {}
 _STATES_LOCK = threading.Lock()
+_KEEP_TASKS = 3  # a long-lived worker serves many runs: keep the states of the last few tasks
 _TASK = None  # the task of a local worker process (set by its initializer)
 
 
-def _state_for(task, fresh: bool = False):
-    key = (task.fingerprint, threading.get_ident())
+def _take_state(task, fresh: bool = False):
     with _STATES_LOCK:
-        if fresh:
-            _STATES.pop(key, None)
-        state = _STATES.get(key)
-    if state is None:
-        state = task.setup()
-        with _STATES_LOCK:
-            # keep the states of the last few tasks only (a long-lived worker serves many runs)
-            for old in [k for k in _STATES if k[1] == key[1] and k != key][:-2]:
-                _STATES.pop(old, None)
-            _STATES[key] = state
-    return state
+        idle = _STATES.pop(task.fingerprint, [])
+        _STATES[task.fingerprint] = idle  # most recently used last
+        for old in list(_STATES)[:-_KEEP_TASKS]:
+            _STATES.pop(old, None)
+        state = idle.pop() if idle and not fresh else None
+    return state if state is not None else task.setup()
+
+
+def _give_back(task, state) -> None:
+    with _STATES_LOCK:
+        _STATES.setdefault(task.fingerprint, []).append(state)
 
 
 def run_point(task, spec: Mapping[str, Any], fresh: bool = False) -> dict[str, Any]:
-    """Solve one point in this process with the (cached, warm) state of ``task``. A point that
-    raises drops the state, so the next point (or the retry) starts cold."""
-    state = _state_for(task, fresh=fresh)
-    try:
-        return clean_record(task.run(state, spec))
-    except BaseException:
-        with _STATES_LOCK:
-            _STATES.pop((task.fingerprint, threading.get_ident()), None)
-        raise
+    """Solve one point in this process with a (cached, warm) state of ``task``; ``fresh`` sets up
+    a new state (a cold start). A point that raises drops its state, so a retry starts cold."""
+    state = _take_state(task, fresh=fresh)
+    record = clean_record(task.run(state, spec))  # on an exception the state is not given back
+    _give_back(task, state)
+    return record
 
 
 def _init_worker(task) -> None:
@@ -370,54 +373,88 @@ def _pool(task, n: int):
 
 
 def _run_processes(task, todo: Sequence[Point], finish: Callable, stats: RunStats, n: int) -> None:
+    """Solve ``todo`` in a pool of ``n`` processes. A point that raises is tried once more (cold).
+    A lost worker breaks the whole pool, and the pool cannot say whose point killed it: the points
+    that were running then are *suspects* and are tried again each alone in a one-process pool
+    (a suspect that kills its worker again, alone, is reported failed); the points that were only
+    queued go back to a new pool without counting a try."""
+    pending = list(todo)
+    errors: dict = {}  # exceptions raised by each point so far, and broken pools it was held by
+    while pending:
+        suspects, pending = _pool_pass(task, pending, min(n, len(pending)), errors, finish, stats)
+        for p in suspects:
+            _run_alone(task, p, errors, finish, stats)
+
+
+def _pool_pass(task, pending: Sequence[Point], n: int, errors: dict, finish: Callable, stats: RunStats):
+    """One pool: run ``pending`` until done or the pool breaks; returns (suspects, requeued)."""
     from concurrent.futures import FIRST_COMPLETED, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    attempts = {p.key: 0 for p in todo}
-    pending = list(todo)
-    n = min(n, len(todo))
-    while pending:
-        pool = _pool(task, n)
-        broken = False
-        try:
-            futures = {}
-            for p in pending:
-                attempts[p.key] += 1
-                futures[pool.submit(_run_in_worker, p.spec, attempts[p.key] > 1)] = p
-            pending = []
-            while futures:
-                done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
-                for fut in done:
-                    p = futures.pop(fut)
-                    try:
-                        finish(p, fut.result())
-                        continue
-                    except BrokenProcessPool as exc:
-                        broken, error = True, exc
-                    except Exception as exc:  # noqa: BLE001 - retried once, then reported
-                        error = exc
-                    if attempts[p.key] >= 2:
-                        finish(p, failed_record(_error_text(error), attempts[p.key]))
-                    elif broken:
-                        stats.retried += 1
-                        pending.append(p)
+    pool = _pool(task, n)
+    futures = {pool.submit(_run_in_worker, p.spec, errors.get(p.key, 0) > 0): p for p in pending}
+    running: set = set()
+    broken = False
+    try:
+        while futures and not broken:
+            # which points are running (or handed to a worker) is noted before each wait, so that
+            # the suspects of a break are known
+            running = {f for f in futures if f.running()}
+            done, _ = wait(list(futures), timeout=0.05, return_when=FIRST_COMPLETED)
+            for fut in done:
+                p = futures.pop(fut)
+                try:
+                    finish(p, fut.result())
+                except BrokenProcessPool:
+                    broken = True
+                    futures[fut] = p  # classified below with the others still held
+                    break
+                except Exception as exc:  # noqa: BLE001 - retried once, then reported
+                    errors[p.key] = errors.get(p.key, 0) + 1
+                    if errors[p.key] >= 2:
+                        finish(p, failed_record(_error_text(exc), errors[p.key]))
                     else:
                         stats.retried += 1
-                        attempts[p.key] += 1
                         futures[pool.submit(_run_in_worker, p.spec, True)] = p
-                if broken:
-                    # every point the broken pool still held is tried again in a new pool
-                    for fut, p in futures.items():
-                        if attempts[p.key] >= 2:
-                            finish(p, failed_record("the worker process was lost", attempts[p.key]))
-                        else:
-                            stats.retried += 1
-                            pending.append(p)
-                    futures = {}
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=not broken, cancel_futures=True)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=not broken, cancel_futures=True)
+    if not broken:
+        return [], []
+    held = list(futures.items())
+    for _, p in held:
+        errors[("broken", p.key)] = errors.get(("broken", p.key), 0) + 1
+    # running when the pool broke, or held by two broken pools: tried alone; if nothing is known
+    # to have been running, every point held is
+    suspects = [p for f, p in held if f in running or errors[("broken", p.key)] >= 2] or [p for _, p in held]
+    requeued = [p for f, p in held if p not in suspects]
+    stats.retried += len(suspects)
+    return suspects, requeued
+
+
+def _run_alone(task, p: Point, errors: dict, finish: Callable, stats: RunStats) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    while True:
+        pool = _pool(task, 1)
+        try:
+            record = pool.submit(_run_in_worker, p.spec, True).result()
+        except BrokenProcessPool as exc:
+            finish(p, failed_record("the worker process was lost, twice (the second time running this point "
+                                    f"alone): {_error_text(exc)}", errors.get(p.key, 0) + 2))
+            return
+        except Exception as exc:  # noqa: BLE001
+            errors[p.key] = errors.get(p.key, 0) + 1
+            if errors[p.key] >= 2:
+                finish(p, failed_record(_error_text(exc), errors[p.key] + 1))
+                return
+            stats.retried += 1
+            continue
+        finally:
+            pool.shutdown(wait=True)
+        finish(p, record)
+        return
 
 
 def _run_dask(task, todo: Sequence[Point], finish: Callable, stats: RunStats, *, workers: int | None,
@@ -437,8 +474,9 @@ def _run_dask(task, todo: Sequence[Point], finish: Callable, stats: RunStats, *,
         else:
             n = int(workers) if workers else available_cores()
             with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+                # the dashboard (if any) on a free port: 8787 may be another cluster's
                 own_cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                           dashboard_address=None)
+                                           dashboard_address=":0")
             client = own_client = Client(own_cluster)
             client.wait_for_workers(n, timeout=120)
     address = client.scheduler.address if getattr(client, "scheduler", None) is not None else str(scheduler)

@@ -85,12 +85,27 @@ def outcome_vector(lp, inst, outcome: str) -> np.ndarray:
     return v
 
 
-def add_level_row(lp, inst, outcome: str) -> np.ndarray:
+def add_level_row(lp, inst, outcome: str, direction: str = "lower_is_better") -> np.ndarray:
     """Append the labelled row ``pareto_level[outcome]`` = the outcome's horizon total (free
-    bounds until a level is set) and return its coefficient vector."""
+    bounds until a level is set) and return its coefficient vector.
+
+    A level on the horizon total often leaves the years free to share it at no difference in
+    cost (with no discounting, an admission avoided in 2027 costs what one in 2028 does). So that
+    the plan reported at a point is one plan, whatever the order in which points are solved (warm
+    in one process, or spread over workers), a tie-break among the least-cost plans is added:
+    improve the outcome as early as possible (weight ``T - k`` on year ``k`` of ``T``)."""
     from formulations.lp import terms
+    from formulations.outcomes import outcome_value_terms
 
     v = outcome_vector(lp, inst, outcome)
+    t = outcome_value_terms(lp, inst)
+    t = t[t["outcome"] == outcome]
+    rank = {y: len(inst.years) - k for k, y in enumerate(inst.years)}
+    early = np.zeros(lp.n_cols)
+    np.add.at(early, t["col"].to_numpy(dtype=np.int64),
+              t["coef"].to_numpy(dtype=float) * t["year"].map(rank).to_numpy(dtype=float))
+    lp.tiebreaks.append(("the outcome improved as early as possible among the least-cost plans",
+                         early if direction == "lower_is_better" else -early))
     nz = np.flatnonzero(v)
     index = pd.DataFrame({"outcome": [outcome]})
     unit = str(inst.outcomes.set_index("outcome")["unit"].get(outcome) or "outcome units")
@@ -129,7 +144,7 @@ def frontier_ends(inst, outcome: str, direction: str, options: Mapping[str, Any]
 
     opts = SolverOptions(**dict(options))
     lp = build_lp(inst)
-    v = add_level_row(lp, inst, outcome)
+    v = add_level_row(lp, inst, outcome, direction)
     cost = lp.objective.copy()
     nz = np.flatnonzero(cost)
     lp.add_constraints(COST_ROW, pd.DataFrame({"row": ["cost"]}),
@@ -155,14 +170,13 @@ def frontier_ends(inst, outcome: str, direction: str, options: Mapping[str, Any]
         return float(h.getInfo().objective_function_value)
 
     l_cheap = float(v @ raw.x)
+    best = optimise_outcome()
     h.changeRowBounds(lp.constraints[COST_ROW].start, -highspy.kHighsInf, c0 + 1e-9 * max(1.0, abs(c0)))
     l_best_cheap = optimise_outcome()
-    # a cheaper plan's outcome, unless another cheapest plan is clearly better (not just by the
-    # 1e-9 the cost row allows)
+    # the cheapest plan's outcome, unless another cheapest plan is clearly better (not just by
+    # what the 1e-9 of slack on the cost row buys)
     better = (l_cheap - l_best_cheap) if direction == "lower_is_better" else (l_best_cheap - l_cheap)
-    l0 = l_best_cheap if better > 1e-7 * max(1.0, abs(l_cheap)) else l_cheap
-    h.changeRowBounds(lp.constraints[COST_ROW].start, -highspy.kHighsInf, highspy.kHighsInf)
-    best = optimise_outcome()
+    l0 = l_best_cheap if better > 1e-6 * max(1.0, abs(l_cheap), abs(best - l_cheap)) else l_cheap
     if (direction == "lower_is_better" and best > l0) or (direction != "lower_is_better" and best < l0):
         best = l0  # solver noise: no trade-off
     return Ends(c0, l0, best)
@@ -198,7 +212,7 @@ class ParetoTask:
 
         inst = execution.rebuild(self.payload)
         lp = build_lp(inst)
-        add_level_row(lp, inst, self.outcome)
+        add_level_row(lp, inst, self.outcome, self.direction)
         opts = SolverOptions(**self.options)
         h = _highs(opts)
         h.passModel(lp.to_highs())

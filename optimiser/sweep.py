@@ -253,12 +253,17 @@ def as_instance(instance, overrides=None, scenarios=None):
     from .loading import load
 
     if isinstance(instance, Instance):
+        original = instance
         if overrides:
             instance = instance.with_overrides(overrides)
         if scenarios:
             from .scenarios import apply
 
             instance = apply(instance, list(scenarios))
+        if instance is not original:
+            from .uncertainty import carry
+
+            carry(original, instance)
         return instance
     return load(instance, overrides=overrides, scenarios=scenarios)
 

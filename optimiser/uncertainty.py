@@ -34,7 +34,8 @@ returns one row per sample:
   ``central_status`` (``meets`` every target and rule; ``misses`` some; ``short of activity``:
   the plan cannot carry the sample's need; ``impossible``), ``central_discounted_cost`` (the
   fixed plan's discounted cost at the sample's prices, including any extra activity),
-  ``central_regret`` (that minus the sample's own optimal cost), ``central_excess:<outcome>``
+  ``central_regret`` (that minus the sample's own optimal cost, when the plan meets everything
+  in the sample: what keeping to it costs), ``central_excess:<outcome>``
   (by how much the plan misses the outcome's targets, summed over the years, in the outcome's
   unit), ``central_budget_overrun`` (summed over the years), ``central_shift_shortfall:<policy>``
   (the largest shortfall in a year: percentage points for a share rule, money for a transfer),
@@ -209,15 +210,16 @@ def split(data: Mapping[str, Any], file: str) -> tuple[dict[str, Any], dict[str,
 
 def resolve(data: Any, path: str) -> tuple[bool, Any, str]:
     """Follow ``path`` (``--set`` syntax) in ``data`` without changing it: (found, value, why not)."""
-    from .errors import format_path
     from .loading import _split_path
 
     steps = _split_path(path)
     node = data
     if not steps:
         return False, None, "an empty path"
-    for i, step in enumerate(steps):
-        where = format_path(steps[:i]) or "the top level"
+    done = ""
+    for step in steps:
+        where = done or "the top level"
+        done += f"[{step}]" if isinstance(node, list) else (f".{step}" if done else step)
         if isinstance(node, list):
             idx = None
             if step.lstrip("-").isdigit() and -len(node) <= int(step) < len(node):
@@ -263,6 +265,19 @@ def record(instance, distributions: Mapping[str, Distribution]) -> None:
     object.__setattr__(instance, "extra", MappingProxyType(extra))
 
 
+def carry(original, variant) -> None:
+    """Give ``variant`` (made from ``original`` by overrides or scenarios, which rebuild the
+    instance from its raw mapping, where the section no longer is) ``original``'s distributions,
+    their paths checked again."""
+    dists = instance_distributions(original)
+    if not dists or instance_distributions(variant):
+        return
+    problems = check_paths(dists, dict(variant.raw), variant.source)
+    if problems:
+        raise InstanceError(problems)
+    record(variant, dists)
+
+
 def instance_distributions(instance) -> dict[str, Distribution]:
     """The distributions of an instance's ``uncertainty`` section (empty when it has none)."""
     return dict((instance.extra or {}).get(SECTION, {}) or {})
@@ -286,19 +301,22 @@ def _words_number(v: float) -> str:
 
 
 def evaluate_fixed(inst, central: Mapping[tuple[str, int], float], weights: Mapping[str, float] | None = None,
-                   options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                   options: Mapping[str, Any] | None = None, lp=None) -> dict[str, Any]:
     """How the plan with activity ``central[(service, year)]`` fares under ``inst`` (see the
-    module docstring): the record's ``central_*`` columns."""
+    module docstring): the record's ``central_*`` columns. ``lp``: ``inst``'s programme if already
+    built (it is not changed: the fixed activity goes into a copy)."""
+    import copy
+    import dataclasses
+
     from formulations.elastic import ElasticModel, relaxable_bounds
 
     from .solve import build_lp
 
-    lp = build_lp(inst)
+    lp = copy.copy(lp if lp is not None else build_lp(inst))
     act = lp.variables["activity"]
     keys = list(zip(act.index["service"], act.index["year"].astype(int)))
     fixed = np.array([float(central.get(k, 0.0)) for k in keys])
-    act.lower = fixed.copy()
-    act.upper = fixed.copy()
+    lp.variables = {**lp.variables, "activity": dataclasses.replace(act, lower=fixed.copy(), upper=fixed.copy())}
     rb = relaxable_bounds(lp, inst)
     rb = rb[~((rb["family"] == "capacity") & (rb["side"] == "lower"))]
     w = {"targets": 1.0, "budget": 1.0, "shift": 1.0, "stability": 1.0, "capacity": ACTIVITY_WEIGHT,
@@ -406,8 +424,11 @@ class UncertaintyTask:
         rec = plan_record(result, explain=False)
         if self.central:
             fixed = {(s, int(y)): float(a) for s, y, a in self.central}
-            rec.update(evaluate_fixed(result.instance, fixed, options=self.options))
-            if rec.get("central_discounted_cost") is not None and rec.get("discounted_cost") is not None:
+            rec.update(evaluate_fixed(result.instance, fixed, options=self.options, lp=result.lp))
+            rec["central_regret"] = None
+            # regret is what keeping to a plan that works costs; a plan that misses or is topped up
+            # is not comparable with the sample's own plan
+            if rec.get("central_status") == "meets" and rec.get("discounted_cost") is not None:
                 regret = rec["central_discounted_cost"] - rec["discounted_cost"]
                 # solver noise (the two plans are solved separately) is not regret
                 rec["central_regret"] = 0.0 if abs(regret) <= 1e-7 * max(1.0, abs(rec["discounted_cost"])) else regret

@@ -115,8 +115,9 @@ budgetshift solve my_place.yaml --set horizon.discount_rate=0.03
 
 The file is a mapping of sections. Required: `format_version`, `name`, `horizon`, `budget`,
 `sectors`, `services`, `segments`. Optional: `description`, `currency`, `pathways`,
-`prevention_effects`, `shift_policies`, `outcomes`, `targets`, `objective`, and `scenarios`
-(named sets of overrides, see [Scenarios](#scenarios); not part of the schema tables below).
+`prevention_effects`, `shift_policies`, `outcomes`, `targets`, `objective`, `scenarios`
+(named sets of overrides, see [Scenarios](#scenarios)) and `uncertainty` (distributions on
+fields, see [Uncertainty](#uncertainty)); the last two are not part of the schema tables below.
 
 * `format_version: 1` is required. It is the version of this page; a file written for another
   version is rejected rather than misread.
@@ -239,6 +240,35 @@ In Python: `optimiser.load(path, scenarios=["no_shift"])`, or
   the overrides they set are recorded: on the instance (`instance.extra["scenarios"]`,
   `instance.overrides`, which holds every override applied, scenarios' and `--set`'s), and in a
   written result's `summary.json` (`scenarios`, `overrides`).
+
+## Uncertainty
+
+A file may carry an `uncertainty` section: a mapping of field path (written like a `--set` path)
+to a distribution, for `budgetshift uncertainty` (see [docs/many-plans.md](many-plans.md)). A plain
+solve ignores it and uses the file's own values.
+
+```yaml
+uncertainty:
+  prevention_effects[0].response[1][1]: {triangular: [0.15, 0.2, 0.3]}   # low, mode, high
+  services[ward].unit_cost: {uniform: [1600, 1900]}                     # low, high
+  pathways[0].nodes[need].incidence: {normal: {mean: 0.02, sd: 0.002, low: 0.015, high: 0.025}}
+```
+
+| distribution | written | notes |
+|---|---|---|
+| triangular | `{triangular: [low, mode, high]}` | `low <= mode <= high` |
+| uniform | `{uniform: [low, high]}` | `low <= high` |
+| normal | `{normal: {mean: m, sd: s, low: a, high: b}}` | `sd > 0`; truncated to `[low, high]`, each optional |
+
+* Every path must name a **number that is in the file** (after scenarios and `--set`): an unknown
+  path, a path to a section or to text, and a malformed distribution are errors like any other
+  (`my_place.yaml: uncertainty.services[ward].unit_costs: expected the path of a number in the
+  file ...; found no field 'unit_costs' under services[ward]`), all reported at once.
+* Each sample sets every uncertain field and is then checked as a whole like any variant, so a
+  sample that breaks a rule (say, an edge share range turned upside down) is reported as an
+  invalid sample, not silently used.
+* The section is taken out of the file before the schema sees the rest and kept on the instance
+  (`instance.extra["uncertainty"]`).
 
 ## What validation checks
 
