@@ -9,6 +9,7 @@ peak memory of that process. The headline figure is total time / HiGHS time.
     python scripts/bench.py                          # 10k, 25k, 50k, 100k variables
     python scripts/bench.py --sizes 10000 500000 --json bench.json
     python scripts/bench.py --sweep 100000           # also an 11-point shift sweep, cold vs warm
+    python scripts/bench.py --sizes --points-per-second 100000   # sweep throughput: in-process, workers, Dask
 
 Heavy by design: it is not part of the test suite.
 """
@@ -106,7 +107,10 @@ def sweep(path: str, points: int = 11, cold_sweep: bool = True) -> dict:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 25_000, 50_000, 100_000])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 25_000, 50_000, 100_000])
+    ap.add_argument("--points-per-second", type=int, metavar="SIZE",
+                    help="also run scripts/bench_sweep.py at this size (points per second in-process, with "
+                         "local workers and on a local Dask cluster)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sweep", type=int, metavar="SIZE", help="also run an 11-point warm sweep at this size")
     ap.add_argument("--no-cold-sweep", action="store_true", help="with --sweep: skip solving every point cold")
@@ -136,7 +140,7 @@ def main(argv=None) -> None:
               f"{s['build']:>7.2f} {s['translate']:>7.2f} {s['highs']:>8.2f} {s['extract']:>7.2f} {s['verify']:>7.2f} "
               f"{r['total_seconds']:>8.2f} {r['ratio_total_to_highs']:>6.3f} {r['peak_memory_mb']:>8.0f}", flush=True)
     doc = {"runs": rows}
-    if len(rows) > 1:
+    if len(rows) > 1 and rows[0]["outside_highs_seconds"] > 0:
         # growth of the time outside HiGHS with model size (log-log slope; 1 = linear)
         import math
 
@@ -153,6 +157,9 @@ def main(argv=None) -> None:
         print(f"11-point shift sweep at {a.sweep} variables: one cold solve {sw['one_cold_solve_seconds']:.2f}s, "
               f"warm sweep {sw['warm_sweep_seconds']:.2f}s ({sw['warm_over_one_cold']:.2f}x one cold solve), "
               f"cold sweep {sw['cold_sweep_seconds']}s; same answers: {sw['same_answers']}")
+    if a.points_per_second:
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_sweep.py"), "--variables",
+                        str(a.points_per_second)], check=True)
     if a.json:
         a.json.write_text(json.dumps(doc, indent=2))
 
