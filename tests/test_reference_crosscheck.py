@@ -1,7 +1,7 @@
 """Cross-check the formulation against an independent reference LP on random instances.
 
-tests/reference_lp.py builds the same model a second time, by hand, from the raw instance
-mapping and solves it with scipy's linprog (HiGHS). tests/random_instances.py draws small
+tests/reference_mip.py builds the same model a second time, by hand, from the raw instance
+mapping and solves it with scipy's milp (HiGHS). tests/random_instances.py draws small
 random instances exercising every feature of the format. Both must agree on the status and,
 when optimal, on the objective; every optimal plan must also pass ``Result.verify()``.
 """
@@ -16,7 +16,7 @@ import pytest
 import optimiser
 
 from .random_instances import random_instance
-from .reference_lp import reference_solve
+from .reference_mip import reference_solve
 
 SEEDS = range(40)
 REL_TOL = 1e-6
