@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .lp import LinearProgram, new_highs
+from .lp import LinearProgram, highs_model, new_highs
 
 #: Families of relaxable bounds, in the order they are reported.
 FAMILIES = ("targets", "budget", "shift", "capacity", "stability")
@@ -189,29 +189,12 @@ class ElasticModel:
             self.integrality = np.concatenate([np.asarray(lp.integrality(), dtype=np.int32), np.zeros(k, np.int32)])
 
     def _highs(self, cost: np.ndarray, col_hi: np.ndarray, time_limit: float | None, threads: int | None):
-        import highspy
-
         h = new_highs(threads=threads)
         h.setOptionValue("random_seed", 0)
         if time_limit is not None:
             h.setOptionValue("time_limit", float(time_limit))
-        model = highspy.HighsLp()
-        model.num_col_ = self.n + self.k
-        model.num_row_ = self.matrix.shape[0]
-        model.col_cost_ = cost
-        model.col_lower_, model.col_upper_ = self.col_lo, col_hi
-        model.row_lower_, model.row_upper_ = self.row_lo, self.row_hi
-        model.sense_ = highspy.ObjSense.kMinimize
-        a = self.matrix
-        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        model.a_matrix_.start_ = a.indptr.astype(np.int32)
-        model.a_matrix_.index_ = a.indices.astype(np.int32)
-        model.a_matrix_.value_ = a.data
-        model.a_matrix_.num_col_ = model.num_col_
-        model.a_matrix_.num_row_ = model.num_row_
-        if self.integrality is not None:
-            model.integrality_ = [highspy.HighsVarType.kInteger if v else highspy.HighsVarType.kContinuous
-                                  for v in self.integrality]
+        model = highs_model(cost, self.col_lo, col_hi, self.row_lo, self.row_hi, self.matrix,
+                            integrality=self.integrality)
         h.passModel(model)
         return h
 

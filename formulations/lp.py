@@ -206,29 +206,11 @@ class LinearProgram:
 
     def to_highs(self):
         """This programme as a :class:`highspy.HighsLp` (column-wise sparse matrix)."""
-        import highspy
-
-        lp = highspy.HighsLp()
-        lp.num_col_ = self.n_cols
-        lp.num_row_ = self.n_rows
-        lp.col_cost_ = self.objective
         lo, hi = self.col_bounds()
-        lp.col_lower_, lp.col_upper_ = lo, hi
         rlo, rhi = self.row_bounds()
-        lp.row_lower_, lp.row_upper_ = rlo, rhi
-        lp.offset_ = self.objective_offset
-        lp.sense_ = highspy.ObjSense.kMinimize if self.sense == "min" else highspy.ObjSense.kMaximize
-        a = self.matrix()
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = a.indices.astype(np.int32)
-        lp.a_matrix_.value_ = a.data
-        lp.a_matrix_.num_col_ = self.n_cols
-        lp.a_matrix_.num_row_ = self.n_rows
-        if self.is_mip:
-            lp.integrality_ = [highspy.HighsVarType.kInteger if v else highspy.HighsVarType.kContinuous
-                               for v in self.integrality()]
-        return lp
+        return highs_model(self.objective, lo, hi, rlo, rhi, self.matrix(),
+                           integrality=self.integrality() if self.is_mip else None,
+                           sense=self.sense, offset=self.objective_offset)
 
     # -------------------------------------------------------------- labels
     def row_block(self, row: int) -> tuple[ConstraintBlock, int]:
@@ -252,6 +234,29 @@ class LinearProgram:
         block, i = self.col_block(col)
         keys = ", ".join(f"{k}={v}" for k, v in block.index.iloc[i].items())
         return f"{block.name}[{keys}]"
+
+
+def highs_model(cost, col_lower, col_upper, row_lower, row_upper, matrix: sp.csc_matrix,
+                integrality=None, sense: str = "min", offset: float = 0.0):
+    """A :class:`highspy.HighsLp` from arrays and a CSC matrix (``integrality``: 1 = integer)."""
+    import highspy
+
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
+    lp.col_cost_ = cost
+    lp.col_lower_, lp.col_upper_ = col_lower, col_upper
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+    lp.offset_ = offset
+    lp.sense_ = highspy.ObjSense.kMinimize if sense == "min" else highspy.ObjSense.kMaximize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = matrix.data
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = matrix.shape[1], matrix.shape[0]
+    if integrality is not None:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if v else highspy.HighsVarType.kContinuous
+                           for v in integrality]
+    return lp
 
 
 def new_highs(threads: int | None = None):
