@@ -220,6 +220,21 @@ def invalid_record(exc: InstanceError) -> dict[str, Any]:
 
 # ============================================================================ the task
 
+def warm_session(payload: dict, options: dict):
+    """A Session on the instance a task's payload describes (one per worker: later points are warm)."""
+    from .session import Session
+
+    return Session(execution.rebuild(payload), **options)
+
+
+def solve_point(session, spec: Mapping[str, Any]):
+    """(result, None) for a point's overrides, or (None, invalid record) when they make the instance invalid."""
+    try:
+        return session.solve(dict(spec["overrides"])), None
+    except InstanceError as exc:
+        return None, invalid_record(exc)
+
+
 @dataclass
 class SweepTask:
     """Solve the instance of ``payload`` with a point's overrides (warm in one Session)."""
@@ -235,16 +250,11 @@ class SweepTask:
             self.fingerprint = execution.fingerprint(self.kind, self.payload["raw"], self.options, self.explain)
 
     def setup(self):
-        from .session import Session
-
-        return Session(execution.rebuild(self.payload), **self.options)
+        return warm_session(self.payload, self.options)
 
     def run(self, session, spec: Mapping[str, Any]) -> dict[str, Any]:
-        try:
-            result = session.solve(dict(spec["overrides"]))
-        except InstanceError as exc:
-            return invalid_record(exc)
-        return plan_record(result, explain=self.explain)
+        result, invalid = solve_point(session, spec)
+        return invalid if result is None else plan_record(result, explain=self.explain)
 
 
 def as_instance(instance, overrides=None, scenarios=None):
