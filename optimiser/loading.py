@@ -153,6 +153,28 @@ def _split_path(path: str) -> list[str]:
     return [m.group(1) or m.group(2) for m in _STEP.finditer(path)]
 
 
+def child_key(node: Any, step: str, adding: bool = False) -> Any:
+    """The list index or mapping key that one path ``step`` names in ``node``, or None.
+
+    A list item is picked by position or by its ``name``; a mapping key that looks like a number
+    matches a numeric key (years). With ``adding``, a missing mapping key is returned as the key
+    to create (a number where the mapping's keys are all numbers).
+    """
+    numeric = step.lstrip("-").isdigit()
+    if isinstance(node, list):
+        if numeric and -len(node) <= int(step) < len(node):
+            return int(step)
+        named = [j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == step]
+        return named[0] if len(named) == 1 else None
+    if isinstance(node, dict):
+        if step in node:
+            return step
+        if numeric and (int(step) in node or (adding and node and all(isinstance(k, int) for k in node))):
+            return int(step)
+        return step if adding else None
+    return None
+
+
 def apply_overrides(data: dict, overrides: Mapping[str, Any], source: str = "--set") -> dict:
     """Return a copy of ``data`` with each ``path: value`` set.
 
@@ -166,46 +188,25 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any], source: str = "--s
     for path, value in overrides.items():
         steps = _split_path(path)
         node: Any = data
-        ok = bool(steps)
         for i, step in enumerate(steps):
             last = i == len(steps) - 1
-            if isinstance(node, list):
-                idx = None
-                if step.lstrip("-").isdigit() and -len(node) <= int(step) < len(node):
-                    idx = int(step)
-                else:
-                    named = [j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == step]
-                    idx = named[0] if len(named) == 1 else None
-                if idx is None:
-                    ok = False
-                    problems.append(Problem(source, path, f"an item of {format_path(steps[:i]) or 'the list'} "
-                                            "by position or name", f"no item {step!r}"))
-                    break
-                if last:
-                    node[idx] = value
-                else:
-                    node = node[idx]
-            elif isinstance(node, dict):
-                key: Any = step
-                if key not in node and step.lstrip("-").isdigit() and int(step) in node:
-                    key = int(step)
-                elif key not in node and step.lstrip("-").isdigit() and all(isinstance(k, int) for k in node):
-                    key = int(step)
-                if last:
-                    node[key] = value
-                elif key in node:
-                    node = node[key]
-                else:
-                    ok = False
+            key = child_key(node, step, adding=last and isinstance(node, dict))
+            if key is None:
+                where = format_path(steps[:i])
+                if isinstance(node, list):
+                    problems.append(Problem(source, path, f"an item of {where or 'the list'} by position or name",
+                                            f"no item {step!r}"))
+                elif isinstance(node, dict):
                     problems.append(Problem(source, path, "a path to an existing field",
-                                            f"no field {step!r} under {format_path(steps[:i]) or 'the top level'}"))
-                    break
-            else:
-                ok = False
-                problems.append(Problem(source, path, "a path to an existing field",
-                                        f"{format_path(steps[:i])} is a single value, not a section"))
+                                            f"no field {step!r} under {where or 'the top level'}"))
+                else:
+                    problems.append(Problem(source, path, "a path to an existing field",
+                                            f"{where} is a single value, not a section"))
                 break
-        del ok
+            if last:
+                node[key] = value
+            else:
+                node = node[key]
     if problems:
         raise InstanceError(problems)
     return data

@@ -210,7 +210,7 @@ def split(data: Mapping[str, Any], file: str) -> tuple[dict[str, Any], dict[str,
 
 def resolve(data: Any, path: str) -> tuple[bool, Any, str]:
     """Follow ``path`` (``--set`` syntax) in ``data`` without changing it: (found, value, why not)."""
-    from .loading import _split_path
+    from .loading import _split_path, child_key
 
     steps = _split_path(path)
     node = data
@@ -220,25 +220,14 @@ def resolve(data: Any, path: str) -> tuple[bool, Any, str]:
     for step in steps:
         where = done or "the top level"
         done += f"[{step}]" if isinstance(node, list) else (f".{step}" if done else step)
-        if isinstance(node, list):
-            idx = None
-            if step.lstrip("-").isdigit() and -len(node) <= int(step) < len(node):
-                idx = int(step)
-            else:
-                named = [j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == step]
-                idx = named[0] if len(named) == 1 else None
-            if idx is None:
+        key = child_key(node, step)
+        if key is None:
+            if isinstance(node, list):
                 return False, None, f"no item {step!r} in {where}"
-            node = node[idx]
-        elif isinstance(node, dict):
-            key: Any = step
-            if key not in node and step.lstrip("-").isdigit() and int(step) in node:
-                key = int(step)
-            if key not in node:
+            if isinstance(node, dict):
                 return False, None, f"no field {step!r} under {where}"
-            node = node[key]
-        else:
             return False, None, f"{where} is a single value, not a section"
+        node = node[key]
     return True, node, ""
 
 
@@ -410,17 +399,16 @@ class UncertaintyTask:
             self.fingerprint = execution.fingerprint(self.kind, self.payload["raw"], self.central, self.options)
 
     def setup(self):
-        from .session import Session
+        from .sweep import warm_session
 
-        return Session(execution.rebuild(self.payload), **self.options)
+        return warm_session(self.payload, self.options)
 
     def run(self, session, spec: Mapping[str, Any]) -> dict[str, Any]:
-        from .sweep import invalid_record, plan_record
+        from .sweep import plan_record, solve_point
 
-        try:
-            result = session.solve(dict(spec["overrides"]))
-        except InstanceError as exc:
-            return invalid_record(exc)
+        result, invalid = solve_point(session, spec)
+        if result is None:
+            return invalid
         rec = plan_record(result, explain=False)
         if self.central:
             fixed = {(s, int(y)): float(a) for s, y, a in self.central}
