@@ -30,6 +30,27 @@ def base_instance(**sections) -> dict:
     return data
 
 
+def treatment_instance(budget):
+    """Need of 100 a year; treating a patient costs 100 and makes them recover; maximise recoveries."""
+    return base_instance(
+        budget={"pooled": budget},
+        sectors=["community"],
+        services=[{"name": "treat", "sector": "community", "unit_cost": 100, "baseline_activity": 0}],
+        pathways=[{
+            "name": "p",
+            "nodes": [{"name": "need", "kind": "source", "incidence": 0.01},
+                      {"name": "treatment", "kind": "care", "service": "treat"},
+                      {"name": "recovered", "kind": "sink"}, {"name": "untreated", "kind": "sink"}],
+            "edges": [{"from": "need", "to": "treatment", "share": [0, 1]},
+                      {"from": "need", "to": "untreated", "share": [0, 1]},
+                      {"from": "treatment", "to": "recovered", "share": 1}],
+        }],
+        outcomes=[{"name": "recovered", "direction": "higher_is_better",
+                   "terms": [{"pathway": "p", "node": "recovered"}]}],
+        objective={"mode": "max_outcome", "weights": {"recovered": 1.0}},
+    )
+
+
 def solve_data(data: dict, **kwargs):
     inst = optimiser.load_data(copy.deepcopy(data), file="test.yaml")
     result = optimiser.solve(inst, **kwargs)

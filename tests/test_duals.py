@@ -19,7 +19,7 @@ from optimiser import Status
 from optimiser.explain import explain, reduced_costs, shadow_prices
 from optimiser.solve import run_highs
 
-from .conftest import ROOT, base_instance, solve_data
+from .conftest import ROOT, base_instance, solve_data, treatment_instance
 from .test_formulation import prevention_instance, shift_instance, two_services
 
 
@@ -90,23 +90,7 @@ def test_budget_price_when_prevention_is_held_back_by_the_budget():
 def test_budget_price_in_max_outcome_mode_is_outcome_per_pound():
     """Treatment at 100 a patient, budget 5,000, 100 patients: 50 recover; one more pound treats
     1/100 patient more: 0.01 recoveries per pound, in weighted-outcome units."""
-    data = base_instance(
-        budget={"pooled": 5000},
-        sectors=["community"],
-        services=[{"name": "treat", "sector": "community", "unit_cost": 100, "baseline_activity": 0}],
-        pathways=[{
-            "name": "p",
-            "nodes": [{"name": "need", "kind": "source", "incidence": 0.01},
-                      {"name": "treatment", "kind": "care", "service": "treat"},
-                      {"name": "recovered", "kind": "sink"}, {"name": "untreated", "kind": "sink"}],
-            "edges": [{"from": "need", "to": "treatment", "share": [0, 1]},
-                      {"from": "need", "to": "untreated", "share": [0, 1]},
-                      {"from": "treatment", "to": "recovered", "share": 1}],
-        }],
-        outcomes=[{"name": "recovered", "direction": "higher_is_better",
-                   "terms": [{"pathway": "p", "node": "recovered"}]}],
-        objective={"mode": "max_outcome", "weights": {"recovered": 1.0}},
-    )
+    data = treatment_instance(budget=5000)
     ex = explain(solve_data(data))
     p = price(ex, "pooled_budget", "pooled budget", 2026)
     assert p["marginal"] == pytest.approx(0.01, rel=1e-9)
