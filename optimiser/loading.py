@@ -225,11 +225,8 @@ def _lookup(data: Any, loc: tuple) -> Any:
 
 
 def _named_loc(data: Any, loc: tuple) -> str:
-    """Field path with the item's name beside list positions: ``services[3](acute).unit_cost``."""
-    out = []
-    for i, part in enumerate(loc):
-        out.append(part)
-    text = format_path(out)
+    """Field path with the item's name beside list positions: ``services[3] (acute).unit_cost``."""
+    text = format_path(loc)
     # add a name hint for the first list item on the path
     if len(loc) >= 2 and isinstance(loc[1], int):
         item = _lookup(data, loc[:2])

@@ -266,21 +266,3 @@ class InstanceFile(Strict):
     @classmethod
     def _sectors_as_objects(cls, v: list) -> list:
         return [Sector(name=s) if isinstance(s, str) else s for s in v]
-
-
-# Top-level sections, in file order, with the model that validates each (list sections are
-# validated item by item so that one bad service does not hide the problems of the others).
-SECTIONS: dict[str, tuple[type[BaseModel], bool]] = {
-    "horizon": (Horizon, False),
-    "budget": (Budget, False),
-    "sectors": (Sector, True),
-    "services": (Service, True),
-    "segments": (Segment, True),
-    "pathways": (Pathway, True),
-    "prevention_effects": (PreventionEffect, True),
-    "shift_policies": (None, True),  # discriminated union: see loading
-    "outcomes": (Outcome, True),
-    "targets": (Target, True),
-    "objective": (Objective, False),
-    "limits": (Limits, False),
-}

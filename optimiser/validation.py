@@ -230,7 +230,6 @@ def _check_pathways(report, pathways, raw, known) -> dict[str, nx.DiGraph]:
 
 
 def _check_effects(report, effects, raw, known, graphs, services, pathways=()) -> None:
-    service_names = {s.name for s in services}
     pathways_by_name: dict[str, list] = {}
     for p in pathways:
         pathways_by_name.setdefault(p.name, []).append(p)
@@ -239,8 +238,6 @@ def _check_effects(report, effects, raw, known, graphs, services, pathways=()) -
         at = _item("prevention_effects", i, e.name)
         if e.service not in known["services"]:
             report(f"{at}.service", "a service defined under 'services'", repr(e.service))
-        elif e.service not in service_names:
-            pass  # the service itself is invalid and already reported
         if e.pathway not in known["pathways"]:
             report(f"{at}.pathway", "a pathway defined under 'pathways'", repr(e.pathway))
         g = graphs.get(e.pathway)

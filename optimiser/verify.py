@@ -159,11 +159,9 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
         c.leq("edge share max", flows["flow"], flows["share_max"] * ot, wf, "flow above max share", scale=ot)
 
         c.out.checks_run.append("activity covers flows")
-        used = (care["patients"] * care["units_per_patient"]).groupby(care["service"].to_numpy()).size()
         care_use = care.assign(u=care["patients"] * care["units_per_patient"]).groupby(["service", "year"])["u"].sum()
         akey = pd.MultiIndex.from_frame(alloc[["service", "year"]])
         pathway_use = care_use.reindex(akey, fill_value=0.0).to_numpy()
-        del used
         c.leq("activity covers flows", pathway_use + alloc["non_pathway_activity"].to_numpy(), alloc["activity"], w,
               "pathway use + non-pathway demand above activity")
 
