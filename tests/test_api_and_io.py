@@ -41,7 +41,8 @@ def test_a_caller_can_add_a_constraint_to_the_pyomo_model():
     92,000 + 20 x 900 = 110,000 a year, 220,000 over two years."""
     inst = optimiser.load(TINY)
     m = optimiser.build_model(inst)
-    assert isinstance(m.activity["clinic", 2026], pyo.Var().__class__.__mro__[0]) or m.activity["clinic", 2026] is not None
+    assert set(m.activity.keys()) == {(s, y) for s in ("clinic", "ward") for y in (2026, 2027)}
+    assert m.pooled_budget[2026].upper == pytest.approx(1_000_000)
     m.clinic_cap = pyo.Constraint([2026, 2027], rule=lambda m, y: m.activity["clinic", y] <= 100)
     r = optimiser.solve_model(m, inst)
     assert r.status is Status.OPTIMAL
