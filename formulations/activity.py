@@ -8,13 +8,19 @@ from .lp import LinearProgram
 from .pathway_flows import throughput_terms
 
 
-def usage_terms(lp: LinearProgram, inst) -> pd.DataFrame:
-    """(service, year, col, coef): activity units used by pathway patients,
-    u_n x patients arriving at care node n, summed over the service's nodes and segments."""
+def usage_terms_by_segment(lp: LinearProgram, inst) -> pd.DataFrame:
+    """(service, segment, year, col, coef): activity units used by pathway patients of each segment,
+    u_n x patients arriving at care node n, over the service's care nodes."""
     care = inst.nodes.loc[inst.nodes["kind"] == "care", ["pathway", "node", "service", "units_per_patient"]]
     t = throughput_terms(lp, inst).merge(care, on=["pathway", "node"])
     t["coef"] = t["units_per_patient"]
-    return t[["service", "year", "col", "coef"]]
+    return t[["service", "segment", "year", "col", "coef"]]
+
+
+def usage_terms(lp: LinearProgram, inst) -> pd.DataFrame:
+    """(service, year, col, coef): activity units used by pathway patients,
+    u_n x patients arriving at care node n, summed over the service's nodes and segments."""
+    return usage_terms_by_segment(lp, inst)[["service", "year", "col", "coef"]]
 
 
 def add_activity_covers_flows(lp: LinearProgram, inst) -> None:

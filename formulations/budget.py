@@ -1,4 +1,5 @@
-"""The pooled budget."""
+"""Budgets: the pooled budget, and budget holders' own budgets and pooled funds when the plan is
+solved siloed or partially pooled."""
 
 from __future__ import annotations
 
@@ -38,9 +39,74 @@ def spend_terms(lp: LinearProgram, inst) -> pd.DataFrame:
 
 
 def add_pooled_budget(lp: LinearProgram, inst) -> None:
-    """For every planning year t:  sum_i unit_cost[i, t] * activity[i, t] <= budget[t]."""
+    """For every planning year t:  sum_i spend[i, t] <= budget[t]
+
+    (``budget.pooled``, or the sum of the holders' budgets when holders are given; under a siloed
+    or partial arrangement it is implied by the holders' rows, and kept so that every plan reports
+    the same budget row)."""
     rows = pd.DataFrame({"year": list(inst.years)})
     lp.add_constraints("pooled_budget", rows, spend_terms(lp, inst)[["year", "col", "coef"]],
                        upper=inst.budget.reindex(inst.years).to_numpy(),
                        description="total spend <= pooled budget", unit="currency",
                        dual_unit="cost per extra unit of budget")
+
+
+def fund_members(inst):
+    """The holders that draw on a pooled fund under the ``partial`` arrangement (none otherwise)."""
+    if inst.arrangement != "partial":
+        return inst.holders.iloc[0:0]
+    return inst.holders[inst.holders["pooled_fund"].notna()]
+
+
+def add_fund_draws(lp: LinearProgram, inst) -> None:
+    """draw[h, t] >= 0: money holder h's services receive from its pooled fund in year t
+    (``partial`` arrangement only)."""
+    members = fund_members(inst)
+    if not len(members):
+        return
+    idx = members[["holder"]].merge(pd.DataFrame({"year": list(inst.years)}), how="cross")
+    lp.add_variables("fund_draw", idx, description="money drawn from the holder's pooled fund", unit="currency")
+
+
+def add_holder_budgets(lp: LinearProgram, inst) -> None:
+    """Siloed or partial arrangement, for every holder h and year t:
+
+        sum_{i held by h} spend[i, t] - draw[h, t] <= (1 - c_h) * B[h, t]
+
+    where B[h, t] is h's budget and c_h the share of it h pays into its pooled fund (partial only;
+    c_h = 0 and no draw when siloed). Savings in one holder's services cannot pay for another's
+    beyond what the pooled funds carry."""
+    if inst.arrangement == "pooled" or inst.holder_budgets.empty:
+        return
+    hb = inst.holder_budgets
+    share = inst.holders.set_index("holder")["pooled_share"] if inst.arrangement == "partial" else \
+        pd.Series(0.0, index=inst.holders["holder"])
+    kept = (1.0 - hb["holder"].map(share).to_numpy()) * hb["budget"].to_numpy()
+    rows = hb[["holder", "year"]]
+    t = spend_terms(lp, inst)
+    t["holder"] = t["service"].map(inst.services["holder"])
+    parts = [t[["holder", "year", "col", "coef"]]]
+    if "fund_draw" in lp.variables:
+        d = lp.variables["fund_draw"]
+        parts.append(d.index.assign(col=d.cols, coef=-1.0))
+    lp.add_constraints("holder_budget", rows, parts, upper=kept,
+                       description="holder's spend <= the budget it keeps + what it draws from its pooled fund",
+                       unit="currency", dual_unit="cost per extra unit of the holder's budget")
+
+
+def add_pooled_funds(lp: LinearProgram, inst) -> None:
+    """Partial arrangement, for every pooled fund f and year t:
+
+        sum_{h in f} draw[h, t] <= sum_{h in f} c_h * B[h, t]."""
+    if "fund_draw" not in lp.variables:
+        return
+    members = fund_members(inst)
+    hb = inst.holder_budgets.merge(members, on="holder")
+    hb["paid_in"] = hb["pooled_share"] * hb["budget"]
+    fund = hb.groupby(["pooled_fund", "year"], as_index=False)["paid_in"].sum()
+    d = lp.variables["fund_draw"]
+    t = d.index.assign(col=d.cols, coef=1.0)
+    t["pooled_fund"] = t["holder"].map(members.set_index("holder")["pooled_fund"])
+    lp.add_constraints("pooled_fund", fund[["pooled_fund", "year"]], t[["pooled_fund", "year", "col", "coef"]],
+                       upper=fund["paid_in"].to_numpy(), description="draws on a pooled fund <= what is paid in",
+                       unit="currency", dual_unit="cost per extra unit in the pooled fund")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import time
 
-from . import (activity, budget, discrete, objective, outcomes, pathway_flows, prevention, shift_policy,
-               stability, variables)
+from . import (activity, budget, discrete, equity, objective, outcomes, pathway_flows, prevention,
+               ring_fences, shift_policy, stability, variables)
 from .lp import LinearProgram
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,7 @@ STEPS = (
     ("variables: flow", variables.add_flows),
     ("variables: prevention reduction", variables.add_prevention),
     ("variables: open, on, teams", discrete.add_discrete_variables),
+    ("variables: pooled fund draws", budget.add_fund_draws),
     ("source incidence", pathway_flows.add_source_incidence),
     ("flow conservation", pathway_flows.add_flow_conservation),
     ("edge shares", pathway_flows.add_edge_shares),
@@ -33,6 +34,11 @@ STEPS = (
     ("whole teams", discrete.add_teams),
     ("openings per year", discrete.add_openings_limit),
     ("pooled budget", budget.add_pooled_budget),
+    ("holder budgets", budget.add_holder_budgets),
+    ("pooled funds", budget.add_pooled_funds),
+    ("ring-fenced budgets", ring_fences.add_ring_fences),
+    ("capitation", ring_fences.add_capitation),
+    ("equity across places", equity.add_equity),
     ("shift policy: share", shift_policy.add_share_shift),
     ("shift policy: transfer", shift_policy.add_transfer_shift),
     ("stability: growth", stability.add_growth_limits),

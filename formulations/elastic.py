@@ -47,6 +47,10 @@ FAMILIES = ("targets", "budget", "shift", "capacity", "stability")
 ROW_FAMILIES = {
     "outcome_target": "targets",
     "pooled_budget": "budget",
+    "holder_budget": "budget",
+    "pooled_fund": "budget",
+    "ring_fence": "budget",
+    "capitation": "budget",
     "shift_share": "shift",
     "shift_transfer": "shift",
     "growth_limit": "stability",

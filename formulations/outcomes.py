@@ -11,25 +11,26 @@ from .pathway_flows import throughput_terms
 
 
 def outcome_value_terms(lp: LinearProgram, inst) -> pd.DataFrame:
-    """(outcome, year, col, coef): value[o, t] = sum over o's terms of weight x patients, where a
-    node term counts patients passing through the node and an edge term patients on the edge."""
+    """(outcome, segment, year, col, coef): value[o, t] = sum over o's terms of weight x patients,
+    where a node term counts patients passing through the node and an edge term patients on the edge
+    (``segment`` says whose patients, for outcomes by place)."""
     ot = inst.outcome_terms
     if ot.empty:
-        return pd.DataFrame(columns=["outcome", "year", "col", "coef"])
+        return pd.DataFrame(columns=["outcome", "segment", "year", "col", "coef"])
     parts = []
     nodes = ot[ot["on"] == "node"]
     if len(nodes):
         thr = throughput_terms(lp, inst)
         t = nodes[["outcome", "pathway", "node", "segment", "weight"]].merge(
             thr, on=["pathway", "node", "segment"])
-        parts.append(t.assign(coef=t["weight"] * t["coef"])[["outcome", "year", "col", "coef"]])
+        parts.append(t.assign(coef=t["weight"] * t["coef"])[["outcome", "segment", "year", "col", "coef"]])
     edges = ot[ot["on"] == "edge"]
     if len(edges):
         f = lp.variables["flow"]
         fl = f.index.assign(col=f.cols)
         t = edges[["outcome", "pathway", "from", "to", "segment", "weight"]].merge(
             fl, on=["pathway", "from", "to", "segment"])
-        parts.append(t.assign(coef=t["weight"])[["outcome", "year", "col", "coef"]])
+        parts.append(t.assign(coef=t["weight"])[["outcome", "segment", "year", "col", "coef"]])
     return pd.concat(parts, ignore_index=True)
 
 

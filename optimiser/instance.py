@@ -95,6 +95,12 @@ class Instance:
     outcome_terms: pd.DataFrame
     outcomes: pd.DataFrame
     targets: pd.DataFrame
+    holders: pd.DataFrame
+    holder_budgets: pd.DataFrame
+    segments: pd.DataFrame
+    spend_scopes: pd.DataFrame
+    spend_limits: pd.DataFrame
+    equity: pd.DataFrame
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ construction
@@ -107,9 +113,13 @@ class Instance:
         r = m.horizon.discount_rate
         discount = pd.Series({y: 1.0 / (1 + r) ** (y - base) for y in years}, name="discount_factor")
         discount.index.name = "year"
-        budget = pd.Series(expand_years(m.budget.pooled, years, base), name="budget")
-        budget.index.name = "year"
         sectors = tuple(s.name for s in m.sectors)
+        holders, holder_budgets, holder_of = _holder_tables(m, years, base)
+        if m.budget.holders:
+            budget = holder_budgets.groupby("year")["budget"].sum().reindex(years).rename("budget")
+        else:
+            budget = pd.Series(expand_years(m.budget.pooled, years, base), name="budget")
+        budget.index.name = "year"
 
         srv_rows, sy_rows = [], []
         for s in m.services:
@@ -131,6 +141,7 @@ class Instance:
                 "minimum_scale": np.nan if s.minimum_scale is None else s.minimum_scale,
                 "activity_per_team": s.teams.activity_per_team if s.teams else np.nan,
                 "max_teams": np.nan if (s.teams is None or s.teams.max_teams is None) else s.teams.max_teams,
+                "holder": holder_of.get(s.name), "place": s.place,
             })
             for y in years:
                 sy_rows.append({
@@ -244,8 +255,13 @@ class Instance:
                                 for (o, y), (lo, hi) in tgt.items()],
                                columns=["outcome", "year", "at_least", "at_most"])
 
+        segments = pd.DataFrame([{"segment": seg.name, "place": seg.place} for seg in m.segments],
+                                columns=["segment", "place"])
+        spend_scopes, spend_limits, equity = _scope_tables(m, years, base, services, segments, population)
+
         frames = [services, service_years, nodes, edges, pathway_segments, incidence, effects,
-                  effect_targets, outcome_terms, outcomes, targets]
+                  effect_targets, outcome_terms, outcomes, targets, holders, holder_budgets, segments,
+                  spend_scopes, spend_limits, equity]
         for df in frames:
             _readonly(df)
         return cls(
@@ -255,7 +271,9 @@ class Instance:
             service_years=service_years, population=population, graphs=MappingProxyType(graphs),
             nodes=nodes, edges=edges, pathway_segments=pathway_segments, incidence=incidence,
             effects=effects, effect_targets=effect_targets, curves=MappingProxyType(curves),
-            outcome_terms=outcome_terms, outcomes=outcomes, targets=targets,
+            outcome_terms=outcome_terms, outcomes=outcomes, targets=targets, holders=holders,
+            holder_budgets=holder_budgets, segments=segments, spend_scopes=spend_scopes,
+            spend_limits=spend_limits, equity=equity,
         )
 
     # ------------------------------------------------------------------ conveniences
@@ -269,6 +287,16 @@ class Instance:
         svc = self.services
         return bool(svc["opens"].any() or svc["minimum_scale"].notna().any()
                     or svc["activity_per_team"].notna().any() or self.effects["exact"].any())
+
+    @property
+    def arrangement(self) -> str:
+        """How the budget is held: ``pooled`` (one budget), ``partial`` (holders plus pooled funds)
+        or ``siloed`` (each holder within its own budget)."""
+        return self.model.budget.arrangement
+
+    @property
+    def places(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.model.places)
 
     @property
     def all_years(self) -> tuple[int, ...]:
@@ -305,3 +333,136 @@ class Instance:
         # keep what was recorded about how this instance was made (e.g. the scenarios applied)
         object.__setattr__(inst, "extra", MappingProxyType({**dict(self.extra or {}), **dict(inst.extra or {})}))
         return inst
+
+
+# ---------------------------------------------------------------------- budget holders and scopes
+from formulations.ring_fences import ALL_SECTORS  # noqa: E402  ("*": pathway use in every sector counts)
+
+def holder_claims(m: schema.InstanceFile) -> dict[str, list[str]]:
+    """service -> the holders that claim it: by name where any holder names it, else by sector."""
+    by_name: dict[str, list[str]] = {}
+    by_sector: dict[str, list[str]] = {}
+    for h in m.budget.holders:
+        for svc in h.services:
+            by_name.setdefault(svc, []).append(h.name)
+        for sec in h.sectors:
+            by_sector.setdefault(sec, []).append(h.name)
+    return {s.name: by_name.get(s.name) or by_sector.get(s.sector, []) for s in m.services}
+
+
+def _holder_tables(m: schema.InstanceFile, years: list[int], base: int):
+    """(holders, holder_budgets, holder_of): each holder with its pooled fund and the share of its
+    budget it pays in; its budget per planning year; the holder of each service."""
+    fund_of = {h: (f.name, share) for f in m.budget.pooled_funds for h, share in f.contributions.items()}
+    holders = pd.DataFrame(
+        [{"holder": h.name, "pooled_fund": fund_of.get(h.name, (None, 0.0))[0],
+          "pooled_share": float(fund_of.get(h.name, (None, 0.0))[1])} for h in m.budget.holders],
+        columns=["holder", "pooled_fund", "pooled_share"])
+    holder_budgets = pd.DataFrame(
+        [{"holder": h.name, "year": y, "budget": v}
+         for h in m.budget.holders for y, v in expand_years(h.budget, years, base).items()],
+        columns=["holder", "year", "budget"])
+    claims = holder_claims(m) if m.budget.holders else {}
+    holder_of = {svc: names[0] for svc, names in claims.items() if len(names) == 1}
+    return holders, holder_budgets, holder_of
+
+
+def scope_members(scope: schema.SpendScope, services: pd.DataFrame, segments: pd.DataFrame,
+                  place: str | None = None) -> tuple[list[str], list[str], list[str]]:
+    """(whole services, segments, pathway sectors) of a spend scope; with ``place``, only the
+    segments and services located there.
+
+    Whole services: those named, and those located in a named place. Segments: those named, and
+    those of a named place. Pathway sectors: the sectors (``*`` = every sector) of the other
+    services whose activity the scope's segments use through pathway care nodes counts.
+    """
+    svc_place = services["place"]
+    whole = list(scope.services) + [s for s in services.index if svc_place[s] in set(scope.places)]
+    segs = list(scope.segments) + [s for s, p in zip(segments["segment"], segments["place"])
+                                   if p in set(scope.places)]
+    if place is not None:
+        seg_place = dict(zip(segments["segment"], segments["place"]))
+        whole = [s for s in whole if svc_place[s] == place]
+        segs = [s for s in segs if seg_place[s] == place]
+    whole = list(dict.fromkeys(whole))
+    segs = list(dict.fromkeys(segs))
+    return whole, segs, (list(scope.sectors) if scope.sectors is not None else [ALL_SECTORS])
+
+
+def _scope_years(spec, years: list[int]) -> list[int]:
+    return list(years) if spec == "all" else [y for y in years if y in set(spec)]
+
+
+def _scope_tables(m: schema.InstanceFile, years: list[int], base: int, services: pd.DataFrame,
+                  segments: pd.DataFrame, population: pd.Series):
+    """(spend_scopes, spend_limits, equity).
+
+    spend_scopes: (scope, part, member) with part one of whole_service, segment, pathway_sector
+    (member ``*``: every sector): the spend attributable to a scope in year t is
+
+        sum_{whole services i} spend[i, t]
+        + sum_{other services i in the pathway sectors} unit_cost[i, t] * (activity used at i's care
+          nodes by patients of the scope's segments).
+
+    Every segment and every place is a scope of its own (for spend per head); so is every ring
+    fence, capitation (per place with by_place) and place compared by an equity rule.
+    spend_limits: (scope, kind, name, place, year, population, per_head, at_least, at_most).
+    equity: (name, measure, outcome, year, place, scope, population, max_ratio, max_gap).
+    """
+    scope_rows, limit_rows, equity_rows = [], [], []
+    defined: set[str] = set()
+
+    def add_scope(scope_id: str, whole, segs, pathway) -> None:
+        if scope_id in defined:
+            return
+        defined.add(scope_id)
+        scope_rows.extend({"scope": scope_id, "part": "whole_service", "member": s} for s in whole)
+        scope_rows.extend({"scope": scope_id, "part": "segment", "member": s} for s in segs)
+        scope_rows.extend({"scope": scope_id, "part": "pathway_sector", "member": s} for s in pathway)
+
+    def pop_of(segs, y) -> float:
+        return float(sum(population[(s, y)] for s in segs))
+
+    for seg in segments["segment"]:
+        add_scope(f"segment: {seg}", [], [seg], [ALL_SECTORS])
+    for place in m.places:
+        add_scope(f"place: {place.name}", *scope_members(schema.SpendScope(places=[place.name]), services,
+                                                          segments))
+    for rf in m.ring_fences:
+        sid = f"ring fence: {rf.name}"
+        whole, segs, pathway = scope_members(rf, services, segments)
+        add_scope(sid, whole, segs, pathway)
+        lo = expand_years(rf.at_least, years, base) if rf.at_least is not None else {}
+        hi = expand_years(rf.at_most, years, base) if rf.at_most is not None else {}
+        for y in _scope_years(rf.years, years):
+            limit_rows.append({"scope": sid, "kind": "ring_fence", "name": rf.name, "place": None, "year": y,
+                               "population": pop_of(segs, y), "per_head": np.nan,
+                               "at_least": lo.get(y, -np.inf), "at_most": hi.get(y, np.inf)})
+    for cap in m.capitation:
+        per_head = expand_years(cap.per_head, years, base)
+        for place in ([p.name for p in m.places] if cap.by_place else [None]):
+            sid = f"capitation: {cap.name}" + (f" @ {place}" if place else "")
+            whole, segs, pathway = scope_members(cap, services, segments, place=place)
+            if place is not None and not segs:
+                continue  # the place has none of the capitated segments
+            add_scope(sid, whole, segs, pathway)
+            for y in _scope_years(cap.years, years):
+                pop = pop_of(segs, y)
+                limit_rows.append({"scope": sid, "kind": "capitation", "name": cap.name, "place": place,
+                                   "year": y, "population": pop, "per_head": per_head[y],
+                                   "at_least": -np.inf, "at_most": per_head[y] * pop})
+    for eq in m.equity:
+        places = eq.places if eq.places is not None else [p.name for p in m.places]
+        for y in _scope_years(eq.years, years):
+            for place in places:
+                segs = [s for s, p in zip(segments["segment"], segments["place"]) if p == place]
+                equity_rows.append({"name": eq.name, "measure": eq.measure, "outcome": eq.outcome, "year": y,
+                                    "place": place, "scope": f"place: {place}", "population": pop_of(segs, y),
+                                    "max_ratio": eq.max_ratio if eq.max_ratio is not None else np.nan,
+                                    "max_gap": eq.max_gap if eq.max_gap is not None else np.nan})
+    spend_scopes = pd.DataFrame(scope_rows, columns=["scope", "part", "member"])
+    spend_limits = pd.DataFrame(limit_rows, columns=["scope", "kind", "name", "place", "year", "population",
+                                                     "per_head", "at_least", "at_most"])
+    equity = pd.DataFrame(equity_rows, columns=["name", "measure", "outcome", "year", "place", "scope",
+                                                "population", "max_ratio", "max_gap"])
+    return spend_scopes, spend_limits, equity

@@ -74,8 +74,8 @@ def check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Proble
                     "outcomes"):
         _duplicates(report, section, _names_of(sections[section]))
 
-    if years and getattr(m, "budget", None) is not None:
-        _year_series(report, "budget.pooled", m.budget.pooled, years, set(all_years))
+    if getattr(m, "budget", None) is not None:
+        _check_budget(report, m.budget, known, years, all_years, sections["services"])
     _check_services(report, sections["services"], raw, known, years, all_years)
     for i, seg in enumerate(sections["segments"]):
         if years:
@@ -88,6 +88,9 @@ def check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Proble
     _check_outcomes(report, sections["outcomes"], raw, known, graphs)
     _check_targets(report, sections["targets"], raw, known, years)
     _check_objective(report, getattr(m, "objective", None), known)
+    _check_places(report, m, known)
+    _check_spend_scopes(report, m, known, years, all_years)
+    _check_equity(report, m, known, years)
     return report.problems
 
 
@@ -381,3 +384,173 @@ def _check_objective(report, obj, known) -> None:
     elif obj.weights:
         report("objective.weights", "no weights in min_cost mode (they are for max_outcome)",
                f"weights for {sorted(obj.weights)}")
+
+
+def _check_budget(report, budget: schema.Budget, known, years, all_years, services) -> None:
+    """Either one pooled budget, or holders that between them hold every service exactly once;
+    pooled funds name holders, each holder in at most one fund; 'partial' needs a fund."""
+    holders = budget.holders or []
+    if not holders:
+        if budget.pooled is None:
+            report("budget.pooled", "a pooled budget per year (or budget holders under budget.holders)",
+                   "nothing (the field is missing)")
+        elif years:
+            _year_series(report, "budget.pooled", budget.pooled, years, set(all_years))
+        if budget.arrangement != "pooled":
+            report("budget.arrangement", "'pooled' when no budget holders are given (siloed and partial "
+                   "arrangements need budget.holders)", repr(budget.arrangement))
+        if budget.pooled_funds:
+            report("budget.pooled_funds", "pooled funds only with budget holders (budget.holders)",
+                   f"{len(budget.pooled_funds)} fund(s)")
+        return
+    if budget.pooled is not None:
+        report("budget.pooled", "no pooled total when budget holders are given (the pool is the sum of "
+               "the holders' budgets)", "a pooled budget as well as holders")
+    _duplicates(report, "budget.holders", [h.name for h in holders])
+    for i, h in enumerate(holders):
+        at = _item("budget.holders", i, h.name)
+        for sec in h.sectors:
+            if sec not in known["sectors"]:
+                report(f"{at}.sectors", f"sectors defined under 'sectors' {sorted(known['sectors'])}", repr(sec))
+        for svc in h.services:
+            if svc not in known["services"]:
+                report(f"{at}.services", "services defined under 'services'", repr(svc))
+        if not h.sectors and not h.services:
+            report(at, "at least one sector or service held", "neither 'sectors' nor 'services'")
+        if years:
+            _year_series(report, f"{at}.budget", h.budget, years, set(all_years))
+    for kind, attr in (("sector", "sectors"), ("service", "services")):
+        counts = Counter(x for h in holders for x in getattr(h, attr))
+        for name, c in counts.items():
+            if c > 1:
+                owners = [h.name for h in holders if name in getattr(h, attr)]
+                report("budget.holders", f"each {kind} named by at most one holder", f"{name!r} held by {owners}")
+    held = {h for h in holders for h in (h.sectors + h.services)}
+    unheld = [s.name for s in services if not (s.name in held or s.sector in held)]
+    if unheld:
+        report("budget.holders", "every service held by one holder (through its sector or by name)",
+               f"no holder for {unheld}")
+    holder_names = {h.name for h in holders}
+    _duplicates(report, "budget.pooled_funds", [f.name for f in budget.pooled_funds])
+    membership = Counter()
+    for i, f in enumerate(budget.pooled_funds):
+        at = _item("budget.pooled_funds", i, f.name)
+        for h in f.contributions:
+            membership[h] += 1
+            if h not in holder_names:
+                report(f"{at}.contributions", f"holders defined under budget.holders {sorted(holder_names)}", repr(h))
+    for h, c in membership.items():
+        if c > 1:
+            report("budget.pooled_funds", "each holder in at most one pooled fund", f"{h!r} in {c} funds")
+    if budget.arrangement == "partial" and not budget.pooled_funds:
+        report("budget.arrangement", "at least one fund under budget.pooled_funds for a 'partial' arrangement",
+               "'partial' and no pooled fund")
+
+
+def _check_places(report, m, known) -> None:
+    places = getattr(m, "places", None) or []
+    _duplicates(report, "places", [p.name for p in places])
+    names = {p.name for p in places}
+    for section in ("segments", "services"):
+        for i, item in enumerate(getattr(m, section, None) or []):
+            if item.place is not None and item.place not in names:
+                report(f"{_item(section, i, item.name)}.place",
+                       f"a place defined under 'places' {sorted(names)}" if names else
+                       "no place (no places are defined under 'places')", repr(item.place))
+    for p in places:
+        if not any(seg.place == p.name for seg in getattr(m, "segments", None) or []):
+            report(f"places ({p.name})", "at least one segment in each place (its population)",
+                   f"no segment has place {p.name!r}")
+
+
+def _check_scope(report, at: str, scope: schema.SpendScope, known, places: set[str]) -> None:
+    for fld, section in (("segments", "segments"), ("services", "services"), ("sectors", "sectors")):
+        for name in getattr(scope, fld) or []:
+            if name not in known[section]:
+                report(f"{at}.{fld}", f"{section} defined under '{section}' {sorted(known[section])}", repr(name))
+    for name in scope.places:
+        if name not in places:
+            report(f"{at}.places", f"places defined under 'places' {sorted(places)}", repr(name))
+    if not (scope.segments or scope.places or scope.services):
+        report(at, "at least one of 'segments', 'places' or 'services' (whose spend counts)", "none")
+
+
+def _check_years_field(report, at: str, spec, years) -> None:
+    if years and isinstance(spec, list):
+        outside = [y for y in spec if y not in years]
+        if outside:
+            report(f"{at}.years", f"planning years {years[0]}-{years[-1]}", f"{outside}")
+
+
+def _check_spend_scopes(report, m, known, years, all_years) -> None:
+    """Ring fences and capitation: known names, a non-empty scope, amounts for every year."""
+    from .instance import expand_years
+
+    places = {p.name for p in getattr(m, "places", None) or []}
+    rings = getattr(m, "ring_fences", None) or []
+    caps = getattr(m, "capitation", None) or []
+    _duplicates(report, "ring_fences", [r.name for r in rings])
+    _duplicates(report, "capitation", [c.name for c in caps])
+    for i, r in enumerate(rings):
+        at = _item("ring_fences", i, r.name)
+        _check_scope(report, at, r, known, places)
+        _check_years_field(report, at, r.years, years)
+        if r.at_least is None and r.at_most is None:
+            report(at, "at least one of 'at_least' or 'at_most'", "neither")
+        if years:
+            for fld in ("at_least", "at_most"):
+                _year_series(report, f"{at}.{fld}", getattr(r, fld), years, set(all_years))
+            if r.at_least is not None and r.at_most is not None and not any(
+                    isinstance(v, dict) and missing_years(v, years) for v in (r.at_least, r.at_most)):
+                lo = expand_years(r.at_least, years, all_years[0])
+                hi = expand_years(r.at_most, years, all_years[0])
+                bad = [y for y in years if lo[y] > hi[y]]
+                if bad:
+                    report(at, "at_least <= at_most in every year", f"at_least > at_most in {bad}")
+    segment_place = {s.name: s.place for s in getattr(m, "segments", None) or []}
+    service_place = {s.name: s.place for s in getattr(m, "services", None) or []}
+    for i, c in enumerate(caps):
+        at = _item("capitation", i, c.name)
+        _check_scope(report, at, c, known, places)
+        _check_years_field(report, at, c.years, years)
+        if not (c.segments or c.places):
+            report(at, "segments or places whose population the amount per head is paid for", "none")
+        if years:
+            _year_series(report, f"{at}.per_head", c.per_head, years, set(all_years))
+        if c.by_place:
+            if not places:
+                report(f"{at}.by_place", "places defined under 'places'", "by_place with no places")
+            unplaced = [s for s in c.segments if s in segment_place and segment_place[s] is None]
+            if unplaced:
+                report(f"{at}.segments", "segments with a place (by_place splits them by place)",
+                       f"no place for {unplaced}")
+            shared = [s for s in c.services if s in service_place and service_place[s] is None]
+            if shared:
+                report(f"{at}.services", "services with a place (by_place splits them by place)",
+                       f"no place for {shared}")
+
+
+def _check_equity(report, m, known, years) -> None:
+    rules = getattr(m, "equity", None) or []
+    places = {p.name for p in getattr(m, "places", None) or []}
+    _duplicates(report, "equity", [e.name for e in rules])
+    for i, e in enumerate(rules):
+        at = _item("equity", i, e.name)
+        compared = e.places if e.places is not None else sorted(places)
+        for p in e.places or []:
+            if p not in places:
+                report(f"{at}.places", f"places defined under 'places' {sorted(places)}", repr(p))
+        if len(compared) < 2:
+            report(f"{at}.places", "at least two places to compare", f"{len(compared)} place(s)")
+        if e.max_ratio is None and e.max_gap is None:
+            report(at, "at least one of 'max_ratio' or 'max_gap'", "neither")
+        if e.measure == "outcome_rate":
+            if e.outcome is None:
+                report(f"{at}.outcome", "the outcome whose rate is compared (measure: outcome_rate)",
+                       "nothing (the field is missing)")
+            elif e.outcome not in known["outcomes"]:
+                report(f"{at}.outcome", f"an outcome defined under 'outcomes' {sorted(known['outcomes'])}",
+                       repr(e.outcome))
+        elif e.outcome is not None:
+            report(f"{at}.outcome", "no outcome for measure spend_per_head", repr(e.outcome))
+        _check_years_field(report, at, e.years, years)

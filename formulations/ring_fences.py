@@ -1,0 +1,71 @@
+"""Spend attributable to a group of people (segments, places), and the limits on it: ring-fenced
+budgets and capitated amounts per head."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .activity import usage_terms_by_segment
+from .budget import spend_terms
+from .lp import LinearProgram
+
+ALL_SECTORS = "*"
+
+
+def attributable_spend_terms(lp: LinearProgram, inst, scopes) -> pd.DataFrame:
+    """(scope, year, col, coef) of the spend attributable to each scope in ``scopes``:
+
+        spend[g, t] = sum_{i whole in g} spend[i, t]
+                      + sum_{i not whole in g, sector(i) in S_g} unit_cost[i, t]
+                        * sum_{care nodes n of i} u_n * sum_{s in segments(g)} patients[n, s, t]
+
+    (``inst.spend_scopes`` lists each scope's whole services, segments and sectors S_g; see
+    :func:`optimiser.instance.scope_members`). Team, running and opening costs count only for
+    services counted whole.
+    """
+    sc = inst.spend_scopes[inst.spend_scopes["scope"].isin(list(scopes))]
+    parts = []
+    whole = sc[sc["part"] == "whole_service"].rename(columns={"member": "service"})[["scope", "service"]]
+    if len(whole):
+        parts.append(whole.merge(spend_terms(lp, inst), on="service")[["scope", "year", "col", "coef"]])
+    segs = sc[sc["part"] == "segment"].rename(columns={"member": "segment"})[["scope", "segment"]]
+    if len(segs):
+        use = usage_terms_by_segment(lp, inst)
+        t = segs.merge(use, on="segment")
+        sectors = sc[sc["part"] == "pathway_sector"].rename(columns={"member": "sector"})[["scope", "sector"]]
+        t["sector"] = t["service"].map(inst.services["sector"])
+        every = sectors.loc[sectors["sector"] == ALL_SECTORS, "scope"]
+        named = t.merge(sectors[sectors["sector"] != ALL_SECTORS], on=["scope", "sector"])
+        t = pd.concat([t[t["scope"].isin(every)], named], ignore_index=True)
+        t = t.merge(whole.assign(_whole=True), on=["scope", "service"], how="left")
+        t = t[t["_whole"].isna()]
+        cost = inst.service_years.set_index(["service", "year"])["unit_cost"]
+        t["coef"] = t["coef"].to_numpy() * cost.reindex(pd.MultiIndex.from_frame(t[["service", "year"]])).to_numpy()
+        parts.append(t[["scope", "year", "col", "coef"]])
+    if not parts:
+        return pd.DataFrame(columns=["scope", "year", "col", "coef"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _add_spend_limits(lp: LinearProgram, inst, kind: str, name: str, description: str) -> None:
+    lim = inst.spend_limits[inst.spend_limits["kind"] == kind]
+    if lim.empty:
+        return
+    rows = lim[["scope", "year"]]
+    t = attributable_spend_terms(lp, inst, lim["scope"].unique()).merge(rows, on=["scope", "year"])
+    lp.add_constraints(name, rows, t, lower=lim["at_least"].to_numpy(), upper=lim["at_most"].to_numpy(),
+                       description=description, unit="currency", dual_unit="cost per extra unit of the limit")
+
+
+def add_ring_fences(lp: LinearProgram, inst) -> None:
+    """For every ring fence g and year t it applies to:  at_least[g, t] <= spend[g, t] <= at_most[g, t],
+    spend[g, t] the spend attributable to the segment group or place (:func:`attributable_spend_terms`)."""
+    _add_spend_limits(lp, inst, "ring_fence", "ring_fence", "spend attributable to a group within its ring fence")
+
+
+def add_capitation(lp: LinearProgram, inst) -> None:
+    """For every capitation g (per place with by_place) and year t:
+
+        spend[g, t] <= per_head[g, t] * sum_{s in segments(g)} population[s, t]."""
+    _add_spend_limits(lp, inst, "capitation", "capitation", "spend on the segments' care <= capitated amount")
