@@ -51,10 +51,42 @@ class Horizon(Strict):
     )
 
 
+class Holder(Strict):
+    """A budget holder (a commissioner or organisation) and the services whose spend it pays for."""
+
+    name: Name
+    description: str = ""
+    sectors: list[Name] = Field(default_factory=list, description="it holds every service in these sectors ...")
+    services: list[Name] = Field(
+        default_factory=list,
+        description="... and these services (a service named here is held here even if another holder "
+        "holds its sector)")
+    budget: YearValues = Field(description="its budget per planning year, in currency units")
+
+
+class PooledFund(Strict):
+    """A pooled fund (e.g. a Better Care Fund): each member puts a share of its yearly budget in;
+    the fund may pay for any member's services."""
+
+    name: Name
+    description: str = ""
+    contributions: dict[str, Fraction] = Field(
+        min_length=1, description="holder -> share of its yearly budget paid into the fund")
+
+
 class Budget(Strict):
-    pooled: YearValues = Field(
-        description="pooled budget per planning year, in currency units (e.g. GBP)"
+    pooled: YearValues | None = Field(
+        None, description="pooled budget per planning year, in currency units (e.g. GBP); "
+        "omit when holders are given (the pool is then the sum of their budgets)"
     )
+    holders: list[Holder] = Field(
+        default_factory=list, description="budget holders; each service must be held by exactly one")
+    pooled_funds: list[PooledFund] = Field(
+        default_factory=list, description="partial pooling: funds that named holders pay a share into")
+    arrangement: Literal["pooled", "partial", "siloed"] = Field(
+        "pooled", description="pooled: one budget across all holders; siloed: each holder's spend "
+        "within its own budget; partial: each holder within what it keeps plus what it draws from "
+        "its pooled fund")
 
 
 class Sector(Strict):
@@ -107,12 +139,15 @@ class Service(Strict):
     minimum_scale: NonNegative | None = Field(
         None, description="each year, activity is either zero or at least this (mixed-integer)")
     teams: Teams | None = Field(None, description="activity in whole teams (mixed-integer)")
+    place: Name | None = Field(
+        None, description="the place (locality) the service belongs to; none = shared by all places")
 
 
 class Segment(Strict):
     name: Name
     description: str = ""
     population: YearValues = Field(description="people in the segment per year")
+    place: Name | None = Field(None, description="the place (locality) whose population this is")
 
 
 class Node(Strict):
@@ -164,7 +199,8 @@ class PreventionEffect(Strict):
         min_length=2,
         description="piecewise-linear curve [[x, reduction], ...] from x = 0: the fractional "
         "reduction in incidence at driver level x; concave (diminishing returns) curves stay linear, "
-        "other (e.g. S-shaped) curves are modelled exactly with binary variables",
+        "other (e.g. S-shaped) curves are modelled exactly with binary variables; with `preset` and no "
+        "response, made from the preset as [[0, 0], [full_effect_at, reduction]]",
     )
     response_model: Literal["auto", "exact"] = Field(
         "auto", description="auto: concave curves as a linear relaxation (exact unless more patients "
@@ -172,6 +208,16 @@ class PreventionEffect(Strict):
     floor: Fraction = Field(
         0.0, description="incidence never falls below this fraction of its baseline level"
     )
+    preset: str | None = Field(
+        None, description="evidence library preset '<id>/<measure>' this effect comes from; its citation is "
+        "shown in the results (see docs/evidence.md; `budgetshift evidence` lists them)")
+    full_effect_at: NonNegative | None = Field(
+        None, description="with `preset` and no `response`: the driver level (activity, or spend with "
+        "driver: spend) at which the published reduction is reached in full; the curve rises linearly "
+        "from [0, 0] to it and is flat beyond")
+    reduction: Fraction | None = Field(
+        None, description="with `preset` and no `response`: the reduction reached at `full_effect_at`, "
+        "overriding the published figure (none = the published figure)")
 
 
 class ShareShift(Strict):
@@ -239,6 +285,67 @@ class Objective(Strict):
     discount_outcomes: StrictBool = True
 
 
+class Place(Strict):
+    """A place (locality) sharing the budget: its people are the segments, its own services the
+    services, that name it."""
+
+    name: Name
+    description: str = ""
+
+
+class SpendScope(Strict):
+    """Spend attributable to a group of people: every service listed (or located in a listed place)
+    counts whole; every other service counts for the activity the group's pathway patients use
+    (unit cost x units per patient x patients of the group's segments through its care nodes)."""
+
+    segments: list[Name] = Field(default_factory=list, description="segments whose pathway use counts")
+    places: list[Name] = Field(
+        default_factory=list, description="places: their segments' pathway use and their own services count")
+    services: list[Name] = Field(default_factory=list, description="services whose whole spend counts")
+    sectors: list[Name] | None = Field(
+        None, description="count pathway use only of services in these sectors; none = every sector")
+
+
+class RingFence(SpendScope):
+    """A ring-fenced budget: spend attributable to a segment group or place, per year, at least
+    and/or at most a stated amount."""
+
+    name: Name
+    description: str = ""
+    at_least: YearValues | None = Field(None, description="spend per year at least this")
+    at_most: YearValues | None = Field(None, description="spend per year at most this")
+    years: list[int] | Literal["all"] = Field("all", description="years it applies to")
+
+
+class Capitation(SpendScope):
+    """A capitated amount per head: spend attributable to the segments' care at most
+    per_head x their population, each year (per place, with by_place)."""
+
+    name: Name
+    description: str = ""
+    per_head: YearValues = Field(description="currency per head of the segments' population per year")
+    by_place: StrictBool = Field(
+        False, description="apply separately to each place's share of the segments (segments with that "
+        "place; services located there)")
+    years: list[int] | Literal["all"] = "all"
+
+
+class Equity(Strict):
+    """Equity across places: a measure per head must not differ across places by more than a
+    ratio (highest <= max_ratio x lowest) or a gap (highest - lowest <= max_gap)."""
+
+    name: Name
+    description: str = ""
+    measure: Literal["spend_per_head", "outcome_rate"] = Field(
+        description="spend_per_head: attributable spend of the place / its population; outcome_rate: "
+        "an outcome of the place's segments per 1,000 of its population")
+    outcome: Name | None = Field(None, description="outcome_rate only: the outcome")
+    places: list[Name] | None = Field(None, description="places compared; none = all")
+    max_ratio: Annotated[float, Field(ge=1)] | None = None
+    max_gap: NonNegative | None = None
+    years: list[int] | Literal["all"] = "all"
+
+
 class Limits(Strict):
     max_openings_per_year: Annotated[int, Field(ge=0)] | None = Field(
         None, description="most new services or sites (with 'opening') that may open in one year")
@@ -261,6 +368,10 @@ class InstanceFile(Strict):
     targets: list[Target] = Field(default_factory=list)
     objective: Objective = Field(default_factory=Objective)
     limits: Limits = Field(default_factory=Limits)
+    places: list[Place] = Field(default_factory=list, description="places (localities) sharing the budget")
+    ring_fences: list[RingFence] = Field(default_factory=list)
+    capitation: list[Capitation] = Field(default_factory=list)
+    equity: list[Equity] = Field(default_factory=list)
 
     @field_validator("sectors")
     @classmethod
