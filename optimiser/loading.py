@@ -335,6 +335,7 @@ def load_data(data: dict, file: str = "<instance>", base_dir: Path | None = None
     ``overrides``.
     """
     from . import scenarios as scenario_mod
+    from .evidence import expand_presets
     from .instance import Instance
     from .uncertainty import check_paths as check_uncertain_paths, record as record_uncertainty, \
         split as split_uncertainty
@@ -365,8 +366,9 @@ def load_data(data: dict, file: str = "<instance>", base_dir: Path | None = None
             data = apply_overrides(data, step, source=source)
         except InstanceError as exc:
             problems += exc.problems
-    problems += check_uncertain_paths(uncertain, data, file)
-    model, structure_problems = check_structure(data, file)
+    expanded, preset_problems = expand_presets(data, file)  # evidence presets -> curves; raw keeps the file's form
+    problems += preset_problems + check_uncertain_paths(uncertain, data, file)
+    model, structure_problems = check_structure(expanded, file)
     problems += structure_problems
     if model is not None:
         problems += check_semantics(model, data, file)

@@ -348,6 +348,11 @@ returns:
 * `floor`: incidence never falls below this fraction of its baseline level; where several effects
   act on one source, the highest floor applies.
 * `segments`: the segments affected (default: all on the pathway).
+* `preset`: instead of writing `response`, name a published effect from the evidence library
+  (`preset: falls_exercise/falls_rate`, `full_effect_at: 20000`): the curve becomes
+  `[[0, 0], [full_effect_at, published reduction]]`, `reduction` overrides the published figure,
+  and the citation is shown in the results. `budgetshift evidence` lists the presets; see
+  [evidence.md](evidence.md).
 
 The optimiser reads a concave curve through one linear constraint per piece (see
 [formulation.md](formulation.md#what-is-exact-and-what-is-a-relaxation)); every plan is then
