@@ -20,6 +20,7 @@ Python API (the CLI is a thin shell over these)::
     optimiser.sweep(inst, vary={"targets[0].at_most": "60:100:10"})   # many plans: tidy DataFrames
     optimiser.pareto(inst, "admissions", points=11)                    # cost-outcome frontier
     optimiser.uncertainty(inst, samples=200, seed=1)                   # sampled inputs, central plan
+    optimiser.pooling(inst).summary          # siloed vs pooled budget holders: the value of pooling
 """
 
 from .compare import Comparison, compare
@@ -29,6 +30,7 @@ from .instance import Instance
 from .loading import load, load_data, parse_override
 from .output import read_result
 from .pareto import pareto
+from .pooling import Pooling, pooling
 from .report import write_report
 from .results import TABLES, Result
 from .session import Session
@@ -43,5 +45,5 @@ __all__ = [
     "BudgetshiftError", "Comparison", "Explanation", "Instance", "InstanceError", "Problem", "Result", "Session", "SolverError", "SolverOptions",
     "Status", "TABLES", "Verification", "build_lp", "build_model", "compare", "explain", "load", "load_data", "parse_override",
     "read_result", "solve", "solve_model", "verify_tables", "write_report",
-    "pareto", "sweep", "uncertainty",
+    "pareto", "pooling", "Pooling", "sweep", "uncertainty",
 ]

@@ -35,7 +35,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from formulations.elastic import (DEFAULT_WEIGHTS, FAMILIES, ElasticModel, irreducible_subset,
+from formulations.elastic import (DEFAULT_WEIGHTS, FAMILIES, ROW_FAMILIES, ElasticModel, irreducible_subset,
                                   largest_share_increase, relaxable_bounds)
 
 from .solve import Status
@@ -53,7 +53,9 @@ FAMILY_OF = {
     "growth_limit": "stability", "shrink_limit": "stability", "edge_share_min": "pathways",
     "edge_share_max": "pathways", "edge_share_fixed": "pathways", "source_incidence": "pathways",
     "flow_conservation": "pathways", "activity_covers_flows": "demand", "prevention_response": "prevention",
-    "incidence_floor": "prevention",
+    "incidence_floor": "prevention", "holder_budget": "budget", "pooled_fund": "budget", "ring_fence": "budget",
+    "capitation": "budget", "equity_highest": "equity", "equity_lowest": "equity", "equity_ratio": "equity",
+    "equity_gap": "equity",
 }
 
 
@@ -814,6 +816,17 @@ def _relaxation_rows(scope: str, sol, result, w: _Words) -> pd.DataFrame:
                     f"from {w.money(bound)} to {w.money(bound + slack)}")
             rows.append(_rrow(scope, "budget", r.constraint, "pooled budget", year, "at_most", bound, slack,
                               bound + slack, pct, w.currency, text))
+        elif r.constraint in ("holder_budget", "pooled_fund", "ring_fence", "capitation"):
+            year = int(key["year"])
+            item = key["holder"] if r.constraint == "holder_budget" else key[
+                "pooled_fund" if r.constraint == "pooled_fund" else "scope"]
+            what = {"holder_budget": f"the budget {item} keeps", "pooled_fund": f"the {item} pooled fund",
+                    "ring_fence": f"the {item} limit", "capitation": f"the {item} capitated amount"}[r.constraint]
+            up = r.side == "upper"
+            text = (f"{what} in {year} must {'rise' if up else 'fall'} by {w.money(slack)} ({_pct(slack, bound)}), "
+                    f"from {w.money(bound)} to {w.money(bound + slack if up else bound - slack)}")
+            rows.append(_rrow(scope, "budget", r.constraint, item, year, "at_most" if up else "at_least", bound,
+                              slack if up else -slack, bound + slack if up else bound - slack, pct, w.currency, text))
         elif r.constraint == "shift_share":
             from formulations.shift_policy import share_trajectory
 
@@ -912,8 +925,7 @@ def _conflict_row(lp, inst, name, key: pd.Series, side, lower, upper, source, de
         item, text = _col_words(inst, name, k, side, lower, upper, description)
     else:
         family = FAMILY_OF.get(name, name)
-        relaxable = name in ("outcome_target", "pooled_budget", "shift_share", "shift_transfer", "growth_limit",
-                             "shrink_limit")
+        relaxable = name in ROW_FAMILIES
         item, text = _row_words(inst, name, k, side, lower, upper, description)
     return {"family": family, "constraint": name, "item": item, "keys": keys, "year": year, "side": side,
             "bound": float(bound) if bound is not None and np.isfinite(bound) else np.nan, "relaxable": relaxable,
@@ -939,6 +951,14 @@ def _row_words(inst, name, k, side, lower, upper, description) -> tuple[str, str
         return k["outcome"], f"the {y} {k['outcome']} target ({' and '.join(parts)} {unit})".replace(" )", ")")
     if name == "pooled_budget":
         return "pooled budget", f"the {y} pooled budget ({money(upper, cur)})"
+    if name == "holder_budget":
+        return k["holder"], f"{k['holder']}'s spend within what it keeps of its budget ({money(upper, cur)}) in {y}"
+    if name == "pooled_fund":
+        return k["pooled_fund"], f"draws on the {k['pooled_fund']} pooled fund within {money(upper, cur)} in {y}"
+    if name in ("ring_fence", "capitation"):
+        parts = ([f"at least {money(lower, cur)}"] if np.isfinite(lower) else []) + (
+            [f"at most {money(upper, cur)}"] if np.isfinite(upper) else [])
+        return k["scope"], f"the {k['scope']} spend {' and '.join(parts)} in {y}"
     if name == "shift_share":
         from formulations.shift_policy import share_trajectory
 

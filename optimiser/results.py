@@ -19,6 +19,7 @@ from formulations.lp import LinearProgram
 from formulations.shift_policy import share_trajectory, trajectory
 
 from . import schema
+from .holdings import holder_sector_spend, holder_table, holder_transfers, population_table, scope_tables
 from .solve import RawSolution, Status
 
 # Order in which tables are written and shown; each has a one-line description for exports.
@@ -32,6 +33,14 @@ TABLES = {
     "nodes": "patients through each pathway node, segment and year, and activity they use",
     "need": "need arising at pathway sources, before and after prevention",
     "prevention": "prevention effects per year: lagged driver, reduction achieved",
+    "holders": "budget holders per year: budget, what each keeps and pools, spend, draws, net transfer",
+    "holder_spend": "spend by budget holder, sector and year",
+    "holder_transfers": "transfers between holders the plan implies, within each pool and year",
+    "attributable_spend": "spend attributable to each segment, place, ring fence and capitation, per head",
+    "spend_limits": "ring-fenced budgets and capitation against their limits",
+    "place_outcomes": "outcomes by place, per 1,000 population",
+    "equity": "each compared place's measure under each equity rule",
+    "equity_summary": "equity rules: highest and lowest place, ratio and gap against the limits",
     "constraints": "every constraint with its value, bounds, dual (shadow price) and whether it binds",
     "services": "service parameters and base-year figures",
     "prevention_curves": "response curve points of each prevention effect",
@@ -39,6 +48,8 @@ TABLES = {
     "outcome_terms": "definition of each outcome as weights on pathway flows",
     "shift_policies": "shift policy parameters",
     "objective_weights": "max_outcome mode: weight of each outcome and year in the objective",
+    "population": "population per segment (and its place) and planning year",
+    "spend_scopes": "what counts towards each group's attributable spend: services whole, segments, sectors",
 }
 
 
@@ -112,6 +123,7 @@ def extract(instance, lp: LinearProgram, raw: RawSolution, timing: dict | None =
         "discount_rate": m.horizon.discount_rate,
         "mixed_integer": lp.is_mip,
         "max_openings_per_year": m.limits.max_openings_per_year,
+        "budget_arrangement": instance.arrangement,
     }
     if raw.mip is not None:
         summary["mip"] = dict(raw.mip)
@@ -141,7 +153,8 @@ def static_tables(inst) -> dict[str, pd.DataFrame]:
     """Tables that describe the instance (needed to recompute a plan's figures)."""
     services = inst.services.reset_index()[["service", "sector", "unit", "baseline_activity",
                                             "base_unit_cost", "base_spend", "max_growth", "max_shrink", "opens",
-                                            "earliest_year", "minimum_scale", "activity_per_team", "max_teams"]]
+                                            "earliest_year", "minimum_scale", "activity_per_team", "max_teams",
+                                            "holder", "place"]]
     curves = _df([{"effect": k, "point": j, "x": x, "reduction": y}
                   for k, c in inst.curves.items() for j, (x, y) in enumerate(zip(c.x, c.y))],
                  ["effect", "point", "x", "reduction"])
@@ -167,6 +180,8 @@ def static_tables(inst) -> dict[str, pd.DataFrame]:
         "outcome_terms": inst.outcome_terms.copy(),
         "shift_policies": _df(policies, ["policy", "kind", "sectors", "increase_pp", "from_sector",
                                          "to_sector", "amount", "trajectory"]),
+        "population": population_table(inst),
+        "spend_scopes": inst.spend_scopes.copy(),
     }
 
 
@@ -315,9 +330,12 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution) -> dict[str, pd.DataF
     for col, inf in (("at_least", -np.inf), ("at_most", np.inf)):
         outcomes[col] = outcomes[col].astype(float).replace([inf], np.nan)
 
+    holders = holder_table(inst, alloc)
     return {
         "allocation": alloc, "sector_shares": shares, "shift": shift, "budget": budget,
         "outcomes": outcomes, "flows": flows, "nodes": nodes, "need": need, "prevention": prevention,
+        "holders": holders, "holder_spend": holder_sector_spend(inst, alloc),
+        "holder_transfers": holder_transfers(holders), **scope_tables(inst, lp, x),
         "constraints": constraint_table(lp, raw),
     }
 

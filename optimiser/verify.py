@@ -129,6 +129,10 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     c.eq("budget table spend", b["spend"], spend_by_year, _where(b, ["year"]), "reported spend vs allocation")
     c.leq("pooled budget", spend_by_year, b["budget"], _where(b, ["year"]), "spend above budget")
 
+    holders = t.get("holders")
+    if holders is not None and len(holders):
+        _verify_holders(c, t, alloc, holders, b)
+
     # flows ----------------------------------------------------------------------------
     flows, nodes, need = t["flows"], t["nodes"], t["need"]
     if len(flows):
@@ -275,6 +279,9 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
         c.leq("target at most", vals, oc["at_most"].fillna(np.inf), wo, "outcome above target")
         c.leq("target at least", oc["at_least"].fillna(-np.inf), vals, wo, "outcome below target")
 
+    if "attributable_spend" in t and len(t["attributable_spend"]):
+        _verify_groups(c, t, alloc, years)
+
     # costs and objective ------------------------------------------------------------------------
     c.out.checks_run.append("costs and objective")
     disc = b.set_index("year")["discount_factor"]
@@ -341,3 +348,128 @@ def _verify_discrete(c: _Checker, alloc: pd.DataFrame, services: pd.DataFrame, s
         mx = alloc["service"].map(svc["max_teams"]).to_numpy(dtype=float)
         c.leq("max teams", np.where(has_t, alloc["teams"], 0.0), np.where(np.isnan(mx), np.inf, mx), w,
               "more teams than allowed")
+
+
+def _verify_holders(c: _Checker, t: dict, alloc: pd.DataFrame, h: pd.DataFrame, budget: pd.DataFrame) -> None:
+    """Holders: spend from the allocation, budgets summing to the pool, each holder within what it
+    keeps plus what it draws, each pool's draws within what is paid in, transfers netting out."""
+    c.out.checks_run.append("budget holders")
+    holder_of = t["services"].set_index("service")["holder"]
+    wh = _where(h, ["holder", "year"])
+    spend = alloc.assign(holder=alloc["service"].map(holder_of)).groupby(["holder", "year"])["spend"].sum()
+    hs = spend.reindex(pd.MultiIndex.from_frame(h[["holder", "year"]]), fill_value=0.0).to_numpy()
+    c.eq("holder spend", h["spend"], hs, wh, "holder spend vs allocation of its services")
+    tot = h.groupby("year")["budget"].sum().reindex(budget["year"]).to_numpy()
+    c.eq("holder budgets sum to the pool", tot, budget["budget"], _where(budget, ["year"]), "sum of holders' budgets")
+    share = h["pooled_share"].fillna(0.0).to_numpy(dtype=float)
+    pooled = h["pooled_fund"].notna().to_numpy()
+    share = np.where(pooled, share, 0.0)
+    c.eq("holder pool contribution", h["contributed"], share * h["budget"], wh, "contribution = share x budget")
+    kept = h["budget"].to_numpy(dtype=float) - share * h["budget"].to_numpy(dtype=float)
+    drawn = np.where(pooled, np.maximum(hs - kept, 0.0), 0.0)
+    c.eq("holder draw", h["drawn"], drawn, wh, "draw = spend beyond what the holder keeps")
+    c.leq("holder within its budget", hs, kept + drawn, wh, "spend above what it keeps plus its draw", scale=h["budget"])
+    inpool = h[pooled].assign(_drawn=drawn[pooled])
+    if len(inpool):
+        g = inpool.groupby(["pooled_fund", "year"]).agg(drawn=("_drawn", "sum"), paid=("contributed", "sum"))
+        c.leq("pool draws", g["drawn"], g["paid"], [f"{a}, {y}" for a, y in g.index], "draws above what is paid in",
+              scale=g["paid"])
+    tr = t.get("holder_transfers")
+    if tr is not None and len(inpool):
+        c.out.checks_run.append("holder transfers")
+        ip = inpool.set_index(["pooled_fund", "holder", "year"])
+        recv = tr.groupby(["pool", "to_holder", "year"])["amount"].sum()
+        give = tr.groupby(["pool", "from_holder", "year"])["amount"].sum()
+        key = pd.MultiIndex.from_frame(inpool[["pooled_fund", "holder", "year"]])
+        need = np.maximum(ip["_drawn"] - ip["contributed"], 0.0).to_numpy()
+        spare = np.maximum(ip["contributed"] - ip["_drawn"], 0.0).to_numpy()
+        w = _where(inpool, ["pooled_fund", "holder", "year"])
+        c.eq("transfers received", recv.reindex(key, fill_value=0.0).to_numpy(), need, w,
+             "received vs draw beyond own contribution", scale=inpool["budget"])
+        c.leq("transfers given", give.reindex(key, fill_value=0.0).to_numpy(), spare, w,
+              "given beyond what the holder left in the pool", scale=inpool["budget"])
+
+
+def _verify_groups(c: _Checker, t: dict, alloc: pd.DataFrame, years: list[int]) -> None:
+    """Attributable spend recomputed from the allocation and the nodes table; ring fences and
+    capitation within their limits; equity measures and rules recomputed per place."""
+    c.out.checks_run.append("attributable spend")
+    services = t["services"].set_index("service")
+    scopes, nodes, pop = t["spend_scopes"], t["nodes"], t["population"]
+    cost = alloc.set_index(["service", "year"])["unit_cost"]
+    svc_spend = alloc.set_index(["service", "year"])["spend"]
+    care = nodes[nodes["kind"] == "care"]
+    use = care.groupby(["service", "segment", "year"], as_index=False)["activity_used"].sum()
+    use["cost"] = use["activity_used"].to_numpy() * cost.reindex(
+        pd.MultiIndex.from_frame(use[["service", "year"]])).to_numpy()
+    use["sector"] = use["service"].map(services["sector"])
+    rows = []
+    for scope, g in scopes.groupby("scope", sort=False):
+        whole = set(g.loc[g["part"] == "whole_service", "member"])
+        segs = set(g.loc[g["part"] == "segment", "member"])
+        sectors = set(g.loc[g["part"] == "pathway_sector", "member"])
+        u = use[use["segment"].isin(segs) & ~use["service"].isin(whole)]
+        if "*" not in sectors:
+            u = u[u["sector"].isin(sectors)]
+        by_year = u.groupby("year")["cost"].sum()
+        w_spend = svc_spend[svc_spend.index.get_level_values("service").isin(whole)].groupby(level="year").sum()
+        p = pop[pop["segment"].isin(segs)].groupby("year")["population"].sum()
+        for y in years:
+            rows.append({"scope": scope, "year": y, "spend": float(by_year.get(y, 0.0) + w_spend.get(y, 0.0)),
+                         "population": float(p.get(y, 0.0))})
+    mine = pd.DataFrame(rows).set_index(["scope", "year"])
+    a = t["attributable_spend"]
+    key = pd.MultiIndex.from_frame(a[["scope", "year"]])
+    wa = _where(a, ["scope", "year"])
+    spend = mine["spend"].reindex(key).to_numpy()
+    c.eq("attributable spend", a["spend"], spend, wa, "reported vs recomputed from allocation and nodes",
+         scale=np.maximum(np.abs(spend), 1.0))
+    c.eq("scope population", a["population"], mine["population"].reindex(key).to_numpy(), wa, "population")
+    lim = t.get("spend_limits")
+    if lim is not None and len(lim):
+        c.out.checks_run.append("ring fences and capitation")
+        lk = pd.MultiIndex.from_frame(lim[["scope", "year"]])
+        got = mine["spend"].reindex(lk).to_numpy()
+        wl = _where(lim, ["scope", "year"])
+        c.leq("ring fence / capitation at most", got, lim["at_most"].fillna(np.inf), wl, "spend above its limit",
+              scale=np.maximum(np.abs(got), 1.0))
+        c.leq("ring fence at least", lim["at_least"].fillna(-np.inf), got, wl, "spend below its ring fence",
+              scale=np.maximum(np.abs(got), 1.0))
+        cap = lim[lim["kind"] == "capitation"]
+        if len(cap):
+            ck = pd.MultiIndex.from_frame(cap[["scope", "year"]])
+            c.eq("capitated amount", cap["at_most"], cap["per_head"] * mine["population"].reindex(ck).to_numpy(),
+                 _where(cap, ["scope", "year"]), "cap = per head x population")
+    eq = t.get("equity")
+    if eq is not None and len(eq):
+        from .results import outcome_values
+
+        c.out.checks_run.append("equity across places")
+        vals = []
+        for r in eq.itertuples(index=False):
+            ppop = float(pop[(pop["place"] == r.place) & (pop["year"] == r.year)]["population"].sum())
+            if r.measure == "spend_per_head":
+                v = mine["spend"].get((f"place: {r.place}", r.year), np.nan) / ppop
+            else:
+                segs = pop.loc[pop["place"] == r.place, "segment"].unique()
+                terms = t["outcome_terms"]
+                terms = terms[(terms["outcome"] == r.outcome) & terms["segment"].isin(segs)]
+                defs = pd.DataFrame({"outcome": [r.outcome], "unit": [""], "direction": [""]})
+                ov = outcome_values(terms, t["flows"], t["nodes"], defs, [r.year])["value"].iloc[0]
+                v = 1000.0 * ov / ppop
+            vals.append(v)
+        we = _where(eq, ["name", "year", "place"])
+        vals = np.asarray(vals, dtype=float)
+        c.eq("equity measure", eq["value"], vals, we, "place measure vs recomputed", scale=np.maximum(np.abs(vals), 1.0))
+        e = eq.assign(_v=vals)
+        s = t.get("equity_summary")
+        g = e.groupby(["name", "year"]).agg(hi=("_v", "max"), lo=("_v", "min"))
+        if s is not None and len(s):
+            sk = s.set_index(["name", "year"])
+            hi, lo = g["hi"].reindex(sk.index).to_numpy(), g["lo"].reindex(sk.index).to_numpy()
+            ws = [f"{a}, {y}" for a, y in sk.index]
+            ratio, gap = sk["max_ratio"].to_numpy(dtype=float), sk["max_gap"].to_numpy(dtype=float)
+            c.leq("equity ratio", hi, np.where(np.isnan(ratio), np.inf, np.nan_to_num(ratio) * lo), ws,
+                  "highest above max_ratio x lowest", scale=np.maximum(np.abs(hi), 1.0))
+            c.leq("equity gap", hi - lo, np.where(np.isnan(gap), np.inf, np.nan_to_num(gap)), ws,
+                  "highest - lowest above max_gap", scale=np.maximum(np.abs(hi), 1.0))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES: list[str] = ["compare", "report", "explain", "sweep", "pareto", "uncertainty"]
+MODULES: list[str] = ["compare", "report", "explain", "sweep", "pareto", "uncertainty", "pooling", "evidence"]
 
 
 def register_all(group) -> None:

@@ -1,0 +1,159 @@
+"""The value of pooling: the same plan solved siloed, partially pooled and fully pooled.
+
+Every siloed plan is also a partially pooled and a fully pooled plan (pooling only removes
+restrictions), so the best pooled plan is never worse: the **value of pooling** is the cost it
+saves (``min_cost``: siloed minus pooled discounted cost) or the outcome it gains (``max_outcome``:
+pooled minus siloed weighted outcome), in total and per year, with the transfers between holders
+that the pooled plan implies. A siloed plan with no plan at all is an answer too: pooling is then
+what makes the targets reachable, and the smallest relaxation says how far the siloed holders fall
+short.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InstanceError, Problem
+from .results import Result
+
+ORDER = ("siloed", "partial", "pooled")
+LABELS = {"siloed": "siloed", "partial": "partially pooled", "pooled": "fully pooled"}
+
+
+@dataclass
+class Pooling:
+    """Plans under each arrangement side by side (``results`` keyed by arrangement) and the tables
+    that compare them (each has an ``arrangement`` column, in the order siloed, partial, pooled)."""
+
+    instance: Any
+    results: dict[str, Result]
+    summary: pd.DataFrame
+    value_by_year: pd.DataFrame
+    outcomes: pd.DataFrame
+    holder_spend: pd.DataFrame
+    holders: pd.DataFrame
+    transfers: pd.DataFrame
+    siloed_shortfall: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"pooling_summary": self.summary, "value_by_year": self.value_by_year, "outcomes": self.outcomes,
+                "holder_spend": self.holder_spend, "holders": self.holders, "transfers": self.transfers,
+                "siloed_shortfall": self.siloed_shortfall}
+
+    def to_dict(self) -> dict[str, Any]:
+        from .output import records
+
+        return {"instance": self.instance.name, "source": self.instance.source,
+                "objective_mode": self.instance.model.objective.mode, "currency": self.instance.model.currency,
+                "notes": list(self.notes), **{k: records(v) for k, v in self.tables.items()}}
+
+    def write(self, directory, overwrite: bool = False):
+        """CSV per table, one Excel workbook and pooling.json, complete or absent."""
+        from .excel import result_workbook
+        from .output import write_tables_atomically
+
+        doc = self.to_dict()
+        return write_tables_atomically(
+            directory, self.tables, {"pooling": {k: v for k, v in doc.items() if k not in self.tables}},
+            overwrite=overwrite,
+            extra=lambda folder: result_workbook(folder / "pooling.xlsx", self.tables,
+                                                 {k: v for k, v in doc.items() if k not in self.tables}))
+
+
+def arrangements_of(inst) -> list[str]:
+    """siloed, partial (where the file defines a pooled fund) and pooled, in that order."""
+    if inst.holders.empty:
+        raise InstanceError([Problem(inst.source, "budget.holders",
+                                     "budget holders (the value of pooling compares holders' budgets kept apart "
+                                     "with the same budgets pooled)", "no holders")])
+    return [a for a in ORDER if a != "partial" or len(inst.model.budget.pooled_funds)]
+
+
+def pooling(inst, *, time_limit: float | None = None, threads: int | None = None, mip_gap: float | None = None,
+            relax_infeasible: bool = True) -> Pooling:
+    """Solve ``inst`` siloed, partially pooled (if it has pooled funds) and fully pooled and
+    compare them. The instance's own ``budget.arrangement`` does not matter: each is set in turn."""
+    from .explain import relax
+    from .solve import solve
+
+    results: dict[str, Result] = {}
+    for arr in arrangements_of(inst):
+        variant = inst.with_overrides({"budget.arrangement": arr})
+        results[arr] = solve(variant, time_limit=time_limit, threads=threads, mip_gap=mip_gap)
+    mode = inst.model.objective.mode
+    sign = 1.0 if mode == "min_cost" else -1.0  # value = sign x (siloed - arrangement)
+    siloed = results["siloed"]
+    notes: list[str] = []
+
+    rows = []
+    for arr, r in results.items():
+        value = None
+        if arr != "siloed" and r.has_plan and siloed.has_plan and r.objective is not None \
+                and siloed.objective is not None:
+            value = sign * (siloed.objective - r.objective)
+        rows.append({"arrangement": arr, "label": LABELS[arr], "status": r.status.value,
+                     "objective": r.objective if r.has_plan else None,
+                     "total_cost": r.summary.get("total_cost"), "discounted_cost": r.summary.get("discounted_cost"),
+                     "value_of_pooling": value})
+    summary = pd.DataFrame(rows)
+    shortfall = pd.DataFrame(columns=["holder", "year", "kept", "extra_needed"])
+    if not siloed.has_plan:
+        text = (f"siloed: {siloed.status.value} — kept apart, the holders' budgets cannot deliver this plan; "
+                "pooling is what makes it possible")
+        if relax_infeasible and siloed.status.value == "infeasible":
+            table, info = relax(siloed, alone=True)
+            money_alone = table[(table["scope"] == "budget alone") & (table["constraint"] == "holder_budget")]
+            if len(money_alone):
+                shortfall = money_alone.rename(columns={"item": "holder", "bound": "kept", "change": "extra_needed"})[
+                    ["holder", "year", "kept", "extra_needed"]].reset_index(drop=True)
+                per = shortfall.groupby("holder", sort=False)["extra_needed"].sum()
+                from .terminal import money
+
+                cur = inst.model.currency
+                text += (". The least extra money that would make it possible kept apart: "
+                         + "; ".join(f"{h} {money(v, cur)} over the horizon" for h, v in per.items()))
+            shift = table[table["scope"] == "shift policy alone"]
+            if len(shift):
+                text += ". Or, with the budgets kept apart, " + "; ".join(shift["words"])
+        notes.append(text)
+    for arr, r in results.items():
+        if not r.has_plan and arr != "siloed":
+            notes.append(f"{LABELS[arr]}: {r.status.value} — {r.summary.get('status_message', '')}")
+
+    def stack(name: str) -> pd.DataFrame:
+        frames = [r.tables[name].assign(arrangement=arr) for arr, r in results.items()
+                  if r.has_plan and name in r.tables]
+        if not frames:
+            return pd.DataFrame()
+        df = pd.concat(frames, ignore_index=True)
+        return df[["arrangement"] + [c for c in df.columns if c != "arrangement"]]
+
+    budget = stack("budget")
+    value_by_year = pd.DataFrame()
+    if len(budget):
+        value_by_year = budget[["arrangement", "year", "budget", "spend", "discount_factor", "discounted_spend"]].copy()
+        if siloed.has_plan:
+            base = siloed.tables["budget"].set_index("year")
+            value_by_year["cost_saved"] = value_by_year["year"].map(base["spend"]) - value_by_year["spend"]
+            value_by_year["discounted_cost_saved"] = (value_by_year["year"].map(base["discounted_spend"])
+                                                      - value_by_year["discounted_spend"])
+    outcomes = stack("outcomes")
+    if len(outcomes):
+        outcomes = outcomes[["arrangement", "outcome", "unit", "direction", "year", "value", "at_least", "at_most", "met"]]
+        if siloed.has_plan:
+            base = siloed.tables["outcomes"].set_index(["outcome", "year"])["value"]
+            gain = outcomes["value"].to_numpy() - base.reindex(
+                pd.MultiIndex.from_frame(outcomes[["outcome", "year"]])).to_numpy()
+            outcomes["gained"] = np.where(outcomes["direction"] == "higher_is_better", gain, -gain)
+    holder_spend = stack("holder_spend")
+    holders = stack("holders")
+    transfers = stack("holder_transfers")
+    return Pooling(instance=inst, results=results, summary=summary, value_by_year=value_by_year,
+                   outcomes=outcomes, holder_spend=holder_spend, holders=holders, transfers=transfers,
+                   siloed_shortfall=shortfall, notes=notes)
