@@ -1,0 +1,130 @@
+"""Places, ring fences, capitation and equity, against figures worked out by hand.
+
+instances/tiny/two_places.yaml: one year, no discounting. East has 100 patients, west 200; each
+goes to its place's clinic (east 2,000, west 2,500) or to the shared ward (1,000), with between 20%
+and 60% at the clinic. Sending one more patient to the clinic costs 1,000 more in east and 1,500
+more in west. At least cost: east 20 clinic + 80 ward = 120,000, west 40 + 160 = 260,000; 380,000.
+Attributable spend per place = its own clinic + its people's ward use; per head over 1,000 people.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+import optimiser
+from optimiser.loading import read_yaml
+
+from .conftest import ROOT
+
+TINY = ROOT / "instances" / "tiny" / "two_places.yaml"
+
+
+def solve(**sections):
+    data = read_yaml(TINY)
+    data.update(copy.deepcopy(sections))
+    r = optimiser.solve(optimiser.load_data(data, file="two_places.yaml"))
+    if r.has_plan:
+        check = r.verify()
+        assert check.ok, str(check)
+    return r
+
+
+def clinic(r, place):
+    return float(r.allocation.set_index("service").loc[f"clinic_{place}", "activity"])
+
+
+def test_least_cost_plan_by_place():
+    r = solve()
+    assert r.objective == pytest.approx(380_000)
+    a = r.attributable_spend.set_index("scope")
+    assert a.loc["place: east", "spend_per_head"] == pytest.approx(120)
+    assert a.loc["place: west", "spend_per_head"] == pytest.approx(260)
+    assert a.loc["segment: west_adults", "spend"] == pytest.approx(260_000)
+    o = r.place_outcomes.set_index("place")
+    assert o.loc["east", "per_1000"] == pytest.approx(80) and o.loc["west", "per_1000"] == pytest.approx(160)
+
+
+def test_ring_fence_at_most_on_west_acute_care():
+    # west's ward use at most 140,000: at most 140 admissions, so 60 at the clinic (+20 x 1,500)
+    r = solve(ring_fences=[{"name": "west_acute", "segments": ["west_adults"], "sectors": ["acute"],
+                            "at_most": 140_000}])
+    assert r.objective == pytest.approx(410_000)
+    assert clinic(r, "west") == pytest.approx(60)
+    lim = r.spend_limits.iloc[0]
+    assert lim["spend"] == pytest.approx(140_000) and bool(lim["binding"])
+
+
+def test_ring_fence_at_least_on_east_community_care():
+    # east's clinic use at least 60,000: 30 visits (+10 x 1,000)
+    r = solve(ring_fences=[{"name": "east_community", "segments": ["east_adults"], "sectors": ["community"],
+                            "at_least": 60_000}])
+    assert r.objective == pytest.approx(390_000)
+    assert clinic(r, "east") == pytest.approx(30)
+
+
+def test_capitation_moves_the_admissions_cut_to_the_dearer_place():
+    target = [{"outcome": "admissions", "years": "all", "at_most": 200}]
+    # 40 fewer admissions: cheapest all in east (+40,000) = 420,000
+    assert solve(targets=target).objective == pytest.approx(420_000)
+    # east capped at 130 a head = 130,000: only 10 in east (+10,000), 30 in west (+45,000)
+    r = solve(targets=target, capitation=[{"name": "east_cap", "segments": ["east_adults"], "per_head": 130}])
+    assert r.objective == pytest.approx(435_000)
+    assert clinic(r, "east") == pytest.approx(30) and clinic(r, "west") == pytest.approx(70)
+    lim = r.spend_limits.set_index("scope").loc["capitation: east_cap"]
+    assert lim["at_most"] == pytest.approx(130_000) and lim["spend"] == pytest.approx(130_000)
+
+
+def test_capitation_by_place():
+    both = ["east_adults", "west_adults"]
+    r = solve(capitation=[{"name": "adults", "segments": both, "per_head": 310, "by_place": True}])
+    caps = r.spend_limits.set_index("place")["at_most"]
+    assert caps.to_dict() == {"east": pytest.approx(310_000), "west": pytest.approx(310_000)}
+    assert r.objective == pytest.approx(380_000)
+    # 130 a head cannot pay for west's 260 a head at least cost: no plan
+    tight = solve(capitation=[{"name": "adults", "segments": both, "per_head": 130, "by_place": True}])
+    assert tight.status == optimiser.Status.INFEASIBLE
+
+
+@pytest.mark.parametrize("rule, cost", [
+    ({"measure": "spend_per_head", "max_ratio": 2}, 390_000),       # east up to 130 a head
+    ({"measure": "spend_per_head", "max_gap": 100}, 420_000),       # east up to 160 a head
+    ({"measure": "outcome_rate", "outcome": "admissions", "max_gap": 60}, 410_000),     # west down to 140
+    ({"measure": "outcome_rate", "outcome": "admissions", "max_ratio": 1.5}, 440_000),  # west down to 120
+])
+def test_equity_rules(rule, cost):
+    r = solve(equity=[{"name": "fair", **rule}])
+    assert r.objective == pytest.approx(cost)
+    s = r.equity_summary.iloc[0]
+    assert bool(s["met"])
+
+
+def test_verifier_catches_an_equity_breach_in_the_tables():
+    r = solve(equity=[{"name": "fair", "measure": "spend_per_head", "max_ratio": 2}])
+    t = {k: v.copy() for k, v in r.tables.items()}
+    # shift 20,000 of east's clinic spend away: east falls to 110 a head, 260/110 > 2
+    al = t["allocation"]
+    row = al["service"] == "clinic_east"
+    al.loc[row, "activity"] -= 10
+    al.loc[row, "spend"] -= 20_000
+    t["equity"].loc[t["equity"]["place"] == "east", "value"] -= 20
+    check = optimiser.verify_tables(t, r.summary)
+    assert not check.ok
+    assert {"equity ratio", "attributable spend"} <= {v.check for v in check.violations}
+
+
+def test_bad_places_and_scopes_name_the_field():
+    data = read_yaml(TINY)
+    data["segments"][0]["place"] = "north"
+    data["ring_fences"] = [{"name": "rf", "segments": ["nobody"]}]
+    data["capitation"] = [{"name": "cap", "services": ["ward"], "per_head": 10, "by_place": True}]
+    data["equity"] = [{"name": "eq", "measure": "outcome_rate", "max_ratio": 1.2}]
+    with pytest.raises(optimiser.InstanceError) as exc:
+        optimiser.load_data(data, file="places.yaml")
+    text = str(exc.value)
+    for expected in ("segments[0] (east_adults).place", "'north'", "ring_fences[0] (rf).segments", "'nobody'",
+                     "at least one of 'at_least' or 'at_most'", "capitation[0] (cap)",
+                     "segments or places whose population", "services with a place", "equity[0] (eq).outcome",
+                     "places (east)"):
+        assert expected in text, expected
