@@ -19,6 +19,7 @@ from formulations.lp import LinearProgram
 from formulations.shift_policy import share_trajectory, trajectory
 
 from . import schema
+from .evidence import evidence_table
 from .holdings import holder_sector_spend, holder_table, holder_transfers, population_table, scope_tables
 from .solve import RawSolution, Status
 
@@ -48,6 +49,7 @@ TABLES = {
     "outcome_terms": "definition of each outcome as weights on pathway flows",
     "shift_policies": "shift policy parameters",
     "objective_weights": "max_outcome mode: weight of each outcome and year in the objective",
+    "evidence": "prevention effects taken from the evidence library: preset, published figure, citation",
     "population": "population per segment (and its place) and planning year",
     "spend_scopes": "what counts towards each group's attributable spend: services whole, segments, sectors",
 }
@@ -180,6 +182,7 @@ def static_tables(inst) -> dict[str, pd.DataFrame]:
         "outcome_terms": inst.outcome_terms.copy(),
         "shift_policies": _df(policies, ["policy", "kind", "sectors", "increase_pp", "from_sector",
                                          "to_sector", "amount", "trajectory"]),
+        "evidence": evidence_table(inst),
         "population": population_table(inst),
         "spend_scopes": inst.spend_scopes.copy(),
     }

@@ -83,6 +83,8 @@ def print_result(result, check=None, console: Console | None = None) -> None:
                       "yes" if r.met else "[red]NO[/red]")
         console.print(t)
 
+    _print_holdings(result, console, cur)
+
     alloc = result.allocation
     t = Table(title="Allocation: spend by service and year", title_justify="left")
     t.add_column("service")
@@ -98,7 +100,8 @@ def print_result(result, check=None, console: Console | None = None) -> None:
     cons = result.constraints
     if len(cons) and "binding" in cons:
         bind = cons[cons["binding"] & cons["constraint"].isin(
-            ["pooled_budget", "shift_share", "shift_transfer", "outcome_target", "growth_limit", "shrink_limit",
+            ["pooled_budget", "holder_budget", "pooled_fund", "ring_fence", "capitation", "equity_ratio",
+             "equity_gap", "shift_share", "shift_transfer", "outcome_target", "growth_limit", "shrink_limit",
              "incidence_floor"])]
         if len(bind):
             console.print("binding: " + "; ".join(f"{k} [{', '.join(v)}]" for k, v in
@@ -109,3 +112,68 @@ def print_result(result, check=None, console: Console | None = None) -> None:
                   f"build {st.get('build_seconds', float('nan')):.3f}s[/dim]")
     if check is not None:
         console.print(f"[dim]{check}[/dim]" if check.ok else f"[red]{check}[/red]")
+
+
+def _print_holdings(result, console: Console, cur: str) -> None:
+    """Budget holders, ring fences and capitation, equity across places and evidence presets:
+    shown only when the instance has them."""
+    tables = result.tables
+    h = tables.get("holders")
+    if h is not None and len(h):
+        arrangement = h["arrangement"].iloc[0]
+        t = Table(title=f"Budget holders ({arrangement}): spend / budget, and net transfer (+ paid by others)",
+                  title_justify="left")
+        t.add_column("holder")
+        years = sorted(h["year"].unique())
+        for y in years:
+            t.add_column(str(y), justify="right")
+        for holder, g in h.groupby("holder", sort=False):
+            g = g.set_index("year")
+            t.add_row(holder, *[f"{money(g.loc[y, 'spend'], cur)} / {money(g.loc[y, 'budget'], cur)}"
+                                + (f" ({'+' if g.loc[y, 'net_transfer'] > 0 else ''}{money(g.loc[y, 'net_transfer'], cur)})"
+                                   if abs(g.loc[y, 'net_transfer']) > 0.5 and arrangement != "siloed" else "")
+                                for y in years])
+        console.print(t)
+    lim = tables.get("spend_limits")
+    if lim is not None and len(lim):
+        t = Table(title="Ring fences and capitation: attributable spend against the limit", title_justify="left")
+        for c in ("limit", "year", "spend", "at least", "at most", "met"):
+            t.add_column(c, justify="right" if c in ("spend", "at least", "at most") else "left")
+        for r in lim.itertuples(index=False):
+            t.add_row(r.scope, str(r.year), money(r.spend, cur),
+                      "-" if math.isnan(r.at_least) else money(r.at_least, cur),
+                      "-" if math.isnan(r.at_most) else money(r.at_most, cur), "yes" if r.met else "[red]NO[/red]")
+        console.print(t)
+    places = tables.get("attributable_spend")
+    if places is not None and len(places) and (places["scope"].str.startswith("place: ")).any():
+        p = places[places["scope"].str.startswith("place: ")]
+        t = Table(title="Places: attributable spend per head", title_justify="left")
+        t.add_column("place")
+        years = sorted(p["year"].unique())
+        for y in years:
+            t.add_column(str(y), justify="right")
+        for scope, g in p.groupby("scope", sort=False):
+            g = g.set_index("year")
+            t.add_row(scope.removeprefix("place: "), *[money(g.loc[y, "spend_per_head"], cur) for y in years])
+        console.print(t)
+    eq = tables.get("equity_summary")
+    if eq is not None and len(eq):
+        t = Table(title="Equity across places", title_justify="left")
+        for c in ("rule", "year", "highest", "lowest", "ratio", "gap", "limit", "met"):
+            t.add_column(c, justify="left" if c in ("rule", "limit", "met") else "right")
+        for r in eq.itertuples(index=False):
+            limit = " and ".join(x for x in (
+                "" if math.isnan(r.max_ratio) else f"ratio <= {r.max_ratio:g}",
+                "" if math.isnan(r.max_gap) else f"gap <= {number(r.max_gap)}") if x)
+            t.add_row(r.name, str(r.year), number(r.highest), number(r.lowest), f"{r.ratio:.3f}", number(r.gap),
+                      limit, "yes" if r.met else "[red]NO[/red]")
+        console.print(t)
+    ev = tables.get("evidence")
+    if ev is not None and len(ev):
+        def used(r) -> str:
+            if getattr(r, "curve", "preset") == "response":
+                return f"the file's own curve; published {r.published_reduction:.1%}"
+            return f"{r.reduction_used:.1%}" + (f", published {r.published_reduction:.1%}" if r.overridden else "")
+
+        console.print("evidence: " + "; ".join(f"{r.effect} <- {r.preset}/{r.measure} ({used(r)}): {r.citation}"
+                                               for r in ev.itertuples(index=False)))
