@@ -398,6 +398,7 @@ def shadow_prices(result, *, row_dual: np.ndarray | None = None, col_dual: np.nd
     rows: list[dict] = []
     rows += _targets(result, lp, inst, value, dual, words)
     rows += _budget(lp, value, dual, words)
+    rows += _holder_limits(lp, value, dual, words)
     rows += _shares(lp, inst, value, dual, spend, words)
     rows += _transfers(lp, inst, value, dual, words)
     rows += _capacity(result, lp, inst, col_dual, words)
@@ -471,6 +472,34 @@ def _budget(lp, value, dual, w: _Words) -> list[dict]:
             text = f"{name} has {w.money(r.upper - r.value)} headroom: more budget {w.effect(0.0)}"
         out.append(_row("budget", "pooled_budget", "pooled budget", r.year, "at_most", r.upper, r.value, binding,
                         r.dual, f"budget ({w.currency})", r.dual, f"{w.unit} per {w.currency}", text))
+    return out
+
+
+def _holder_limits(lp, value, dual, w: _Words) -> list[dict]:
+    """Holders' own budgets, pooled funds, ring fences and capitation: each pound more (or, for a
+    ring fence's floor, less) and what it is worth."""
+    out = []
+    for name, key, what in (("holder_budget", "holder", "the budget {} keeps"),
+                            ("pooled_fund", "pooled_fund", "the {} pooled fund"),
+                            ("ring_fence", "scope", "the {} limit"), ("capitation", "scope", "the {} capitated amount")):
+        b = _block(lp, name, value, dual)
+        if b is None:
+            continue
+        for r in b.itertuples(index=False):
+            item = getattr(r, key)
+            for side, bound in (("at_most", r.upper), ("at_least", r.lower)):
+                if not np.isfinite(bound):
+                    continue
+                binding = bool(_close(r.value, bound))
+                label = what.format(item) + f" in {r.year} ({'at most' if side == 'at_most' else 'at least'} "
+                label += f"{w.money(bound)})"
+                if binding:
+                    more = "more" if side == "at_most" else "less"
+                    text = f"{label} binds: each {w.money(1)} {more} {w.effect(r.dual if side == 'at_most' else -r.dual)}"
+                else:
+                    text = f"{label} has {w.money(abs(bound - r.value))} to spare"
+                out.append(_row("budget", name, item, r.year, side, bound, r.value, binding, r.dual,
+                                f"budget ({w.currency})", r.dual, f"{w.unit} per {w.currency}", text))
     return out
 
 

@@ -163,3 +163,15 @@ def test_kent_pooling_is_worth_something():
     assert v["pooled"] > 1e6
     for r in no_shift.results.values():
         assert r.verify().ok
+
+
+def test_shadow_price_of_the_council_budget_when_siloed():
+    """One pound more for the council buys 0.01 units, which avoid 0.01 admissions (10 pounds):
+    the plan costs 10 - 1 = 9 pounds less."""
+    r = optimiser.solve(tiny(**{"budget.arrangement": "siloed"}))
+    ex = optimiser.explain(r)
+    row = ex.shadow_prices.set_index(["constraint", "item"]).loc[("holder_budget", "council")]
+    assert bool(row["binding"])
+    assert row["dual"] == pytest.approx(-9.0, rel=1e-9)
+    nhs = ex.shadow_prices.set_index(["constraint", "item"]).loc[("holder_budget", "nhs")]
+    assert not bool(nhs["binding"]) and nhs["dual"] == pytest.approx(0.0, abs=1e-9)

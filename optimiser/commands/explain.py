@@ -156,9 +156,12 @@ def _print_optimal(ex, console, show_all: bool) -> None:
         console.print(tab)
     b = view[view["family"] == "budget"]
     if len(b):
-        tab = _table("Pooled budget", [("year", 0), ("budget", 1), ("spend", 1), ("binds", 0), ("£1 more", 1)])
+        tab = _table("Budgets", [("budget", 0), ("year", 0), ("limit", 1), ("spend", 1), ("binds", 0),
+                                 ("£1 more (less, for a floor)", 1)])
         for r in b.itertuples(index=False):
-            tab.add_row(str(r.year), money(r.bound, cur), money(r.value, cur), "yes" if r.binding else "no",
+            what = "pooled budget" if r.constraint == "pooled_budget" else f"{r.constraint.replace('_', ' ')}: {r.item}"
+            limit = money(r.bound, cur) if r.bound_type == "at_most" else f"at least {money(r.bound, cur)}"
+            tab.add_row(what, str(r.year), limit, money(r.value, cur), "yes" if r.binding else "no",
                         _effect_only(r.words) if r.binding else "worth nothing at the margin")
         console.print(tab)
     sh = view[view["family"] == "shift"]
