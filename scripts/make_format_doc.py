@@ -313,7 +313,49 @@ it, so one broken service is reported once and does not hide the problems of the
      pathway) or `edge` (an edge of it); its `segments` are declared;
    * targets: `outcome` is declared; exactly one of `year` or `years`, within the planning years;
      at least one of `at_most`, `at_least`, and `at_least <= at_most`;
-   * objective: `max_outcome` needs `weights` for declared outcomes; `min_cost` takes none.
+   * objective: `max_outcome` needs `weights` for declared outcomes; `min_cost` takes none;
+   * budget: either `pooled` or `holders` (not both); holders' `sectors` and `services` are declared;
+     every service is held by exactly one holder (by name, else through its sector; a sector or
+     service named by two holders is an error); pooled funds name holders, each holder in at most
+     one fund; `siloed`/`partial` need holders and `partial` a fund;
+   * places: `place` on segments and services names a declared place; every place has a segment;
+   * ring fences and capitation: declared segments, places, services, sectors and years; at least
+     one of `segments`, `places`, `services` (capitation: segments or places, whose population the
+     amount per head pays for); a ring fence has `at_least` and/or `at_most`, `at_least <= at_most`;
+     `by_place` needs places and placed segments and services;
+   * equity: at least two places compared, declared; `max_ratio` and/or `max_gap`; `outcome_rate`
+     names a declared outcome, `spend_per_head` none.
+
+## Budget holders, pooling, places
+
+```yaml
+budget:
+  holders:
+    - {name: nhs, sectors: [acute, community], budget: {value: 1.5e9, growth: 0.05}}
+    - {name: council, sectors: [prevention], services: [reablement], budget: 6.6e7}
+  pooled_funds:                                   # partial pooling (e.g. a Better Care Fund)
+    - {name: bcf, contributions: {nhs: 0.04, council: 0.0}}
+  arrangement: pooled                             # pooled | partial | siloed
+places: [{name: east}, {name: west}]
+segments:
+  - {name: east_85plus, place: east, population: 12000}
+services:
+  - {name: east_clinic, sector: community, place: east, unit_cost: 2000, baseline_activity: 20}
+ring_fences:                                      # spend attributable to a group: at least / at most
+  - {name: prevention_40_55, segments: ["40-55"], sectors: [prevention], at_least: 2.0e6}
+capitation:                                       # at most per_head x population, per place with by_place
+  - {name: over_65s, segments: [east_65_84, east_85plus, west_65_84, west_85plus], per_head: 3200, by_place: true}
+equity:                                           # across places: highest <= max_ratio x lowest, or a gap
+  - {name: fair_spend, measure: spend_per_head, max_ratio: 1.2}
+  - {name: fair_admissions, measure: outcome_rate, outcome: emergency_admissions, max_gap: 5}
+```
+
+With holders, the pool is the sum of their budgets (`budget.pooled` is left out). *Attributable
+spend* of a group: services it names (or located in a place it names) count whole; every other
+service (in `sectors`, if given) counts for the activity its segments' pathway patients use, at the
+service's unit cost. Spend per head and outcome rates (per 1,000 people) by place use the place's
+segments' population. `budgetshift pooling FILE` solves the holders siloed, partially pooled and
+fully pooled side by side (see `docs/formulation.md`).
 
 ## Pathways
 
@@ -416,7 +458,7 @@ FALLBACK: dict[tuple[str, str], str] = {
     ("InstanceFile", "name"): "name of the instance, shown in results and reports",
     ("InstanceFile", "currency"): "currency of every amount of money in the file (a label only)",
     ("InstanceFile", "horizon"): "base year, planning years and discount rate",
-    ("InstanceFile", "budget"): "the pooled budget",
+    ("InstanceFile", "budget"): "the pooled budget, or budget holders and how they pool",
     ("InstanceFile", "sectors"): "sectors (prevention, community, acute, ...): plain names or "
                                  "{name, description}",
     ("InstanceFile", "services"): "the services money can buy",
