@@ -150,7 +150,7 @@ def pooling(inst, *, time_limit: float | None = None, threads: int | None = None
             base = siloed.tables["outcomes"].set_index(["outcome", "year"])["value"]
             gain = outcomes["value"].to_numpy() - base.reindex(
                 pd.MultiIndex.from_frame(outcomes[["outcome", "year"]])).to_numpy()
-            outcomes["gained"] = np.where(outcomes["direction"] == "higher_is_better", gain, -gain)
+            outcomes["gained"] = np.where(outcomes["direction"] == "higher_is_better", gain, -gain) + 0.0
     holder_spend = stack("holder_spend")
     holders = stack("holders")
     transfers = stack("holder_transfers")

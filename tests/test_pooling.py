@@ -175,3 +175,16 @@ def test_shadow_price_of_the_council_budget_when_siloed():
     assert row["dual"] == pytest.approx(-9.0, rel=1e-9)
     nhs = ex.shadow_prices.set_index(["constraint", "item"]).loc[("holder_budget", "nhs")]
     assert not bool(nhs["binding"]) and nhs["dual"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_value_of_pooling_as_outcome_gained_when_maximising_outcomes():
+    """max_outcome (fewest admissions within the budgets): pooled 50, partial 70, siloed 90 admissions,
+    so pooling gains 40 admissions (20 partly); among the best plans the cheapest is taken."""
+    inst = tiny(objective={"mode": "max_outcome", "weights": {"admissions": 1.0}})
+    p = optimiser.pooling(inst)
+    s = p.summary.set_index("arrangement")
+    assert s.loc["pooled", "value_of_pooling"] == pytest.approx(40)
+    assert s.loc["partial", "value_of_pooling"] == pytest.approx(20)
+    assert s.loc["pooled", "total_cost"] == pytest.approx(55_000)
+    g = p.outcomes.set_index("arrangement")["gained"]
+    assert g["pooled"] == pytest.approx(40) and g["siloed"] == 0.0
