@@ -554,3 +554,16 @@ def _check_equity(report, m, known, years) -> None:
         elif e.outcome is not None:
             report(f"{at}.outcome", "no outcome for measure spend_per_head", repr(e.outcome))
         _check_years_field(report, at, e.years, years)
+        if years:
+            from .instance import expand_years
+
+            for p in compared:
+                segs = [seg for seg in getattr(m, "segments", None) or [] if seg.place == p]
+                if not segs or any(isinstance(seg.population, dict) and missing_years(seg.population, years)
+                                   for seg in segs):
+                    continue  # reported elsewhere
+                pop = {y: sum(expand_years(seg.population, years, years[0] - 1)[y] for seg in segs) for y in years}
+                empty = [y for y in years if pop[y] <= 0]
+                if empty:
+                    report(f"{at}.places", "places with people (a measure per head needs a population above 0)",
+                           f"no population in {p!r} in {empty}")

@@ -128,3 +128,12 @@ def test_bad_places_and_scopes_name_the_field():
                      "segments or places whose population", "services with a place", "equity[0] (eq).outcome",
                      "places (east)"):
         assert expected in text, expected
+
+
+def test_equity_needs_people_in_every_compared_place():
+    data = read_yaml(TINY)
+    data["segments"][1]["population"] = 0
+    data["equity"] = [{"name": "fair", "measure": "spend_per_head", "max_ratio": 2}]
+    with pytest.raises(optimiser.InstanceError, match=r"equity\[0\] \(fair\).places: expected places with people.*"
+                                                      r"no population in 'west' in \[2026\]"):
+        optimiser.load_data(data, file="two_places.yaml")
