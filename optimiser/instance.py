@@ -376,21 +376,28 @@ def scope_members(scope: schema.SpendScope, services: pd.DataFrame, segments: pd
     those of a named place. Pathway sectors: the sectors (``*`` = every sector) of the other
     services whose activity the scope's segments use through pathway care nodes counts.
     """
-    svc_place = services["place"]
-    whole = list(scope.services) + [s for s in services.index if svc_place[s] in set(scope.places)]
-    segs = list(scope.segments) + [s for s, p in zip(segments["segment"], segments["place"])
-                                   if p in set(scope.places)]
+    places = list(scope.places)
+    whole = list(scope.services) + list(services.index[services["place"].isin(places)])
+    segs = list(scope.segments) + list(segments.loc[segments["place"].isin(places), "segment"])
     if place is not None:
-        seg_place = dict(zip(segments["segment"], segments["place"]))
-        whole = [s for s in whole if svc_place[s] == place]
+        whole = [s for s in whole if services.at[s, "place"] == place]
+        seg_place = segments.set_index("segment")["place"]
         segs = [s for s in segs if seg_place[s] == place]
-    whole = list(dict.fromkeys(whole))
-    segs = list(dict.fromkeys(segs))
-    return whole, segs, (list(scope.sectors) if scope.sectors is not None else [ALL_SECTORS])
+    return (list(dict.fromkeys(whole)), list(dict.fromkeys(segs)),
+            list(scope.sectors) if scope.sectors is not None else [ALL_SECTORS])
 
 
 def _scope_years(spec, years: list[int]) -> list[int]:
     return list(years) if spec == "all" else [y for y in years if y in set(spec)]
+
+
+SCOPE_COLUMNS = ["scope", "part", "member"]
+
+
+def _scope_rows(scope_id: str, whole, segs, sectors) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(scope_id, "whole_service", x) for x in whole] + [(scope_id, "segment", x) for x in segs]
+        + [(scope_id, "pathway_sector", x) for x in sectors], columns=SCOPE_COLUMNS)
 
 
 def _scope_tables(m: schema.InstanceFile, years: list[int], base: int, services: pd.DataFrame,
@@ -405,64 +412,95 @@ def _scope_tables(m: schema.InstanceFile, years: list[int], base: int, services:
           nodes by patients of the scope's segments).
 
     Every segment and every place is a scope of its own (for spend per head); so is every ring
-    fence, capitation (per place with by_place) and place compared by an equity rule.
+    fence, capitation (per place with by_place) and place compared by an equity rule. Built with
+    table operations throughout: a national instance has thousands of places and segments.
     spend_limits: (scope, kind, name, place, year, population, per_head, at_least, at_most).
     equity: (name, measure, outcome, year, place, scope, population, max_ratio, max_gap).
     """
-    scope_rows, limit_rows, equity_rows = [], [], []
-    defined: set[str] = set()
+    frames = []
+    seg = segments["segment"]
+    # every segment: its own pathway use, every sector
+    frames.append(pd.DataFrame({"scope": "segment: " + seg, "part": "segment", "member": seg}))
+    frames.append(pd.DataFrame({"scope": "segment: " + seg, "part": "pathway_sector", "member": ALL_SECTORS}))
+    # every place: its own services whole, its people's pathway use of everything else
+    if m.places:
+        placed_svc = services.loc[services["place"].notna(), "place"]
+        frames.append(pd.DataFrame({"scope": "place: " + placed_svc.to_numpy(dtype=object), "part": "whole_service",
+                                    "member": placed_svc.index.to_numpy(dtype=object)}))
+        placed_seg = segments[segments["place"].notna()]
+        frames.append(pd.DataFrame({"scope": "place: " + placed_seg["place"], "part": "segment",
+                                    "member": placed_seg["segment"]}))
+        names = pd.Series([p.name for p in m.places], dtype=object)
+        frames.append(pd.DataFrame({"scope": "place: " + names, "part": "pathway_sector", "member": ALL_SECTORS}))
 
-    def add_scope(scope_id: str, whole, segs, pathway) -> None:
-        if scope_id in defined:
-            return
-        defined.add(scope_id)
-        scope_rows.extend({"scope": scope_id, "part": "whole_service", "member": s} for s in whole)
-        scope_rows.extend({"scope": scope_id, "part": "segment", "member": s} for s in segs)
-        scope_rows.extend({"scope": scope_id, "part": "pathway_sector", "member": s} for s in pathway)
+    pop = population.rename("population").reset_index()
+    pop = pop[pop["year"].isin(years)].merge(segments, on="segment")
+    place_pop = pop.groupby(["place", "year"])["population"].sum()
 
-    def pop_of(segs, y) -> float:
-        return float(sum(population[(s, y)] for s in segs))
+    def pop_of(segs) -> pd.Series:
+        return pop[pop["segment"].isin(segs)].groupby("year")["population"].sum().reindex(years, fill_value=0.0)
 
-    for seg in segments["segment"]:
-        add_scope(f"segment: {seg}", [], [seg], [ALL_SECTORS])
-    for place in m.places:
-        add_scope(f"place: {place.name}", *scope_members(schema.SpendScope(places=[place.name]), services,
-                                                          segments))
+    limits = []
     for rf in m.ring_fences:
         sid = f"ring fence: {rf.name}"
-        whole, segs, pathway = scope_members(rf, services, segments)
-        add_scope(sid, whole, segs, pathway)
+        whole, segs, sectors = scope_members(rf, services, segments)
+        frames.append(_scope_rows(sid, whole, segs, sectors))
         lo = expand_years(rf.at_least, years, base) if rf.at_least is not None else {}
         hi = expand_years(rf.at_most, years, base) if rf.at_most is not None else {}
-        for y in _scope_years(rf.years, years):
-            limit_rows.append({"scope": sid, "kind": "ring_fence", "name": rf.name, "place": None, "year": y,
-                               "population": pop_of(segs, y), "per_head": np.nan,
-                               "at_least": lo.get(y, -np.inf), "at_most": hi.get(y, np.inf)})
+        ys = _scope_years(rf.years, years)
+        limits.append(pd.DataFrame({
+            "scope": sid, "kind": "ring_fence", "name": rf.name, "place": None, "year": ys,
+            "population": pop_of(segs).reindex(ys).to_numpy(), "per_head": np.nan,
+            "at_least": [lo.get(y, -np.inf) for y in ys], "at_most": [hi.get(y, np.inf) for y in ys]}))
     for cap in m.capitation:
         per_head = expand_years(cap.per_head, years, base)
-        for place in ([p.name for p in m.places] if cap.by_place else [None]):
-            sid = f"capitation: {cap.name}" + (f" @ {place}" if place else "")
-            whole, segs, pathway = scope_members(cap, services, segments, place=place)
-            if place is not None and not segs:
-                continue  # the place has none of the capitated segments
-            add_scope(sid, whole, segs, pathway)
-            for y in _scope_years(cap.years, years):
-                pop = pop_of(segs, y)
-                limit_rows.append({"scope": sid, "kind": "capitation", "name": cap.name, "place": place,
-                                   "year": y, "population": pop, "per_head": per_head[y],
-                                   "at_least": -np.inf, "at_most": per_head[y] * pop})
+        ys = _scope_years(cap.years, years)
+        whole, segs, sectors = scope_members(cap, services, segments)
+        if not cap.by_place:
+            sid = f"capitation: {cap.name}"
+            frames.append(_scope_rows(sid, whole, segs, sectors))
+            p = pop_of(segs).reindex(ys).to_numpy()
+            ph = np.array([per_head[y] for y in ys])
+            limits.append(pd.DataFrame({"scope": sid, "kind": "capitation", "name": cap.name, "place": None,
+                                        "year": ys, "population": p, "per_head": ph, "at_least": -np.inf,
+                                        "at_most": ph * p}))
+            continue
+        # one scope per place that has some of the segments: its segments and its services
+        seg_rows = segments[segments["segment"].isin(segs)]
+        svc_rows = services.loc[services.index.isin(whole), "place"]
+        prefix = f"capitation: {cap.name} @ "
+        frames.append(pd.DataFrame({"scope": prefix + seg_rows["place"], "part": "segment",
+                                    "member": seg_rows["segment"]}))
+        frames.append(pd.DataFrame({"scope": prefix + svc_rows[svc_rows.isin(seg_rows["place"])].to_numpy(dtype=object),
+                                    "part": "whole_service",
+                                    "member": svc_rows.index[svc_rows.isin(seg_rows["place"])].to_numpy(dtype=object)}))
+        cap_places = pd.Series(pd.unique(seg_rows["place"]), dtype=object)
+        frames.append(pd.DataFrame({"scope": prefix + cap_places, "part": "pathway_sector", "member": None})
+                      .merge(pd.DataFrame({"sector": sectors}), how="cross")
+                      .assign(member=lambda d: d["sector"]).drop(columns="sector"))
+        grid = pd.DataFrame({"place": cap_places}).merge(pd.DataFrame({"year": ys}), how="cross")
+        cp = pop[pop["segment"].isin(segs)].groupby(["place", "year"])["population"].sum()
+        grid["population"] = cp.reindex(pd.MultiIndex.from_frame(grid[["place", "year"]]), fill_value=0.0).to_numpy()
+        grid["per_head"] = grid["year"].map(per_head)
+        limits.append(grid.assign(scope=prefix + grid["place"], kind="capitation", name=cap.name,
+                                  at_least=-np.inf, at_most=grid["per_head"] * grid["population"]))
+    equity_parts = []
     for eq in m.equity:
         places = eq.places if eq.places is not None else [p.name for p in m.places]
-        for y in _scope_years(eq.years, years):
-            for place in places:
-                segs = [s for s, p in zip(segments["segment"], segments["place"]) if p == place]
-                equity_rows.append({"name": eq.name, "measure": eq.measure, "outcome": eq.outcome, "year": y,
-                                    "place": place, "scope": f"place: {place}", "population": pop_of(segs, y),
-                                    "max_ratio": eq.max_ratio if eq.max_ratio is not None else np.nan,
-                                    "max_gap": eq.max_gap if eq.max_gap is not None else np.nan})
-    spend_scopes = pd.DataFrame(scope_rows, columns=["scope", "part", "member"])
-    spend_limits = pd.DataFrame(limit_rows, columns=["scope", "kind", "name", "place", "year", "population",
-                                                     "per_head", "at_least", "at_most"])
-    equity = pd.DataFrame(equity_rows, columns=["name", "measure", "outcome", "year", "place", "scope",
-                                                "population", "max_ratio", "max_gap"])
+        grid = pd.DataFrame({"place": pd.Series(places, dtype=object)}).merge(
+            pd.DataFrame({"year": _scope_years(eq.years, years)}), how="cross")
+        grid["population"] = place_pop.reindex(pd.MultiIndex.from_frame(grid[["place", "year"]]),
+                                               fill_value=0.0).to_numpy()
+        grid = grid[["year", "place", "population"]]
+        equity_parts.append(grid.assign(name=eq.name, measure=eq.measure, outcome=eq.outcome,
+                                        scope="place: " + grid["place"],
+                                        max_ratio=eq.max_ratio if eq.max_ratio is not None else np.nan,
+                                        max_gap=eq.max_gap if eq.max_gap is not None else np.nan))
+    spend_scopes = pd.concat(frames, ignore_index=True)[SCOPE_COLUMNS] if frames else \
+        pd.DataFrame(columns=SCOPE_COLUMNS)
+    spend_scopes = spend_scopes.drop_duplicates().reset_index(drop=True)
+    limit_cols = ["scope", "kind", "name", "place", "year", "population", "per_head", "at_least", "at_most"]
+    spend_limits = pd.concat(limits, ignore_index=True)[limit_cols] if limits else pd.DataFrame(columns=limit_cols)
+    eq_cols = ["name", "measure", "outcome", "year", "place", "scope", "population", "max_ratio", "max_gap"]
+    equity = pd.concat(equity_parts, ignore_index=True)[eq_cols] if equity_parts else pd.DataFrame(columns=eq_cols)
     return spend_scopes, spend_limits, equity

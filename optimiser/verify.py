@@ -396,35 +396,36 @@ def _verify_groups(c: _Checker, t: dict, alloc: pd.DataFrame, years: list[int]) 
     c.out.checks_run.append("attributable spend")
     services = t["services"].set_index("service")
     scopes, nodes, pop = t["spend_scopes"], t["nodes"], t["population"]
-    cost = alloc.set_index(["service", "year"])["unit_cost"]
-    svc_spend = alloc.set_index(["service", "year"])["spend"]
+    keys = ["service", "year"]
+    by_service = alloc.set_index(keys)
     care = nodes[nodes["kind"] == "care"]
     use = care.groupby(["service", "segment", "year"], as_index=False)["activity_used"].sum()
-    use["cost"] = use["activity_used"].to_numpy() * cost.reindex(
-        pd.MultiIndex.from_frame(use[["service", "year"]])).to_numpy()
+    use["cost"] = use["activity_used"].to_numpy() * by_service["unit_cost"].reindex(
+        pd.MultiIndex.from_frame(use[keys])).to_numpy()
     use["sector"] = use["service"].map(services["sector"])
-    rows = []
-    for scope, g in scopes.groupby("scope", sort=False):
-        whole = set(g.loc[g["part"] == "whole_service", "member"])
-        segs = set(g.loc[g["part"] == "segment", "member"])
-        sectors = set(g.loc[g["part"] == "pathway_sector", "member"])
-        u = use[use["segment"].isin(segs) & ~use["service"].isin(whole)]
-        if "*" not in sectors:
-            u = u[u["sector"].isin(sectors)]
-        by_year = u.groupby("year")["cost"].sum()
-        w_spend = svc_spend[svc_spend.index.get_level_values("service").isin(whole)].groupby(level="year").sum()
-        p = pop[pop["segment"].isin(segs)].groupby("year")["population"].sum()
-        for y in years:
-            rows.append({"scope": scope, "year": y, "spend": float(by_year.get(y, 0.0) + w_spend.get(y, 0.0)),
-                         "population": float(p.get(y, 0.0))})
-    mine = pd.DataFrame(rows).set_index(["scope", "year"])
+    # whole services: their spend
+    whole = scopes[scopes["part"] == "whole_service"].rename(columns={"member": "service"})[["scope", "service"]]
+    w = whole.merge(alloc[keys + ["spend"]], on="service")
+    # pathway use by the scope's segments of services not counted whole, in the scope's sectors
+    segs = scopes[scopes["part"] == "segment"].rename(columns={"member": "segment"})[["scope", "segment"]]
+    u = segs.merge(use, on="segment")
+    u = u.merge(whole.assign(_whole=True), on=["scope", "service"], how="left")
+    u = u[u["_whole"].isna()]
+    sectors = scopes[scopes["part"] == "pathway_sector"].rename(columns={"member": "sector"})[["scope", "sector"]]
+    every = set(sectors.loc[sectors["sector"] == "*", "scope"])
+    u = pd.concat([u[u["scope"].isin(every)],
+                   u[~u["scope"].isin(every)].merge(sectors, on=["scope", "sector"])], ignore_index=True)
+    spend = pd.concat([w.groupby(["scope", "year"])["spend"].sum(),
+                       u.groupby(["scope", "year"])["cost"].sum().rename("spend")]).groupby(level=[0, 1]).sum()
+    people = segs.merge(pop, on="segment").groupby(["scope", "year"])["population"].sum()
     a = t["attributable_spend"]
     key = pd.MultiIndex.from_frame(a[["scope", "year"]])
     wa = _where(a, ["scope", "year"])
-    spend = mine["spend"].reindex(key).to_numpy()
-    c.eq("attributable spend", a["spend"], spend, wa, "reported vs recomputed from allocation and nodes",
-         scale=np.maximum(np.abs(spend), 1.0))
-    c.eq("scope population", a["population"], mine["population"].reindex(key).to_numpy(), wa, "population")
+    mine = pd.DataFrame({"spend": spend.reindex(key, fill_value=0.0).to_numpy(),
+                         "population": people.reindex(key, fill_value=0.0).to_numpy()}, index=key)
+    c.eq("attributable spend", a["spend"], mine["spend"], wa, "reported vs recomputed from allocation and nodes",
+         scale=np.maximum(np.abs(mine["spend"].to_numpy()), 1.0))
+    c.eq("scope population", a["population"], mine["population"], wa, "population")
     lim = t.get("spend_limits")
     if lim is not None and len(lim):
         c.out.checks_run.append("ring fences and capitation")
@@ -442,22 +443,18 @@ def _verify_groups(c: _Checker, t: dict, alloc: pd.DataFrame, years: list[int]) 
                  _where(cap, ["scope", "year"]), "cap = per head x population")
     eq = t.get("equity")
     if eq is not None and len(eq):
-        from .results import outcome_values
-
         c.out.checks_run.append("equity across places")
-        vals = []
-        for r in eq.itertuples(index=False):
-            ppop = float(pop[(pop["place"] == r.place) & (pop["year"] == r.year)]["population"].sum())
-            if r.measure == "spend_per_head":
-                v = mine["spend"].get((f"place: {r.place}", r.year), np.nan) / ppop
-            else:
-                segs = pop.loc[pop["place"] == r.place, "segment"].unique()
-                terms = t["outcome_terms"]
-                terms = terms[(terms["outcome"] == r.outcome) & terms["segment"].isin(segs)]
-                defs = pd.DataFrame({"outcome": [r.outcome], "unit": [""], "direction": [""]})
-                ov = outcome_values(terms, t["flows"], t["nodes"], defs, [r.year])["value"].iloc[0]
-                v = 1000.0 * ov / ppop
-            vals.append(v)
+        place_pop = pop.groupby(["place", "year"])["population"].sum()
+        ppop = place_pop.reindex(pd.MultiIndex.from_frame(eq[["place", "year"]]), fill_value=np.nan).to_numpy()
+        spend_pp = mine["spend"].reindex(pd.MultiIndex.from_arrays(["place: " + eq["place"].astype(str), eq["year"]]))
+        vals = spend_pp.to_numpy() / ppop
+        rates = eq["measure"] == "outcome_rate"
+        if rates.any():
+            by_seg = _outcomes_by_segment(t["outcome_terms"], t["flows"], nodes)
+            by_seg = by_seg.merge(pop[["segment", "place"]].drop_duplicates(), on="segment")
+            per_place = by_seg.groupby(["outcome", "place", "year"])["value"].sum()
+            ov = per_place.reindex(pd.MultiIndex.from_frame(eq[["outcome", "place", "year"]]), fill_value=0.0)
+            vals = np.where(rates, 1000.0 * ov.to_numpy() / ppop, vals)
         we = _where(eq, ["name", "year", "place"])
         vals = np.asarray(vals, dtype=float)
         c.eq("equity measure", eq["value"], vals, we, "place measure vs recomputed", scale=np.maximum(np.abs(vals), 1.0))
@@ -473,3 +470,19 @@ def _verify_groups(c: _Checker, t: dict, alloc: pd.DataFrame, years: list[int]) 
                   "highest above max_ratio x lowest", scale=np.maximum(np.abs(hi), 1.0))
             c.leq("equity gap", hi - lo, np.where(np.isnan(gap), np.inf, np.nan_to_num(gap)), ws,
                   "highest - lowest above max_gap", scale=np.maximum(np.abs(hi), 1.0))
+
+
+def _outcomes_by_segment(terms: pd.DataFrame, flows: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
+    """(outcome, segment, year, value): each outcome's weight x patients, per segment."""
+    parts = []
+    nt = terms[terms["on"] == "node"]
+    if len(nt):
+        x = nt.merge(nodes[["pathway", "node", "segment", "year", "patients"]], on=["pathway", "node", "segment"])
+        parts.append(x.assign(value=x["weight"] * x["patients"])[["outcome", "segment", "year", "value"]])
+    et = terms[terms["on"] == "edge"]
+    if len(et):
+        x = et.merge(flows[["pathway", "from", "to", "segment", "year", "flow"]], on=["pathway", "from", "to", "segment"])
+        parts.append(x.assign(value=x["weight"] * x["flow"])[["outcome", "segment", "year", "value"]])
+    if not parts:
+        return pd.DataFrame(columns=["outcome", "segment", "year", "value"])
+    return pd.concat(parts, ignore_index=True).groupby(["outcome", "segment", "year"], as_index=False)["value"].sum()
