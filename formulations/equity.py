@@ -55,10 +55,10 @@ def add_equity(lp: LinearProgram, inst) -> None:
                           description="lowest measure across the places", unit="measure")
     m = place_measure_terms(lp, inst)
     places = eq[["name", "year", "place"]]
-    for side, block, sign in (("highest", hi, -1.0), ("lowest", lo, 1.0)):
-        # measure - highest <= 0 ;  measure - lowest >= 0
+    for side, block, row_name in (("highest", hi, "equity_upper"), ("lowest", lo, "equity_lower")):
+        # equity_upper: measure - highest <= 0 ;  equity_lower: measure - lowest >= 0
         bound = block.index.assign(col=block.cols, coef=-1.0).merge(places, on=["name", "year"])
-        lp.add_constraints(f"equity_{side}", places, [m, bound],
+        lp.add_constraints(row_name, places, [m, bound],
                            lower=0.0 if side == "lowest" else -np.inf, upper=np.inf if side == "lowest" else 0.0,
                            description=f"each place's measure {'<=' if side == 'highest' else '>='} the {side}",
                            unit="measure", dual_unit="cost per unit of the measure")

@@ -103,8 +103,9 @@ class LinearProgram:
     # -------------------------------------------------------------- building
     def add_variables(self, name: str, index: pd.DataFrame, lower=0.0, upper=INF,
                       description: str = "", unit: str = "", integer: bool = False) -> VariableBlock:
-        if name in self.variables:
-            raise ValueError(f"variable block {name!r} added twice")
+        if name in self.variables or name in self.constraints:
+            raise ValueError(f"variable block {name!r} added twice, or named as a constraint block (the Pyomo "
+                             "model needs one name per component)")
         index = index.reset_index(drop=True)
         n = len(index)
         block = VariableBlock(
@@ -125,8 +126,9 @@ class LinearProgram:
         Terms whose keys match no row are an error (they would silently vanish otherwise).
         Returns ``None`` (and adds nothing) when ``index`` is empty.
         """
-        if name in self.constraints:
-            raise ValueError(f"constraint block {name!r} added twice")
+        if name in self.constraints or name in self.variables:
+            raise ValueError(f"constraint block {name!r} added twice, or named as a variable block (the Pyomo "
+                             "model needs one name per component)")
         index = index.reset_index(drop=True)
         if len(index) == 0:
             return None

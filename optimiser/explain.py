@@ -54,7 +54,7 @@ FAMILY_OF = {
     "edge_share_max": "pathways", "edge_share_fixed": "pathways", "source_incidence": "pathways",
     "flow_conservation": "pathways", "activity_covers_flows": "demand", "prevention_response": "prevention",
     "incidence_floor": "prevention", "holder_budget": "budget", "pooled_fund": "budget", "ring_fence": "budget",
-    "capitation": "budget", "equity_highest": "equity", "equity_lowest": "equity", "equity_ratio": "equity",
+    "capitation": "budget", "equity_upper": "equity", "equity_lower": "equity", "equity_ratio": "equity",
     "equity_gap": "equity",
 }
 

@@ -137,3 +137,17 @@ def test_equity_needs_people_in_every_compared_place():
     with pytest.raises(optimiser.InstanceError, match=r"equity\[0\] \(fair\).places: expected places with people.*"
                                                       r"no population in 'west' in \[2026\]"):
         optimiser.load_data(data, file="two_places.yaml")
+
+
+def test_pyomo_model_carries_the_new_families_and_agrees():
+    data = read_yaml(TINY)
+    data["equity"] = [{"name": "fair", "measure": "outcome_rate", "outcome": "admissions", "max_ratio": 1.5}]
+    data["ring_fences"] = [{"name": "west_acute", "segments": ["west_adults"], "sectors": ["acute"], "at_most": 150_000}]
+    data["capitation"] = [{"name": "east_cap", "segments": ["east_adults"], "per_head": 500}]
+    inst = optimiser.load_data(data)
+    model = optimiser.build_model(inst)
+    for name in ("equity_upper", "equity_lower", "equity_ratio", "ring_fence", "capitation", "equity_highest"):
+        assert hasattr(model, name), name
+    fast, pyomo = optimiser.solve(inst), optimiser.solve(inst, backend="pyomo")
+    assert fast.objective == pytest.approx(440_000) and pyomo.objective == pytest.approx(440_000)
+    assert pyomo.verify().ok
