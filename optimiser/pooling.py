@@ -66,6 +66,58 @@ class Pooling:
                                                  {k: v for k, v in doc.items() if k not in self.tables}))
 
 
+def report_html(p: Pooling) -> str:
+    """A self-contained HTML page: cost (or outcome) per arrangement, each holder's spend against its
+    budget per arrangement, the cost saved per year, and the tables."""
+    import plotly.graph_objects as go
+
+    from .sweep import html_page, html_table
+
+    inst = p.instance
+    cur = inst.model.currency
+    mode = inst.model.objective.mode
+    figures = []
+    s = p.summary
+    ok = s[s["objective"].notna()]
+    fig = go.Figure(go.Bar(x=ok["label"], y=ok["objective"] if mode == "min_cost" else ok["objective"],
+                           text=[f"{v:,.0f}" for v in ok["objective"]], textposition="outside"))
+    none = s[s["objective"].isna()]
+    title = "discounted cost" if mode == "min_cost" else "weighted outcome"
+    fig.update_layout(title=f"{title} by arrangement" + (
+        f" (no plan: {', '.join(none['label'] + ' — ' + none['status'])})" if len(none) else ""),
+        yaxis_title=f"{title} ({cur})" if mode == "min_cost" else title)
+    figures.append((f"The {title} of the best plan under each arrangement; the value of pooling is the "
+                    "difference from siloed.", fig))
+    if len(p.holders):
+        tot = p.holders.groupby(["arrangement", "holder"], sort=False)[["budget", "spend"]].sum().reset_index()
+        fig = go.Figure()
+        for arr, g in tot.groupby("arrangement", sort=False):
+            fig.add_trace(go.Bar(x=g["holder"], y=g["spend"], name=f"spend, {LABELS.get(arr, arr)}"))
+        budget = tot.drop_duplicates("holder")
+        fig.add_trace(go.Scatter(x=budget["holder"], y=budget["budget"], mode="markers", name="budget",
+                                 marker=dict(symbol="line-ew-open", size=40, line=dict(width=3))))
+        fig.update_layout(barmode="group", title="each holder's spend over the horizon against its budget",
+                          yaxis_title=cur)
+        figures.append(("Spend of each holder's services under each arrangement, and the holder's own budget: "
+                        "above it, others pay; below it, the holder's money pays for others.", fig))
+    if len(p.value_by_year) and "cost_saved" in p.value_by_year:
+        fig = go.Figure()
+        for arr, g in p.value_by_year.groupby("arrangement", sort=False):
+            if arr != "siloed":
+                fig.add_trace(go.Scatter(x=g["year"], y=g["cost_saved"], mode="lines+markers",
+                                         name=LABELS.get(arr, arr)))
+        fig.update_layout(title="cost saved against siloed, per year", yaxis_title=cur, xaxis_title="year")
+        figures.append(("Spend saved each year by pooling (undiscounted); the total value of pooling is the "
+                        "discounted sum.", fig))
+    lines = [f"instance: {inst.name} ({inst.source})", f"objective: {mode}", *p.notes]
+    tables = [("Arrangements", html_table(p.summary)), ("Per year", html_table(p.value_by_year)),
+              ("Transfers between holders", html_table(p.transfers)), ("Holders", html_table(p.holders)),
+              ("Spend by holder and sector", html_table(p.holder_spend)), ("Outcomes", html_table(p.outcomes))]
+    if len(p.siloed_shortfall):
+        tables.insert(1, ("Extra money the siloed holders would need", html_table(p.siloed_shortfall)))
+    return html_page(f"Value of pooling: {inst.name}", lines, figures, tables)
+
+
 def arrangements_of(inst) -> list[str]:
     """siloed, partial (where the file defines a pooled fund) and pooled, in that order."""
     if inst.holders.empty:

@@ -188,3 +188,11 @@ def test_value_of_pooling_as_outcome_gained_when_maximising_outcomes():
     assert s.loc["pooled", "total_cost"] == pytest.approx(55_000)
     g = p.outcomes.set_index("arrangement")["gained"]
     assert g["pooled"] == pytest.approx(40) and g["siloed"] == 0.0
+
+
+def test_pooling_html_report(tmp_path):
+    from optimiser.pooling import report_html
+
+    page = report_html(optimiser.pooling(tiny()))
+    assert page.count('class="plotly-graph-div"') == 3
+    assert "Value of pooling: two holders" in page and "Transfers between holders" in page

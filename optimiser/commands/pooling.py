@@ -85,12 +85,14 @@ def register(group) -> None:
                   help="Write the comparison tables as CSV, pooling.xlsx and pooling.json (atomically).")
     @click.option("--overwrite", is_flag=True, help="Replace --out if it already exists.")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of tables.")
+    @click.option("--html", "html", type=click.Path(dir_okay=False),
+                  help="Write a self-contained HTML report with plots to this file (atomically).")
     @click.option("--time-limit", type=click.FloatRange(min=0), help="Seconds HiGHS may take for each solve.")
     @click.option("--threads", type=click.IntRange(min=1), help="Threads HiGHS may use.")
     @click.option("--mip-gap", type=click.FloatRange(min=0), help="Relative gap for mixed-integer solves.")
     @debug_option
     @_handle_errors
-    def pooling(file, overrides, scenarios, out_dir, overwrite, as_json, time_limit, threads, mip_gap, debug):
+    def pooling(file, overrides, scenarios, out_dir, overwrite, as_json, html, time_limit, threads, mip_gap, debug):
         """Solve FILE with its budget holders siloed, partially pooled (where it defines pooled funds)
         and fully pooled, side by side: the least cost (or best outcome), outcomes, spend by holder
         and sector, the value of pooling in total and per year, and the transfers between holders
@@ -113,6 +115,13 @@ def register(group) -> None:
             path = p.write(out_dir, overwrite=overwrite)
             if not as_json:
                 click.echo(f"wrote {len(p.tables)} tables (CSV and pooling.xlsx) and pooling.json to {path}", err=True)
+        if html:
+            from ..pooling import report_html
+            from ..sweep import write_html
+
+            write_html(report_html(p), html)
+            if not as_json:
+                click.echo(f"wrote the report to {html}", err=True)
         if as_json:
             click.echo(to_json(p.to_dict()))
         else:
