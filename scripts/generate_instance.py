@@ -108,7 +108,9 @@ def generate_places(places: int = 30, pathways_per_place: int = 1, nodes: int = 
     prevention service and three community services, and its own pathways (on its own segments);
     the acute care on its pathways is delivered by its system's ``acute_per_system`` hospital
     trusts, shared by the ``places_per_system`` places of the system (about 42 systems of 30 places
-    for England's ~1,250 PCNs). Only each system's largest trust has a shrink limit. One pooled
+    for England's ~1,250 PCNs). Only each system's largest trust has a shrink limit. One edge of each
+    split on a pathway is clinically bounded, the others take the rest (so about one constraint row
+    per flow variable, against two in the system mix). One pooled
     budget, one +2 point prevention shift and one admissions outcome span every place.
     """
     rng = np.random.default_rng(seed)
@@ -140,7 +142,7 @@ def generate_places(places: int = 30, pathways_per_place: int = 1, nodes: int = 
         for k in range(pathways_per_place):
             name = f"{place}_pw{k}"
             pw, effect, terms = _pathway(rng, name, f"effect_{place}_{k}", nodes, segs, pops, by_sector,
-                                         local[0]["name"], usage)
+                                         local[0]["name"], usage, one_bounded=True)
             pw["segments"] = segs
             pw_list.append(pw)
             effects.append(effect)
@@ -184,10 +186,14 @@ def _service(rng, name: str, sector: str, shrink: bool) -> dict:
 
 
 def _pathway(rng, name: str, effect_name: str, nodes: int, segs: list[str], pops: list, by_sector: dict,
-             prev_svc: str, usage: dict) -> tuple[dict, dict, list]:
+             prev_svc: str, usage: dict, one_bounded: bool = False) -> tuple[dict, dict, list]:
     """One layered pathway (onset, care layers, recovered/died) with substitutable [min, max] edges
     and a readmission loop; its prevention effect (driven by ``prev_svc``) and its admission terms.
-    Adds the pathway's rough base-year use of each service to ``usage``."""
+    Adds the pathway's rough base-year use of each service to ``usage``.
+
+    By default every edge of a split has its own [min, max] share. With ``one_bounded``, one edge of
+    each split is the clinically bounded one (between min and max, at most max, or at least min)
+    and the others take the rest (share [0, 1]); deaths are at most a share."""
     care_n = nodes - 3
     layers = _layers(care_n)
     node_rows = [{"name": "onset", "kind": "source", "description": "",
@@ -219,6 +225,15 @@ def _pathway(rng, name: str, effect_name: str, nodes: int, segs: list[str], pops
                 edge_rows.append({"from": a, "to": targets[0], "share": 1.0})
                 continue
             w = rng.dirichlet(np.ones(m))
+            if one_bounded:
+                chosen, kind = int(rng.integers(m)), rng.random()
+                for j, t in enumerate(targets):
+                    lo = round(float(w[j] * 0.6), 4)
+                    hi = round(float(min(1.0, w[j] * 1.6 + 0.05)), 4)
+                    share = [0.0, 1.0] if j != chosen else [lo, hi] if kind < 0.5 else [0.0, hi] if kind < 0.75 \
+                        else [lo, 1.0]
+                    edge_rows.append({"from": a, "to": t, "share": share})
+                continue
             for j, t in enumerate(targets):
                 lo = round(float(w[j] * 0.6), 4)
                 hi = round(float(min(1.0, w[j] * 1.6 + 0.05)), 4)
@@ -228,22 +243,28 @@ def _pathway(rng, name: str, effect_name: str, nodes: int, segs: list[str], pops
     for a, b in zip(layer_names, layer_names[1:]):
         connect(a, b)
     last = layer_names[-1]
+    rest = [0.0, 1.0] if one_bounded else None
     for a in last:
-        edge_rows.append({"from": a, "to": "recovered", "share": [0.8, 0.97]})
-        edge_rows.append({"from": a, "to": "died", "share": [0.03, 0.2]})
+        edge_rows.append({"from": a, "to": "recovered", "share": rest or [0.8, 0.97]})
+        edge_rows.append({"from": a, "to": "died", "share": [0.0, 0.2] if one_bounded else [0.03, 0.2]})
     # a readmission loop: last layer's first node back to the first layer's first node
     if len(layer_names) > 1:
         a = last[0]
         edge_rows = [e for e in edge_rows if not (e["from"] == a)]
-        edge_rows += [{"from": a, "to": "recovered", "share": [0.75, 0.9]},
-                      {"from": a, "to": "died", "share": [0.03, 0.1]},
+        edge_rows += [{"from": a, "to": "recovered", "share": rest or [0.75, 0.9]},
+                      {"from": a, "to": "died", "share": [0.0, 0.1] if one_bounded else [0.03, 0.1]},
                       {"from": a, "to": layer_names[0][0], "share": [0.02, 0.1]}]
-    # rough base-year use (midpoint shares, ignoring loops) to size baselines
+    # rough base-year use (midpoint shares, normalised per node, ignoring loops) to size baselines
     pop_need = sum(node_rows[0]["incidence"][s] * pop for s, pop in zip(segs, pops))
     per_node = {"onset": pop_need}
+    mid_sum: dict[str, float] = {}
     for e in edge_rows:
         lo, hi = (e["share"], e["share"]) if isinstance(e["share"], float) else e["share"]
-        per_node[e["to"]] = per_node.get(e["to"], 0.0) + per_node.get(e["from"], 0.0) * (lo + hi) / 2
+        mid_sum[e["from"]] = mid_sum.get(e["from"], 0.0) + (lo + hi) / 2
+    for e in edge_rows:
+        lo, hi = (e["share"], e["share"]) if isinstance(e["share"], float) else e["share"]
+        mid = (lo + hi) / 2 / (mid_sum[e["from"]] if one_bounded else 1.0)
+        per_node[e["to"]] = per_node.get(e["to"], 0.0) + per_node.get(e["from"], 0.0) * mid
     for n in node_rows:
         if n["kind"] == "care":
             usage[n["service"]] += per_node.get(n["name"], 0.0) * n["units_per_patient"]
