@@ -167,13 +167,19 @@ def main(argv=None) -> None:
         print(line, flush=True)
     doc = {"runs": rows}
     if len(rows) > 1 and rows[0]["outside_highs_seconds"] > 0:
-        # growth of the time outside HiGHS with model size (log-log slope; 1 = linear)
+        # growth of the time outside HiGHS with model size (log-log slope; 1 = linear), over the
+        # whole range and between consecutive sizes
         import math
 
-        a0, a1 = rows[0], rows[-1]
-        doc["outside_highs_growth_exponent"] = math.log(a1["outside_highs_seconds"] / a0["outside_highs_seconds"]) / \
-            math.log(a1["variables"] / a0["variables"])
-        print(f"time outside HiGHS grows as size^{doc['outside_highs_growth_exponent']:.2f}")
+        def slope(a0: dict, a1: dict) -> float:
+            return math.log(a1["outside_highs_seconds"] / a0["outside_highs_seconds"]) / \
+                math.log(a1["variables"] / a0["variables"])
+
+        doc["outside_highs_growth_exponent"] = slope(rows[0], rows[-1])
+        doc["outside_highs_growth_steps"] = [
+            {"from": a0["variables"], "to": a1["variables"], "exponent": slope(a0, a1)} for a0, a1 in zip(rows, rows[1:])]
+        steps = ", ".join(f"{d['from']:,}->{d['to']:,}: {d['exponent']:.2f}" for d in doc["outside_highs_growth_steps"])
+        print(f"time outside HiGHS grows as size^{doc['outside_highs_growth_exponent']:.2f} ({steps})")
     if a.sweep:
         path = instance_for(a.sweep, a.seed, a.mix)
         cmd = [sys.executable, __file__, "--child-sweep", str(path)] + (["--no-cold-sweep"] if a.no_cold_sweep else [])
