@@ -22,6 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 INF = np.inf
+INDEX = np.int32  # row and column numbers (HiGHS takes 32-bit indices)
 
 
 @dataclass
@@ -94,9 +95,12 @@ class LinearProgram:
     objective_description: str = ""
     # further objectives, each minimised among the optima of the ones before: (label, cost vector)
     tiebreaks: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    # coefficients added since the matrix was last assembled, as (row, col, value) triplets with
+    # int32 indices; :meth:`matrix` folds them into ``_matrix`` (CSC) and drops them
     _rows: list[np.ndarray] = field(default_factory=list)
     _cols: list[np.ndarray] = field(default_factory=list)
     _vals: list[np.ndarray] = field(default_factory=list)
+    _matrix: sp.csc_matrix | None = None
     _obj_cols: list[np.ndarray] = field(default_factory=list)
     _obj_vals: list[np.ndarray] = field(default_factory=list)
 
@@ -145,8 +149,8 @@ class LinearProgram:
                 bad = merged.loc[merged["_row"].isna(), keys].head(3).to_dict("records")
                 raise KeyError(f"{name}: coefficients for rows that do not exist: {bad}")
             rows = merged["_row"].to_numpy(dtype=np.int64) + self.n_rows
-            self._rows.append(rows)
-            self._cols.append(merged["col"].to_numpy(dtype=np.int64))
+            self._rows.append(rows.astype(INDEX))
+            self._cols.append(merged["col"].to_numpy(dtype=INDEX))
             self._vals.append(merged["coef"].to_numpy(dtype=float))
         block = ConstraintBlock(
             name=name, index=index, start=self.n_rows,
@@ -171,14 +175,29 @@ class LinearProgram:
         return c
 
     def matrix(self) -> sp.csc_matrix:
+        """The constraint matrix (duplicates summed, zeros dropped). Assembled once: the triplets
+        are folded into one CSC matrix and freed, so the coefficients are not held twice."""
+        shape = (self.n_rows, self.n_cols)
+        if self._matrix is not None and self._matrix.shape == shape and not self._rows:
+            return self._matrix
+        parts = [self._matrix] if self._matrix is not None else []
         if self._rows:
             rows, cols, vals = (np.concatenate(x) for x in (self._rows, self._cols, self._vals))
-        else:
-            rows = cols = np.zeros(0, dtype=np.int64)
-            vals = np.zeros(0)
-        a = sp.coo_matrix((vals, (rows, cols)), shape=(self.n_rows, self.n_cols)).tocsc()
+            self._rows, self._cols, self._vals = [], [], []
+            parts.append(sp.coo_matrix((vals, (rows, cols)), shape=shape).tocsc())
+            del rows, cols, vals
+        if not parts:
+            parts = [sp.csc_matrix(shape)]
+        a = parts[0]
+        if a.shape != shape:
+            a = sp.csc_matrix((a.data, a.indices, a.indptr), shape=(shape[0], a.shape[1]))
+            a = sp.hstack([a, sp.csc_matrix((shape[0], shape[1] - a.shape[1]))], format="csc")
+        for b in parts[1:]:
+            a = a + b
+        a = a.tocsc()
         a.sum_duplicates()
         a.eliminate_zeros()
+        self._matrix = a
         return a
 
     def col_bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -204,7 +223,8 @@ class LinearProgram:
 
     @property
     def nnz(self) -> int:
-        return int(sum(len(r) for r in self._rows))
+        """Nonzeros of the constraint matrix."""
+        return int(self.matrix().nnz)
 
     def to_highs(self):
         """This programme as a :class:`highspy.HighsLp` (column-wise sparse matrix)."""
@@ -251,8 +271,8 @@ def highs_model(cost, col_lower, col_upper, row_lower, row_upper, matrix: sp.csc
     lp.offset_ = offset
     lp.sense_ = highspy.ObjSense.kMinimize if sense == "min" else highspy.ObjSense.kMaximize
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32, copy=False)
+    lp.a_matrix_.index_ = matrix.indices.astype(np.int32, copy=False)
     lp.a_matrix_.value_ = matrix.data
     lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = matrix.shape[1], matrix.shape[0]
     if integrality is not None:

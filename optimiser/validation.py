@@ -55,6 +55,13 @@ def _year_series(report: _Report, path: str, values: Any, required: list[int], a
 
 
 def check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Problem]:
+    try:
+        return _check_semantics(m, raw, file)
+    finally:
+        _POSITIONS.clear()
+
+
+def _check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Problem]:
     from .loading import raw_names
 
     report = _Report(file)
@@ -94,12 +101,21 @@ def check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Proble
     return report.problems
 
 
+# name -> position of the first item so named, per raw section list, made once per list while
+# check_semantics runs (a linear search per item made validation quadratic in the number of items)
+_POSITIONS: dict[int, tuple[list, dict[str, int]]] = {}
+
+
 def _raw_index(raw: dict, section: str, name: str) -> int:
     items = raw.get(section) or []
-    for i, item in enumerate(items):
-        if isinstance(item, dict) and item.get("name") == name:
-            return i
-    return -1
+    cached = _POSITIONS.get(id(items))
+    if cached is None or cached[0] is not items:
+        positions: dict[str, int] = {}
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                positions.setdefault(item["name"], i)
+        cached = _POSITIONS[id(items)] = (items, positions)
+    return cached[1].get(name, -1)
 
 
 def _check_services(report, services, raw, known, years, all_years) -> None:
@@ -236,6 +252,9 @@ def _check_effects(report, effects, raw, known, graphs, services, pathways=()) -
     pathways_by_name: dict[str, list] = {}
     for p in pathways:
         pathways_by_name.setdefault(p.name, []).append(p)
+    by_name: dict[str, object] = {}  # the first service of each name
+    for x in services:
+        by_name.setdefault(x.name, x)
     for e in effects:
         i = _raw_index(raw, "prevention_effects", e.name)
         at = _item("prevention_effects", i, e.name)
@@ -270,7 +289,7 @@ def _check_effects(report, effects, raw, known, graphs, services, pathways=()) -
         if any(s < -1e-12 for s in slopes):
             report(f"{at}.response", "reductions that never fall as the driver rises", f"reductions {ys}")
         concave = all(b <= a + 1e-12 for a, b in zip(slopes, slopes[1:]))
-        svc = next((x for x in services if x.name == e.service), None)
+        svc = by_name.get(e.service)
         horizon_years = [y for y in known.get("_years", [])]
         if (not concave or e.response_model == "exact") and svc is not None and horizon_years \
                 and not _bounded(svc, horizon_years, horizon_years[0] - 1):

@@ -193,30 +193,35 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     prev_t = t.get("prevention")
     if prev_t is not None and len(prev_t):
         c.out.checks_run.append("prevention response")
-        curves = t["prevention_curves"]
-        act = alloc.set_index(["service", "year"])
-        curve_at = []
-        for r in prev_t.itertuples(index=False):
-            cv = curves[curves["effect"] == r.effect].sort_values("point")
-            where = f"{r.effect}, {r.year}"
-            if r.driver_year > base_year:
-                a_row = act.loc[(r.service, r.driver_year)]
-                drv = a_row["activity"] * (a_row["unit_cost"] if r.driver == "spend" else 1.0)
-                c.eq("prevention driver", [r.driver_value], [drv], [where], "driver vs lagged activity/spend")
-            else:
-                drv = services.loc[r.service, "baseline_activity"] * (
-                    services.loc[r.service, "base_unit_cost"] if r.driver == "spend" else 1.0)
-            g_val = float(np.interp(drv, cv["x"], cv["reduction"]))
-            curve_at.append(g_val)
-            c.leq("prevention response", [r.reduction], [g_val], [where], "reduction above the response curve")
-            c.eq("net reduction", [r.net_reduction], [r.reduction - r.baseline_reduction], [where], "net reduction")
+        curves = t["prevention_curves"].sort_values(["effect", "point"])
+        wp = _where(prev_t, ["effect", "year"])
+        # the driver: the service's activity (or spend) in the driver year, or its baseline before the horizon
+        lagged = prev_t[["service", "driver_year"]].rename(columns={"driver_year": "year"}).merge(
+            alloc[["service", "year", "activity", "unit_cost"]], on=["service", "year"], how="left")
+        svc = services.reindex(prev_t["service"])
+        spend_driver = (prev_t["driver"] == "spend").to_numpy()
+        decided = (prev_t["driver_year"] > base_year).to_numpy()
+        drv = np.where(decided, lagged["activity"].to_numpy() * np.where(spend_driver, lagged["unit_cost"], 1.0),
+                       svc["baseline_activity"].to_numpy() * np.where(spend_driver, svc["base_unit_cost"], 1.0))
+        c.eq("prevention driver", np.where(decided, prev_t["driver_value"], np.nan), drv, wp,
+             "driver vs lagged activity/spend")
+        g_val = np.empty(len(prev_t))
+        rows_of = prev_t.groupby("effect", sort=False).indices
+        for effect, cv in curves.groupby("effect", sort=False):
+            if effect in rows_of:
+                i = rows_of[effect]
+                g_val[i] = np.interp(drv[i], cv["x"].to_numpy(), cv["reduction"].to_numpy())
+        curve_at = g_val
+        c.leq("prevention response", prev_t["reduction"], g_val, wp, "reduction above the response curve")
+        c.eq("net reduction", prev_t["net_reduction"], prev_t["reduction"] - prev_t["baseline_reduction"], wp,
+             "net reduction")
         c.out.checks_run.append("incidence floor")
         full = prev_t[["effect", "year", "net_reduction", "floor", "baseline_reduction"]].assign(
             curve_net=np.asarray(curve_at) - prev_t["baseline_reduction"].to_numpy())
         tg = t["prevention_targets"].merge(full, on="effect")
         agg = tg.groupby(["pathway", "node", "segment", "year"]).agg(
             net=("net_reduction", "sum"), curve_net=("curve_net", "sum"), floor=("floor", "max"))
-        where = [", ".join(map(str, k)) for k in agg.index]
+        where = _where(agg.index.to_frame(index=False), ["pathway", "node", "segment", "year"])
         cap = 1 - agg["floor"].to_numpy()
         c.leq("incidence floor", agg["net"], cap, where, "incidence below floor")
         # the effect a plan may count on is the curve's, cut only by the floor: less would mean the

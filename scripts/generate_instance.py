@@ -62,110 +62,21 @@ def generate(pathways: int = 3, nodes: int = 9, services: int = 12, segments: in
     n_prev = max(1, services // 5)
     n_comm = max(1, int(services * 0.35))
     sector_of = ["prevention"] * n_prev + ["community"] * n_comm + ["acute"] * (services - n_prev - n_comm)
-    svc = []
-    for k, sector in enumerate(sector_of):
-        cost = {"prevention": rng.uniform(30, 300), "community": rng.uniform(20, 150),
-                "acute": rng.uniform(250, 2500)}[sector]
-        svc.append({
-            "name": f"{sector[:4]}_{k}", "sector": sector,
-            "unit_cost": {"value": round(float(cost), 2), "growth": round(float(rng.uniform(0.01, 0.03)), 4)},
-            "baseline_activity": 0.0,
-            "non_pathway_activity": 0.0,
-            "max_growth": 0.6 if sector == "prevention" else round(float(rng.uniform(0.08, 0.15)), 3),
-        })
-        if sector == "acute" and k % 3 == 0:  # big acute providers cannot be cut fast
-            svc[-1]["max_shrink"] = round(float(rng.uniform(0.03, 0.06)), 3)
+    # big acute providers cannot be cut fast: every third service, if acute, has a shrink limit
+    svc = [_service(rng, f"{sector[:4]}_{k}", sector, shrink=sector == "acute" and k % 3 == 0)
+           for k, sector in enumerate(sector_of)]
     by_sector = {s: [x["name"] for x in svc if x["sector"] == s] for s in SECTORS}
 
     pw_list, effects, adm_terms = [], [], []
     usage = {s["name"]: 0.0 for s in svc}  # base-year pathway use, to set baselines
     for p in range(pathways):
         name = f"pathway_{p}"
-        care_n = nodes - 3
-        layers = _layers(care_n)
-        node_rows = [{"name": "onset", "kind": "source", "description": "",
-                      "incidence": {s: round(float(rng.uniform(0.001, 0.02)), 6) for s in segs}}]
-        layer_names = []
-        k = 0
-        for li, width in enumerate(layers):
-            names = []
-            for _ in range(width):
-                sector = "community" if rng.random() < 0.5 else "acute"
-                service = by_sector[sector][int(rng.integers(len(by_sector[sector])))]
-                nm = f"care_{k}"
-                node_rows.append({"name": nm, "kind": "care", "service": service,
-                                  "units_per_patient": round(float(rng.uniform(1, 8)), 3)})
-                names.append(nm)
-                k += 1
-            layer_names.append(names)
-        node_rows += [{"name": "recovered", "kind": "sink"}, {"name": "died", "kind": "sink"}]
-        edge_rows = []
-
-        def connect(src_list, dst_list):
-            for a_i, a in enumerate(src_list):
-                if len(src_list) * len(dst_list) <= 3 * max(len(src_list), len(dst_list)):
-                    targets = dst_list
-                else:
-                    targets = sorted({dst_list[a_i % len(dst_list)], dst_list[(a_i + 1) % len(dst_list)]})
-                m = len(targets)
-                if m == 1:
-                    edge_rows.append({"from": a, "to": targets[0], "share": 1.0})
-                    continue
-                w = rng.dirichlet(np.ones(m))
-                for j, t in enumerate(targets):
-                    lo = round(float(w[j] * 0.6), 4)
-                    hi = round(float(min(1.0, w[j] * 1.6 + 0.05)), 4)
-                    edge_rows.append({"from": a, "to": t, "share": [lo, hi]})
-
-        connect(["onset"], layer_names[0])
-        for a, b in zip(layer_names, layer_names[1:]):
-            connect(a, b)
-        last = layer_names[-1]
-        for a in last:
-            edge_rows.append({"from": a, "to": "recovered", "share": [0.8, 0.97]})
-            edge_rows.append({"from": a, "to": "died", "share": [0.03, 0.2]})
-        # a readmission loop: last layer's first node back to the first layer's first node
-        if len(layer_names) > 1:
-            a = last[0]
-            edge_rows = [e for e in edge_rows if not (e["from"] == a)]
-            edge_rows += [{"from": a, "to": "recovered", "share": [0.75, 0.9]},
-                          {"from": a, "to": "died", "share": [0.03, 0.1]},
-                          {"from": a, "to": layer_names[0][0], "share": [0.02, 0.1]}]
-        # rough base-year use (midpoint shares, ignoring loops) to size baselines
-        pop_need = sum(node_rows[0]["incidence"][s] * pop for s, pop in zip(segs, pops))
-        per_node = {"onset": pop_need}
-        for e in edge_rows:
-            lo, hi = (e["share"], e["share"]) if isinstance(e["share"], float) else e["share"]
-            per_node[e["to"]] = per_node.get(e["to"], 0.0) + per_node.get(e["from"], 0.0) * (lo + hi) / 2
-        for n in node_rows:
-            if n["kind"] == "care":
-                usage[n["service"]] += per_node.get(n["name"], 0.0) * n["units_per_patient"]
-        acute_nodes = [n["name"] for n in node_rows if n["kind"] == "care" and n["service"].startswith("acut")]
-        adm_terms += [{"pathway": name, "node": n} for n in acute_nodes[:2]]
-        pw_list.append({"name": name, "nodes": node_rows, "edges": edge_rows})
         prev_svc = by_sector["prevention"][p % len(by_sector["prevention"])]
-        x1 = round(float(rng.uniform(0.5, 2.0) * pop_need), 1) + 1.0
-        y1 = round(float(rng.uniform(0.05, 0.15)), 4)
-        y2 = round(y1 * float(rng.uniform(1.3, 1.9)), 4)  # second piece flatter: concave
-        effects.append({
-            "name": f"effect_{p}", "service": prev_svc, "pathway": name, "sources": ["onset"],
-            "lag": int(rng.integers(0, 3)), "floor": 0.6,
-            "response": [[0, 0], [x1, y1], [3 * x1, y2]],
-        })
-    for s in svc:
-        used = usage[s["name"]]
-        other = used * float(rng.uniform(0.5, 3.0)) + 1000.0
-        s["non_pathway_activity"] = round(other, 1)
-        s["baseline_activity"] = round(used + other, 1)
-        room = 10.0 if s["sector"] == "prevention" else 2.5
-        s["capacity"] = {"max": round(room * (used + other), 1)}
-    # prevention: about 4% of base-year spend, half of it committed (non-pathway) activity
-    other_spend = sum(s["baseline_activity"] * s["unit_cost"]["value"] for s in svc if s["sector"] != "prevention")
-    prev = [s for s in svc if s["sector"] == "prevention"]
-    for s in prev:
-        s["baseline_activity"] = round(0.04 / 0.96 * other_spend / len(prev) / s["unit_cost"]["value"], 1)
-        s["non_pathway_activity"] = round(0.5 * s["baseline_activity"], 1)
-        s["capacity"] = {"max": round(10 * s["baseline_activity"], 1)}
+        pw, effect, terms = _pathway(rng, name, f"effect_{p}", nodes, segs, pops, by_sector, prev_svc, usage)
+        pw_list.append(pw)
+        effects.append(effect)
+        adm_terms += terms
+    _size_baselines(rng, svc, usage)
     base_spend = sum(s["baseline_activity"] * s["unit_cost"]["value"] for s in svc)
 
     data = {
@@ -186,6 +97,207 @@ def generate(pathways: int = 3, nodes: int = 9, services: int = 12, segments: in
     if csv_dir is not None:
         _pathways_to_csv(data, csv_dir, stem)
     return data
+
+
+def generate_places(places: int = 30, pathways_per_place: int = 1, nodes: int = 12, segments: int = 6,
+                    years: int = 5, seed: int = 0, places_per_system: int = 30, acute_per_system: int = 4,
+                    csv_dir: Path | None = None, stem: str = "gen") -> dict:
+    """Many places (PCN-like localities) under one pooled budget, grouped into systems.
+
+    Each place has its own population (six age segments of 25k-60k people in all), its own
+    prevention service and three community services, and its own pathways (on its own segments);
+    the acute care on its pathways is delivered by its system's ``acute_per_system`` hospital
+    trusts, shared by the ``places_per_system`` places of the system (about 42 systems of 30 places
+    for England's ~1,250 PCNs). Only each system's largest trust has a shrink limit. One edge of each
+    split on a pathway is clinically bounded, the others take the rest (so about one constraint row
+    per flow variable, against two in the system mix). One pooled
+    budget, one +2 point prevention shift and one admissions outcome span every place.
+    """
+    rng = np.random.default_rng(seed)
+    base_year = 2025
+    ages = SEGMENTS[:segments] if segments <= 6 else [f"seg{k}" for k in range(segments)]
+    weights = np.array(SEG_POP[:segments] if segments <= 6 else [1.0] * segments, dtype=float)
+    weights /= weights.sum()
+    n_systems = max(1, math.ceil(places / places_per_system))
+    svc, trusts = [], []
+    for j in range(n_systems):
+        names = []
+        for k in range(acute_per_system):
+            svc.append(_service(rng, f"acute_s{j}_{k}", "acute", shrink=k == 0))
+            names.append(svc[-1]["name"])
+        trusts.append(names)
+    pw_list, effects, adm_terms, seg_rows = [], [], [], []
+    usage = {s["name"]: 0.0 for s in svc}
+    for i in range(places):
+        place = f"p{i:04d}"
+        local = [_service(rng, f"prev_{place}", "prevention", shrink=False)] + \
+            [_service(rng, f"comm_{place}_{k}", "community", shrink=False) for k in range(3)]
+        svc += local
+        usage.update({s["name"]: 0.0 for s in local})
+        segs = [f"{place}_{a}" for a in ages]
+        pops = [int(w * rng.uniform(25_000, 60_000)) for w in weights]
+        seg_rows += [{"name": s, "population": {"value": pop, "growth": round(float(rng.uniform(0, 0.02)), 4)}}
+                     for s, pop in zip(segs, pops)]
+        by_sector = {"community": [s["name"] for s in local[1:]], "acute": trusts[i // places_per_system]}
+        for k in range(pathways_per_place):
+            name = f"{place}_pw{k}"
+            pw, effect, terms = _pathway(rng, name, f"effect_{place}_{k}", nodes, segs, pops, by_sector,
+                                         local[0]["name"], usage, one_bounded=True)
+            pw["segments"] = segs
+            pw_list.append(pw)
+            effects.append(effect)
+            adm_terms += terms
+    _size_baselines(rng, svc, usage)
+    base_spend = sum(s["baseline_activity"] * s["unit_cost"]["value"] for s in svc)
+    data = {
+        "format_version": 1,
+        "name": f"generated places (seed {seed}, {places} places x {pathways_per_place} pathways x {nodes} nodes, "
+                f"{n_systems} systems)",
+        "horizon": {"base_year": base_year, "years": years, "discount_rate": 0.035},
+        "budget": {"pooled": {"value": round(base_spend * 1.4, 0), "growth": 0.03}},
+        "sectors": SECTORS,
+        "services": svc,
+        "segments": seg_rows,
+        "pathways": pw_list,
+        "prevention_effects": effects,
+        "shift_policies": [{"kind": "share", "name": "prevention_shift", "sectors": ["prevention"],
+                            "increase_pp": 2.0}],
+        "outcomes": [{"name": "emergency_admissions", "unit": "admissions", "terms": adm_terms}],
+    }
+    if csv_dir is not None:
+        _pathways_to_csv(data, csv_dir, stem)
+    return data
+
+
+def _service(rng, name: str, sector: str, shrink: bool) -> dict:
+    """One service: unit cost by sector, cost growth, a growth limit (and a shrink limit if asked)."""
+    cost = {"prevention": rng.uniform(30, 300), "community": rng.uniform(20, 150),
+            "acute": rng.uniform(250, 2500)}[sector]
+    out = {
+        "name": name, "sector": sector,
+        "unit_cost": {"value": round(float(cost), 2), "growth": round(float(rng.uniform(0.01, 0.03)), 4)},
+        "baseline_activity": 0.0,
+        "non_pathway_activity": 0.0,
+        "max_growth": 0.6 if sector == "prevention" else round(float(rng.uniform(0.08, 0.15)), 3),
+    }
+    if shrink:
+        out["max_shrink"] = round(float(rng.uniform(0.03, 0.06)), 3)
+    return out
+
+
+def _pathway(rng, name: str, effect_name: str, nodes: int, segs: list[str], pops: list, by_sector: dict,
+             prev_svc: str, usage: dict, one_bounded: bool = False) -> tuple[dict, dict, list]:
+    """One layered pathway (onset, care layers, recovered/died) with substitutable [min, max] edges
+    and a readmission loop; its prevention effect (driven by ``prev_svc``) and its admission terms.
+    Adds the pathway's rough base-year use of each service to ``usage``.
+
+    By default every edge of a split has its own [min, max] share. With ``one_bounded``, one edge of
+    each split is the clinically bounded one (between min and max, at most max, or at least min)
+    and the others take the rest (share [0, 1]); deaths are at most a share."""
+    care_n = nodes - 3
+    layers = _layers(care_n)
+    node_rows = [{"name": "onset", "kind": "source", "description": "",
+                  "incidence": {s: round(float(rng.uniform(0.001, 0.02)), 6) for s in segs}}]
+    layer_names = []
+    k = 0
+    for li, width in enumerate(layers):
+        names = []
+        for _ in range(width):
+            sector = "community" if rng.random() < 0.5 else "acute"
+            service = by_sector[sector][int(rng.integers(len(by_sector[sector])))]
+            nm = f"care_{k}"
+            node_rows.append({"name": nm, "kind": "care", "service": service,
+                              "units_per_patient": round(float(rng.uniform(1, 8)), 3)})
+            names.append(nm)
+            k += 1
+        layer_names.append(names)
+    node_rows += [{"name": "recovered", "kind": "sink"}, {"name": "died", "kind": "sink"}]
+    edge_rows = []
+
+    def connect(src_list, dst_list):
+        for a_i, a in enumerate(src_list):
+            if len(src_list) * len(dst_list) <= 3 * max(len(src_list), len(dst_list)):
+                targets = dst_list
+            else:
+                targets = sorted({dst_list[a_i % len(dst_list)], dst_list[(a_i + 1) % len(dst_list)]})
+            m = len(targets)
+            if m == 1:
+                edge_rows.append({"from": a, "to": targets[0], "share": 1.0})
+                continue
+            w = rng.dirichlet(np.ones(m))
+            if one_bounded:
+                chosen, kind = int(rng.integers(m)), rng.random()
+                for j, t in enumerate(targets):
+                    lo = round(float(w[j] * 0.6), 4)
+                    hi = round(float(min(1.0, w[j] * 1.6 + 0.05)), 4)
+                    share = [0.0, 1.0] if j != chosen else [lo, hi] if kind < 0.5 else [0.0, hi] if kind < 0.75 \
+                        else [lo, 1.0]
+                    edge_rows.append({"from": a, "to": t, "share": share})
+                continue
+            for j, t in enumerate(targets):
+                lo = round(float(w[j] * 0.6), 4)
+                hi = round(float(min(1.0, w[j] * 1.6 + 0.05)), 4)
+                edge_rows.append({"from": a, "to": t, "share": [lo, hi]})
+
+    connect(["onset"], layer_names[0])
+    for a, b in zip(layer_names, layer_names[1:]):
+        connect(a, b)
+    last = layer_names[-1]
+    rest = [0.0, 1.0] if one_bounded else None
+    for a in last:
+        edge_rows.append({"from": a, "to": "recovered", "share": rest or [0.8, 0.97]})
+        edge_rows.append({"from": a, "to": "died", "share": [0.0, 0.2] if one_bounded else [0.03, 0.2]})
+    # a readmission loop: last layer's first node back to the first layer's first node
+    if len(layer_names) > 1:
+        a = last[0]
+        edge_rows = [e for e in edge_rows if not (e["from"] == a)]
+        edge_rows += [{"from": a, "to": "recovered", "share": rest or [0.75, 0.9]},
+                      {"from": a, "to": "died", "share": [0.0, 0.1] if one_bounded else [0.03, 0.1]},
+                      {"from": a, "to": layer_names[0][0], "share": [0.02, 0.1]}]
+    # rough base-year use (midpoint shares, normalised per node, ignoring loops) to size baselines
+    pop_need = sum(node_rows[0]["incidence"][s] * pop for s, pop in zip(segs, pops))
+    per_node = {"onset": pop_need}
+    mid_sum: dict[str, float] = {}
+    for e in edge_rows:
+        lo, hi = (e["share"], e["share"]) if isinstance(e["share"], float) else e["share"]
+        mid_sum[e["from"]] = mid_sum.get(e["from"], 0.0) + (lo + hi) / 2
+    for e in edge_rows:
+        lo, hi = (e["share"], e["share"]) if isinstance(e["share"], float) else e["share"]
+        mid = (lo + hi) / 2 / (mid_sum[e["from"]] if one_bounded else 1.0)
+        per_node[e["to"]] = per_node.get(e["to"], 0.0) + per_node.get(e["from"], 0.0) * mid
+    for n in node_rows:
+        if n["kind"] == "care":
+            usage[n["service"]] += per_node.get(n["name"], 0.0) * n["units_per_patient"]
+    acute_nodes = [n["name"] for n in node_rows if n["kind"] == "care" and n["service"].startswith("acut")]
+    adm_terms = [{"pathway": name, "node": n} for n in acute_nodes[:2]]
+    x1 = round(float(rng.uniform(0.5, 2.0) * pop_need), 1) + 1.0
+    y1 = round(float(rng.uniform(0.05, 0.15)), 4)
+    y2 = round(y1 * float(rng.uniform(1.3, 1.9)), 4)  # second piece flatter: concave
+    effect = {
+        "name": effect_name, "service": prev_svc, "pathway": name, "sources": ["onset"],
+        "lag": int(rng.integers(0, 3)), "floor": 0.6,
+        "response": [[0, 0], [x1, y1], [3 * x1, y2]],
+    }
+    return {"name": name, "nodes": node_rows, "edges": edge_rows}, effect, adm_terms
+
+
+def _size_baselines(rng, svc: list[dict], usage: dict) -> None:
+    """Baseline activity = pathway use + non-pathway demand; capacity with room to grow; prevention
+    at about 4% of base-year spend, half of it committed (non-pathway) activity."""
+    for s in svc:
+        used = usage[s["name"]]
+        other = used * float(rng.uniform(0.5, 3.0)) + 1000.0
+        s["non_pathway_activity"] = round(other, 1)
+        s["baseline_activity"] = round(used + other, 1)
+        room = 10.0 if s["sector"] == "prevention" else 2.5
+        s["capacity"] = {"max": round(room * (used + other), 1)}
+    # prevention: about 4% of base-year spend, half of it committed (non-pathway) activity
+    other_spend = sum(s["baseline_activity"] * s["unit_cost"]["value"] for s in svc if s["sector"] != "prevention")
+    prev = [s for s in svc if s["sector"] == "prevention"]
+    for s in prev:
+        s["baseline_activity"] = round(0.04 / 0.96 * other_spend / len(prev) / s["unit_cost"]["value"], 1)
+        s["non_pathway_activity"] = round(0.5 * s["baseline_activity"], 1)
+        s["capacity"] = {"max": round(10 * s["baseline_activity"], 1)}
 
 
 def _pathways_to_csv(data: dict, csv_dir: Path, stem: str) -> None:
@@ -241,10 +353,18 @@ def size_for(variables: int, segments: int = 6, years: int = 5, nodes: int = 12)
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--variables", type=int, help="aim for about this many variables (sets --pathways)")
+    ap.add_argument("--variables", type=int,
+                    help="aim for about this many variables (sets --pathways, or --places with --mix places)")
+    ap.add_argument("--mix", choices=("system", "places"), default="system",
+                    help="system: one system's pathways sharing --services services (the default); places: "
+                         "many PCN-like places, each with its own services, segments and pathways")
     ap.add_argument("--pathways", type=int, default=3)
     ap.add_argument("--nodes", type=int, default=12, help="nodes per pathway (>= 4)")
-    ap.add_argument("--services", type=int, default=40)
+    ap.add_argument("--services", type=int, default=40, help="services of the system mix")
+    ap.add_argument("--places", type=int, default=30, help="places of the places mix")
+    ap.add_argument("--pathways-per-place", type=int, default=1)
+    ap.add_argument("--places-per-system", type=int, default=30,
+                    help="places sharing one system's acute trusts (places mix)")
     ap.add_argument("--segments", type=int, default=6)
     ap.add_argument("--years", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
@@ -254,16 +374,23 @@ def main(argv=None) -> None:
     a = ap.parse_args(argv)
     if a.nodes < 4:
         ap.error("--nodes must be at least 4")
-    pathways = size_for(a.variables, a.segments, a.years, a.nodes) if a.variables else a.pathways
-    data = generate(pathways, a.nodes, a.services, a.segments, a.years, a.seed)
+    if a.mix == "places":
+        places = max(1, round(size_for(a.variables, a.segments, a.years, a.nodes) / a.pathways_per_place)) \
+            if a.variables else a.places
+        data = generate_places(places, a.pathways_per_place, a.nodes, a.segments, a.years, a.seed,
+                               places_per_system=a.places_per_system)
+        what = f"{places} places x {a.pathways_per_place} pathways x {a.nodes} nodes"
+    else:
+        pathways = size_for(a.variables, a.segments, a.years, a.nodes) if a.variables else a.pathways
+        data = generate(pathways, a.nodes, a.services, a.segments, a.years, a.seed)
+        what = f"{pathways} pathways x {a.nodes} nodes, {a.services} services"
     if not a.no_targets:
         data = add_binding_targets(data)
     if a.csv:
         _pathways_to_csv(data, a.out.parent, a.out.stem)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(yaml.safe_dump(data, sort_keys=False, width=120))
-    print(f"wrote {a.out}: {pathways} pathways x {a.nodes} nodes, {a.services} services, "
-          f"{a.segments} segments, {a.years} years", file=sys.stderr)
+    print(f"wrote {a.out}: {what}, {a.segments} segments, {a.years} years", file=sys.stderr)
 
 
 if __name__ == "__main__":

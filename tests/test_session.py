@@ -88,3 +88,15 @@ def test_a_failed_solve_does_not_leave_the_session_stale(monkeypatch):
     monkeypatch.setattr(session_mod, "run_highs", real)
     assert session.solve({"targets[0].at_most": 60}).status is Status.INFEASIBLE
     assert session.solve().objective == pytest.approx(184_000)
+
+
+def test_places_generator_is_seeded_valid_and_solvable():
+    """The places mix of the benchmark generator: same seed, same instance; it validates, solves and
+    verifies, with one pathway (on its own segments) per place."""
+    a = generate_instance.generate_places(places=3, nodes=8, segments=3, years=3, seed=5, places_per_system=2)
+    b = generate_instance.generate_places(places=3, nodes=8, segments=3, years=3, seed=5, places_per_system=2)
+    assert a == b
+    inst = optimiser.load_data(copy.deepcopy(a), file="places")
+    assert len(inst.graphs) == 3 and len(inst.pathway_segments) == 9
+    r = optimiser.solve(inst)
+    assert r.status is Status.OPTIMAL and r.verify().ok
