@@ -125,7 +125,9 @@ class LinearProgram:
     def add_constraints(self, name: str, index: pd.DataFrame, terms: pd.DataFrame | list[pd.DataFrame],
                         lower=-INF, upper=INF, description: str = "", unit: str = "",
                         dual_unit: str = "") -> ConstraintBlock | None:
-        """Add one row per row of ``index``; ``terms`` has the index's key columns plus ``col``, ``coef``.
+        """Add one row per row of ``index``; ``terms`` has the index's key columns plus ``col``, ``coef``
+        (or, where the family already knows it, ``_row``: the position of the term's row in ``index``,
+        which saves matching keys on large blocks).
 
         Terms whose keys match no row are an error (they would silently vanish otherwise).
         Returns ``None`` (and adds nothing) when ``index`` is empty.
@@ -136,15 +138,22 @@ class LinearProgram:
         index = index.reset_index(drop=True)
         if len(index) == 0:
             return None
-        if isinstance(terms, list):
-            terms = [t for t in terms if len(t)]
-            terms = pd.concat(terms, ignore_index=True) if terms else pd.DataFrame(
-                columns=list(index.columns) + ["col", "coef"])
+        terms = [t for t in (terms if isinstance(terms, list) else [terms]) if len(t)]
         keys = list(index.columns)
         n = len(index)
-        if len(terms):
+        positioned = [t for t in terms if "_row" in t.columns]
+        keyed = [t for t in terms if "_row" not in t.columns]
+        for t in positioned:
+            rows = t["_row"].to_numpy(dtype=np.int64)
+            if len(rows) and (rows.min() < 0 or rows.max() >= n):
+                raise KeyError(f"{name}: coefficients for row positions outside 0..{n - 1}")
+            self._rows.append((rows + self.n_rows).astype(INDEX))
+            self._cols.append(t["col"].to_numpy(dtype=INDEX))
+            self._vals.append(t["coef"].to_numpy(dtype=float))
+        if keyed:
+            merged = pd.concat(keyed, ignore_index=True) if len(keyed) > 1 else keyed[0]
             pos = index.assign(_row=np.arange(n))
-            merged = terms.merge(pos, how="left", on=keys, validate="many_to_one")
+            merged = merged.merge(pos, how="left", on=keys, validate="many_to_one")
             if merged["_row"].isna().any():
                 bad = merged.loc[merged["_row"].isna(), keys].head(3).to_dict("records")
                 raise KeyError(f"{name}: coefficients for rows that do not exist: {bad}")

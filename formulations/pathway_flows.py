@@ -100,7 +100,9 @@ def add_edge_shares(lp: LinearProgram, inst) -> None:
     Fixed shares (min = max) give one equality; bounds that cannot bind (min = 0, max = 1) add no row.
     """
     f = _flows(lp).merge(inst.edges, on=["pathway", "from", "to"])
-    out = out_flow_terms(lp).rename(columns={"node": "from"})
+    # the flows out of one node, segment and year form a group: sum out = sum over the group
+    f["group"] = f.groupby(["pathway", "from", "segment", "year"], sort=False).ngroup()
+    group = f[["group", "col"]]
     ekeys = ["pathway", "from", "to", "segment", "year"]
     for name, bound, need, lower, upper in (
         ("edge_share_fixed", "share_min", f["share_min"] == f["share_max"], 0.0, 0.0),
@@ -110,13 +112,15 @@ def add_edge_shares(lp: LinearProgram, inst) -> None:
         sel = f[need]
         if name == "edge_share_fixed":
             # a node's only edge (share 1) needs no row: flow[e] = sum out is an identity
-            n_out = f.groupby(["pathway", "from", "segment", "year"])["to"].transform("size")
+            n_out = f.groupby("group")["col"].transform("size")
             sel = f[need & ~((n_out == 1) & (f["share_min"] == 1.0))]
         if sel.empty:
             continue
-        rows = sel[ekeys].reset_index(drop=True)
-        own = terms(rows, sel["col"].to_numpy(), 1.0)
-        others = sel[ekeys + [bound]].merge(out, on=["pathway", "from", "segment", "year"])
-        share_terms = terms(others[ekeys], others["col"], -others[bound])
-        lp.add_constraints(name, rows, [own, share_terms], lower=lower, upper=upper,
+        sel = sel.reset_index(drop=True)
+        row = np.arange(len(sel))
+        own = pd.DataFrame({"_row": row, "col": sel["col"].to_numpy(), "coef": 1.0})
+        others = pd.DataFrame({"_row": row, "group": sel["group"].to_numpy(),
+                               "share": sel[bound].to_numpy()}).merge(group, on="group")
+        share_terms = pd.DataFrame({"_row": others["_row"], "col": others["col"], "coef": -others["share"]})
+        lp.add_constraints(name, sel[ekeys], [own, share_terms], lower=lower, upper=upper,
                            description=f"flow on an edge vs its {bound.replace('_', ' ')}", unit="patients")

@@ -87,7 +87,35 @@ def population_table(inst) -> pd.DataFrame:
     return pop[["segment", "place", "year", "population"]].reset_index(drop=True)
 
 
-def scope_tables(inst, lp, x: np.ndarray) -> dict[str, pd.DataFrame]:
+def attributable_from_tables(scopes: pd.DataFrame, alloc: pd.DataFrame, nodes: pd.DataFrame,
+                             services: pd.DataFrame) -> pd.Series:
+    """Attributable spend per (scope, year) recomputed from result tables alone: the spend of the
+    scope's whole services (allocation) plus, for every other service in its pathway sectors, unit
+    cost x activity used by the scope's segments at the service's care nodes (nodes table)."""
+    keys = ["service", "year"]
+    sector_of = services.set_index("service")["sector"] if "service" in services else services["sector"]
+    care = nodes[nodes["kind"] == "care"]
+    use = care.groupby(["service", "segment", "year"], as_index=False)["activity_used"].sum()
+    use["cost"] = use["activity_used"].to_numpy() * alloc.set_index(keys)["unit_cost"].reindex(
+        pd.MultiIndex.from_frame(use[keys])).to_numpy()
+    use["sector"] = use["service"].map(sector_of)
+    whole = scopes[scopes["part"] == "whole_service"].rename(columns={"member": "service"})[["scope", "service"]]
+    w = whole.merge(alloc[keys + ["spend"]], on="service")
+    segs = scopes[scopes["part"] == "segment"].rename(columns={"member": "segment"})[["scope", "segment"]]
+    u = segs.merge(use, on="segment")
+    if len(whole):
+        u = u.merge(whole.assign(_whole=True), on=["scope", "service"], how="left")
+        u = u[u["_whole"].isna()]
+    sectors = scopes[scopes["part"] == "pathway_sector"].rename(columns={"member": "sector"})[["scope", "sector"]]
+    every = sectors.loc[sectors["sector"] == "*", "scope"].unique()
+    in_every = u["scope"].isin(every)
+    u = pd.concat([u[in_every], u[~in_every].merge(sectors, on=["scope", "sector"])], ignore_index=True)
+    return pd.concat([w.groupby(["scope", "year"])["spend"].sum(),
+                      u.groupby(["scope", "year"])["cost"].sum().rename("spend")]).groupby(level=[0, 1]).sum()
+
+
+def scope_tables(inst, lp, x: np.ndarray, alloc: pd.DataFrame | None = None,
+                 nodes: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """attributable_spend (every scope, per year, per head), spend_limits (ring fences and
     capitation against their limits), place_outcomes, equity (each compared place's measure) and
     equity_summary (highest, lowest, ratio and gap against the rule)."""
@@ -98,7 +126,17 @@ def scope_tables(inst, lp, x: np.ndarray) -> dict[str, pd.DataFrame]:
     years = list(inst.years)
     scopes = list(dict.fromkeys(inst.spend_scopes["scope"]))
     grid = pd.DataFrame({"scope": scopes}).merge(pd.DataFrame({"year": years}), how="cross")
-    spend = _evaluate(attributable_spend_terms(lp, inst, scopes), ["scope", "year"], x)
+    # scopes the model constrains (ring fences, capitation, places under an equity rule) are read off
+    # the model's own terms, so that the verifier's recomputation from the tables checks the model;
+    # the others (every segment and place, for spend per head) are reports, read off the tables
+    constrained = set(inst.spend_limits["scope"]) | set(inst.equity["scope"])
+    spend = _evaluate(attributable_spend_terms(lp, inst, sorted(constrained)), ["scope", "year"], x) \
+        if constrained else pd.Series(dtype=float)
+    if alloc is not None and nodes is not None:
+        reported = inst.spend_scopes[~inst.spend_scopes["scope"].isin(constrained)]
+        spend = pd.concat([spend, attributable_from_tables(reported, alloc, nodes, inst.services.reset_index())])
+    else:
+        spend = _evaluate(attributable_spend_terms(lp, inst, scopes), ["scope", "year"], x)
     grid["spend"] = spend.reindex(pd.MultiIndex.from_frame(grid[["scope", "year"]]), fill_value=0.0).to_numpy()
     # population of each scope: its segments
     pop = population_table(inst)

@@ -160,12 +160,14 @@ class Instance:
         service_years["activity_bound"] = np.minimum(np.minimum(service_years["capacity_max"].to_numpy(), by_budget),
                                                      np.where(np.isnan(team_cap), np.inf, team_cap))
 
-        pop = {}
+        seg_names, seg_years, seg_pop = [], [], []
         for seg in m.segments:
             for y, v in expand_years(seg.population, all_years, base).items():
-                pop[(seg.name, y)] = v
-        population = pd.Series(pop, name="population")
-        population.index.names = ["segment", "year"]
+                seg_names.append(seg.name)
+                seg_years.append(y)
+                seg_pop.append(v)
+        population = pd.Series(seg_pop, name="population", dtype=float,
+                               index=pd.MultiIndex.from_arrays([seg_names, seg_years], names=["segment", "year"]))
         all_segments = [seg.name for seg in m.segments]
 
         graphs, node_rows, edge_rows, ps_rows, inc_rows = {}, [], [], [], []

@@ -76,23 +76,80 @@ def _parse_cell(text: str) -> Any:
         pass
     if text[0] not in "[{'\"" and text not in ("true", "false", "True", "False", "null", "~"):
         return text
+    flat = _flat_collection(text)
+    if flat is not None:
+        return flat
     try:
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
         return text
 
 
+# keys YAML reads as themselves: a letter first (not a YAML 1.1 word such as yes/no/on/null), or a
+# plain decimal year; anything else goes through YAML
+_PLAIN_KEY = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_+\- ]*|[1-9][0-9]*|[0-9]+[A-Za-z0-9_+\-]*[-+][A-Za-z0-9_+\-]*)$")
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"}
+
+
+def _flat_collection(text: str) -> Any:
+    """``[1, 2.5]`` or ``{a: 1, b-2: 0.5}`` (numbers only, plain keys) read without YAML, or None
+    when the cell is anything else (then YAML reads it). The common cells of large CSV tables are
+    these, and YAML's Python constructor is slow."""
+    if len(text) < 2 or (text[0], text[-1]) not in (("[", "]"), ("{", "}")) or any(
+            ch in text for ch in "'\"#&*!|>%@`[{" if ch not in text[0]) or text.count(text[0]) != 1:
+        return None
+    inner = text[1:-1].strip()
+    if not inner:
+        return [] if text[0] == "[" else {}
+    parts = [x.strip() for x in inner.split(",")]
+    try:
+        if text[0] == "[":
+            return [_number(x) for x in parts]
+        out = {}
+        for item in parts:
+            key, sep, value = item.partition(": ")
+            key = key.strip()
+            if not sep or not _PLAIN_KEY.match(key) or key.lower() in _YAML_WORDS or _DATE_LIKE.match(key) \
+                    or key in out:
+                return None
+            out[int(key) if key.isdigit() else key] = _number(value.strip())
+        return out
+    except ValueError:
+        return None
+
+
+_DECIMAL = re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|0|[1-9][0-9]*)$")  # as YAML reads them, no exponent
+_DATE_LIKE = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
+
+
+def _number(text: str) -> float | int:
+    if not _DECIMAL.match(text):
+        raise ValueError(text)
+    return float(text) if "." in text else int(text)
+
+
 def read_csv_records(path: Path) -> list[dict[str, Any]]:
+    """The rows of a CSV table as mappings; a column named ``a.b`` fills field ``b`` of mapping
+    ``a`` (e.g. ``unit_cost.value``, ``unit_cost.growth``, ``capacity.max``)."""
     with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    out = []
-    for row in rows:
-        rec = {}
-        for key, cell in row.items():
-            value = _parse_cell((cell or "").strip())
-            if value is not MISSING:
-                rec[key.strip()] = value
-        out.append(rec)
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        keys = [tuple(part.strip() for part in k.strip().split(".")) for k in header]
+        out = []
+        for row in reader:
+            rec: dict[str, Any] = {}
+            for key, cell in zip(keys, row):
+                value = _parse_cell((cell or "").strip())
+                if value is MISSING:
+                    continue
+                node = rec
+                for step in key[:-1]:
+                    node = node.setdefault(step, {})
+                    if not isinstance(node, dict):
+                        break
+                else:
+                    node[key[-1]] = value
+            out.append(rec)
     return out
 
 

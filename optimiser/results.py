@@ -338,7 +338,7 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution) -> dict[str, pd.DataF
         "allocation": alloc, "sector_shares": shares, "shift": shift, "budget": budget,
         "outcomes": outcomes, "flows": flows, "nodes": nodes, "need": need, "prevention": prevention,
         "holders": holders, "holder_spend": holder_sector_spend(inst, alloc),
-        "holder_transfers": holder_transfers(holders), **scope_tables(inst, lp, x),
+        "holder_transfers": holder_transfers(holders), **scope_tables(inst, lp, x, alloc, nodes),
         "constraints": constraint_table(lp, raw),
     }
 

@@ -399,29 +399,11 @@ def _verify_groups(c: _Checker, t: dict, alloc: pd.DataFrame, years: list[int]) 
     """Attributable spend recomputed from the allocation and the nodes table; ring fences and
     capitation within their limits; equity measures and rules recomputed per place."""
     c.out.checks_run.append("attributable spend")
-    services = t["services"].set_index("service")
+    from .holdings import attributable_from_tables
+
     scopes, nodes, pop = t["spend_scopes"], t["nodes"], t["population"]
-    keys = ["service", "year"]
-    by_service = alloc.set_index(keys)
-    care = nodes[nodes["kind"] == "care"]
-    use = care.groupby(["service", "segment", "year"], as_index=False)["activity_used"].sum()
-    use["cost"] = use["activity_used"].to_numpy() * by_service["unit_cost"].reindex(
-        pd.MultiIndex.from_frame(use[keys])).to_numpy()
-    use["sector"] = use["service"].map(services["sector"])
-    # whole services: their spend
-    whole = scopes[scopes["part"] == "whole_service"].rename(columns={"member": "service"})[["scope", "service"]]
-    w = whole.merge(alloc[keys + ["spend"]], on="service")
-    # pathway use by the scope's segments of services not counted whole, in the scope's sectors
+    spend = attributable_from_tables(scopes, alloc, nodes, t["services"])
     segs = scopes[scopes["part"] == "segment"].rename(columns={"member": "segment"})[["scope", "segment"]]
-    u = segs.merge(use, on="segment")
-    u = u.merge(whole.assign(_whole=True), on=["scope", "service"], how="left")
-    u = u[u["_whole"].isna()]
-    sectors = scopes[scopes["part"] == "pathway_sector"].rename(columns={"member": "sector"})[["scope", "sector"]]
-    every = set(sectors.loc[sectors["sector"] == "*", "scope"])
-    u = pd.concat([u[u["scope"].isin(every)],
-                   u[~u["scope"].isin(every)].merge(sectors, on=["scope", "sector"])], ignore_index=True)
-    spend = pd.concat([w.groupby(["scope", "year"])["spend"].sum(),
-                       u.groupby(["scope", "year"])["cost"].sum().rename("spend")]).groupby(level=[0, 1]).sum()
     people = segs.merge(pop, on="segment").groupby(["scope", "year"])["population"].sum()
     a = t["attributable_spend"]
     key = pd.MultiIndex.from_frame(a[["scope", "year"]])

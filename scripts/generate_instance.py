@@ -318,6 +318,33 @@ def _pathways_to_csv(data: dict, csv_dir: Path, stem: str) -> None:
             p[part] = {"from_csv": file}
 
 
+def _flatten(rec: dict, prefix: str = "") -> dict:
+    """{'unit_cost': {'value': 1, 'growth': 0.02}} -> {'unit_cost.value': 1, 'unit_cost.growth': 0.02}."""
+    out = {}
+    for k, v in rec.items():
+        if isinstance(v, dict) and v and all(isinstance(x, str) for x in v):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _items_to_csv(data: dict, csv_dir: Path, stem: str, sections=("services", "segments")) -> None:
+    """Move long item lists (services, segments) into one CSV table each, nested fields as dotted
+    columns (unit_cost.value, capacity.max): spreadsheet-shaped, and far quicker to read than YAML."""
+    csv_dir.mkdir(parents=True, exist_ok=True)
+    for section in sections:
+        rows = [_flatten(r) for r in data[section]]
+        cols = list(dict.fromkeys(k for r in rows for k in r))
+        file = f"{stem}_{section}.csv"
+        with (csv_dir / file).open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(cols)
+            for r in rows:
+                w.writerow([_cell(r.get(c)) for c in cols])
+        data[section] = {"from_csv": file}
+
+
 def _cell(v):
     if v is None:
         return ""
@@ -369,7 +396,8 @@ def main(argv=None) -> None:
     ap.add_argument("--years", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-targets", action="store_true", help="skip the binding admission targets")
-    ap.add_argument("--csv", action="store_true", help="write pathway nodes and edges as CSV beside the YAML")
+    ap.add_argument("--csv", action="store_true", help="write pathway nodes and edges, services and segments "
+                    "as CSV beside the YAML")
     ap.add_argument("--out", required=True, type=Path)
     a = ap.parse_args(argv)
     if a.nodes < 4:
@@ -388,6 +416,7 @@ def main(argv=None) -> None:
         data = add_binding_targets(data)
     if a.csv:
         _pathways_to_csv(data, a.out.parent, a.out.stem)
+        _items_to_csv(data, a.out.parent, a.out.stem)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(yaml.safe_dump(data, sort_keys=False, width=120))
     print(f"wrote {a.out}: {what}, {a.segments} segments, {a.years} years", file=sys.stderr)
