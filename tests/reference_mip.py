@@ -29,6 +29,42 @@ Semantics (stated independently of the product code):
 U[t] (a bound on activity) is min(capacity.max[t], pooled[t] / unit_cost[t],
 activity_per_team * max_teams): each is implied by the other constraints, so it is a valid
 big-M.
+
+Budget holders, places, ring fences, capitation and equity (written from docs/formulation.md
+"Budget holders and pooling", "Spend attributable to a group; ring fences and capitation",
+"Equity across places" and the instance-format tables, not from the product code;
+cross-checked in tests/test_reference_holdings.py):
+
+* ``budget.holders``: each service is held by the holder that names it under ``services``, else
+  by the holder whose ``sectors`` contain its sector. The pool B[t] is the sum of the holders'
+  budgets (``budget.pooled`` is then absent); it is also the B[t] of the big-M above.
+  ``arrangement: pooled`` (default): the one pooled row sum_i spend[i,t] <= B[t], funds ignored.
+  ``siloed``: sum_{i held by h} spend[i,t] <= B[h,t] per holder (funds ignored; no pooled row:
+  it is the sum of these). ``partial``: a member h of a fund (a key of its ``contributions``,
+  share c_h, possibly 0) gets draw[h,t] >= 0 with
+  spend_h[t] - draw[h,t] <= (1 - c_h) B[h,t] and sum_{h in fund} draw[h,t] <= sum c_h B[h,t];
+  a holder in no fund is siloed. Spend is the full spend with the mixed-integer extras.
+* A *scope* (ring fence, capitation, place) has segments S = ``segments`` U the segments whose
+  ``place`` is one of ``places``; whole services W = ``services`` U the services whose ``place``
+  is one of ``places``; sectors = ``sectors`` or every sector when absent. Its attributable
+  spend is sum_{i in W} spend[i,t] (full spend, extras included, *whatever the sector*: the
+  sectors filter pathway use only, as the field's description says) plus, for every other
+  service i in the sectors, unit_cost[i,t] x sum over the care nodes n of i (all pathways) of
+  units_per_patient[n] x patients arriving at n from segments in S. Non-pathway activity and
+  activity above what the pathways need are attributable to no group.
+* Ring fence: at_least[t] <= spend_g[t] <= at_most[t] in its ``years`` (default all).
+* Capitation: spend_g[t] <= per_head[t] x sum_{s in S} pop[s,t]. With ``by_place``: one row per
+  declared place p that holds at least one segment of S ("each place's share of the segments"),
+  over S_p = {s in S with place p} and W_p = {i in W located in p}, capped at
+  per_head[t] x pop(S_p). Services of W located in a place that holds none of S are then in no
+  row (the docs leave this open; validation rejects segments and services without a place in a
+  ``by_place`` scope, so that case does not arise).
+* Equity, for the compared places (``places``, default all declared): the measure m[p,t] is the
+  attributable spend of the place as a scope (its segments, its own services whole, every sector)
+  / pop[p,t] for ``spend_per_head``, or 1000 x the outcome counted over the place's segments only
+  / pop[p,t] for ``outcome_rate``. Written pairwise (not with hi / lo variables as the docs
+  state it; the same feasible set): m[p,t] <= max_ratio x m[q,t] and
+  m[p,t] - m[q,t] <= max_gap for every ordered pair p != q, in the rule's ``years``.
 """
 
 from __future__ import annotations
@@ -75,6 +111,33 @@ def is_concave(points) -> bool:
 # ----------------------------------------------------------------------------- the model
 
 def reference_solve_mip(data: dict) -> tuple[str, float | None]:
+    """Status ('optimal', 'infeasible', 'unbounded') and, when optimal, the objective."""
+    status, objective, _, _ = reference_plan(data)
+    return status, objective
+
+
+def reference_plan(data: dict):
+    """(status, objective, x, probe): x the optimal column values (None unless optimal); probe a
+    mapping of helpers reading the model's expressions as coefficient dicts (col -> value):
+    ``attributable(segments, whole_services, sectors, t)``, ``place_measure(rule, place, t)``,
+    ``head_count(segments, t)``, ``years``. Used by tests/random_holding_instances.py to set
+    limits around an optimal plan."""
+    lp, sense, probe = _build_reference(data)
+    res = lp.solve()
+    if res.status == 0:
+        return "optimal", sense * float(res.fun), np.asarray(res.x), probe
+    if res.status == 2:
+        return "infeasible", None, None, probe
+    if res.status == 3:
+        return "unbounded", None, None, probe
+    raise RuntimeError(f"milp failed: status {res.status}: {res.message}")
+
+
+def evaluate(coeffs: dict, x) -> float:
+    return float(sum(v * x[c] for c, v in coeffs.items()))
+
+
+def _build_reference(data: dict):
     horizon = data["horizon"]
     base = int(horizon["base_year"])
     n_years = int(horizon.get("years", 5))
@@ -93,7 +156,12 @@ def reference_solve_mip(data: dict) -> tuple[str, float | None]:
     baseline = {i: float(services[i]["baseline_activity"]) for i in service_names}
     sector_of = {i: services[i]["sector"] for i in service_names}
     base_spend = {i: baseline[i] * unit_cost[i][base] for i in service_names}
-    pooled = year_values(data["budget"]["pooled"], years, base)
+    holders = data["budget"].get("holders") or []
+    if holders:
+        holder_budget = {h["name"]: year_values(h["budget"], years, base) for h in holders}
+        pooled = {t: sum(holder_budget[h["name"]][t] for h in holders) for t in years}
+    else:
+        pooled = year_values(data["budget"]["pooled"], years, base)
 
     lp = MIP()
 
@@ -362,9 +430,81 @@ def reference_solve_mip(data: dict) -> tuple[str, float | None]:
                         flow_sum(pname, in_edges[(pname, node["name"])], s, t, coeffs, -upp)
             lp.ge(coeffs, npa[t])
 
-    # --- pooled budget (spend with the fixed extras)
-    for t in years:
-        lp.le(spend_coeffs(service_names, t), pooled[t])
+    # --- pooled budget (spend with the fixed extras); with holders, by the arrangement
+    arrangement = data["budget"].get("arrangement", "pooled")
+    if not holders or arrangement == "pooled":
+        for t in years:
+            lp.le(spend_coeffs(service_names, t), pooled[t])
+    else:
+        add_holder_rows(lp, data, holders, holder_budget, arrangement, service_names, sector_of,
+                        years, spend_coeffs)
+
+    # --- scopes: ring fences and capitation
+    place_names = [p["name"] for p in data.get("places") or []]
+    place_of_segment = {s["name"]: s.get("place") for s in data["segments"]}
+    place_of_service = {i: services[i].get("place") for i in service_names}
+    care_nodes_of = {i: [] for i in service_names}       # i -> [(pathway, node name, units)]
+    for pname, p in pathways.items():
+        for node in p["nodes"]:
+            if node["kind"] == "care":
+                upp = node.get("units_per_patient")
+                care_nodes_of[node["service"]].append((pname, node["name"], 1.0 if upp is None else float(upp)))
+
+    def scope_members(rule):
+        segs = set(rule.get("segments") or [])
+        whole = set(rule.get("services") or [])
+        for pl in rule.get("places") or []:
+            segs |= {s for s in segment_names if place_of_segment[s] == pl}
+            whole |= {i for i in service_names if place_of_service[i] == pl}
+        sectors = rule.get("sectors")
+        return segs, whole, (None if sectors is None else set(sectors))
+
+    def attributable(segs, whole, sectors, t):
+        """Coefficients of the spend attributable to (segments, whole services, sectors) in t."""
+        coeffs = spend_coeffs([i for i in service_names if i in whole], t)
+        for i in service_names:
+            if i in whole or (sectors is not None and sector_of[i] not in sectors):
+                continue
+            for pname, n, upp in care_nodes_of[i]:
+                for s in path_segments[pname]:
+                    if s in segs:
+                        flow_sum(pname, in_edges[(pname, n)], s, t, coeffs, unit_cost[i][t] * upp)
+        return coeffs
+
+    def head_count(segs, t):
+        return sum(population[s][t] for s in segment_names if s in segs)
+
+    def rule_years(rule):
+        ys = rule.get("years", "all")
+        return list(years) if ys == "all" else [int(y) for y in ys]
+
+    for rule in data.get("ring_fences") or []:
+        segs, whole, sectors = scope_members(rule)
+        ryears = rule_years(rule)
+        lo = year_values(rule.get("at_least"), ryears, base)
+        hi = year_values(rule.get("at_most"), ryears, base)
+        for t in ryears:
+            coeffs = attributable(segs, whole, sectors, t)
+            if lo is not None:
+                lp.ge(coeffs, lo[t])
+            if hi is not None:
+                lp.le(coeffs, hi[t])
+
+    for rule in data.get("capitation") or []:
+        segs, whole, sectors = scope_members(rule)
+        ryears = rule_years(rule)
+        per_head = year_values(rule["per_head"], ryears, base)
+        if rule.get("by_place", False):
+            parts = []
+            for pl in place_names:
+                segs_p = {s for s in segs if place_of_segment[s] == pl}
+                if segs_p:
+                    parts.append((segs_p, {i for i in whole if place_of_service[i] == pl}))
+        else:
+            parts = [(segs, whole)]
+        for segs_p, whole_p in parts:
+            for t in ryears:
+                lp.le(attributable(segs_p, whole_p, sectors, t), per_head[t] * head_count(segs_p, t))
 
     # --- shift policies (spend with the fixed extras; base-year spend is baseline x unit cost)
     for pol in data.get("shift_policies") or []:
@@ -451,6 +591,56 @@ def reference_solve_mip(data: dict) -> tuple[str, float | None]:
             if target.get("at_least") is not None:
                 lp.ge(value, target["at_least"])
 
+    # --- equity across places: pairwise rows on the per-head measures
+    def outcome_value_over(oname, t, seg_set):
+        """The outcome counted over the segments in ``seg_set`` only."""
+        coeffs = {}
+        for term in outcomes[oname]["terms"]:
+            pname = term["pathway"]
+            w = float(term.get("weight", 1.0))
+            segs = term.get("segments")
+            segs = path_segments[pname] if segs is None else [s for s in segs if s in path_segments[pname]]
+            n = term.get("node")
+            if n is not None:
+                edges = out_edges[(pname, n)] if node_info[(pname, n)]["kind"] == "source" else in_edges[(pname, n)]
+            else:
+                edges = [tuple(term["edge"])]
+            for s in segs:
+                if s in seg_set:
+                    flow_sum(pname, edges, s, t, coeffs, w)
+        return coeffs
+
+    def place_measure(rule, pl, t):
+        segs_p = {s for s in segment_names if place_of_segment[s] == pl}
+        if rule["measure"] == "spend_per_head":
+            coeffs = attributable(segs_p, {i for i in service_names if place_of_service[i] == pl}, None, t)
+            scale = 1.0 / head_count(segs_p, t)
+        else:
+            coeffs = outcome_value_over(rule["outcome"], t, segs_p)
+            scale = 1000.0 / head_count(segs_p, t)
+        return {c: v * scale for c, v in coeffs.items()}
+
+    for rule in data.get("equity") or []:
+        compared = rule.get("places")
+        compared = place_names if compared is None else list(compared)
+        ratio, gap = rule.get("max_ratio"), rule.get("max_gap")
+        for t in rule_years(rule):
+            m = {pl: place_measure(rule, pl, t) for pl in compared}
+            for p in compared:
+                for q in compared:
+                    if p == q:
+                        continue
+                    if ratio is not None:
+                        coeffs = dict(m[p])
+                        for c, v in m[q].items():
+                            add_to(coeffs, c, -float(ratio) * v)
+                        lp.le(coeffs, 0.0)
+                    if gap is not None:
+                        coeffs = dict(m[p])
+                        for c, v in m[q].items():
+                            add_to(coeffs, c, -v)
+                        lp.le(coeffs, float(gap))
+
     # --- objective
     objective = data.get("objective") or {}
     mode = objective.get("mode", "min_cost")
@@ -470,14 +660,37 @@ def reference_solve_mip(data: dict) -> tuple[str, float | None]:
                     lp.cost[col] -= float(weight) * sign * d * v   # milp minimises
         sense = -1.0
 
-    res = lp.solve()
-    if res.status == 0:
-        return "optimal", sense * float(res.fun)
-    if res.status == 2:
-        return "infeasible", None
-    if res.status == 3:
-        return "unbounded", None
-    raise RuntimeError(f"milp failed: status {res.status}: {res.message}")
+    probe = {"attributable": attributable, "place_measure": place_measure, "head_count": head_count,
+             "years": years}
+    return lp, sense, probe
+
+
+def add_holder_rows(lp, data, holders, holder_budget, arrangement, service_names, sector_of, years,
+                    spend_coeffs):
+    """Siloed and partial arrangements (docs/formulation.md, "Budget holders and pooling")."""
+    named = {i: h["name"] for h in holders for i in h.get("services") or []}
+    by_sector = {sec: h["name"] for h in holders for sec in h.get("sectors") or []}
+    holder_of = {i: named.get(i, by_sector.get(sector_of[i])) for i in service_names}
+    assert all(h is not None for h in holder_of.values()), holder_of
+    share, fund_of = {}, {}
+    if arrangement == "partial":
+        for fund in data["budget"].get("pooled_funds") or []:
+            for h, c in fund["contributions"].items():
+                share[h] = float(c)
+                fund_of[h] = fund["name"]
+    for t in years:
+        for h in holders:
+            hname = h["name"]
+            coeffs = spend_coeffs([i for i in service_names if holder_of[i] == hname], t)
+            if hname in fund_of:
+                add_to(coeffs, lp.var(("draw", hname, t)), -1.0)
+                lp.le(coeffs, (1.0 - share[hname]) * holder_budget[hname][t])
+            else:
+                lp.le(coeffs, holder_budget[hname][t])
+        for fund in data["budget"].get("pooled_funds") or [] if arrangement == "partial" else []:
+            members = list(fund["contributions"])
+            lp.le({lp.col(("draw", h, t)): 1.0 for h in members},
+                  sum(share[h] * holder_budget[h][t] for h in members))
 
 
 # An instance without mixed-integer features is a pure LP in the reference too.
