@@ -3,6 +3,7 @@ solved siloed or partially pooled."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .lp import LinearProgram
@@ -110,3 +111,36 @@ def add_pooled_funds(lp: LinearProgram, inst) -> None:
     lp.add_constraints("pooled_fund", fund[["pooled_fund", "year"]], t[["pooled_fund", "year", "col", "coef"]],
                        upper=fund["paid_in"].to_numpy(), description="draws on a pooled fund <= what is paid in",
                        unit="currency", dual_unit="cost per extra unit in the pooled fund")
+
+
+def prefer_least_transfers(lp: LinearProgram, inst) -> None:
+    """Among optimal plans, the one that moves least money between holders:
+
+        pooled:   minimise sum_{h, t} over[h, t],  over[h, t] >= sum_{i held by h} spend[i, t] - B[h, t], over >= 0
+        partial:  minimise sum_{h, t} draw[h, t]
+
+    Many plans often cost the same and differ only in which holder's services carry the spend;
+    this stage (after the objective and the earlier tie-breaks) makes the transfers a plan reports
+    the least it needs, the same whichever optimal plan HiGHS met first."""
+    if inst.holder_budgets.empty or inst.arrangement == "siloed":
+        return
+    vec = np.zeros(lp.n_cols)
+    if inst.arrangement == "partial":
+        if "fund_draw" not in lp.variables:
+            return
+        vec = np.zeros(lp.n_cols)
+        vec[lp.variables["fund_draw"].cols] = 1.0
+        lp.tiebreaks.append(("least drawn from the pooled funds among the optimal plans", vec))
+        return
+    hb = inst.holder_budgets
+    over = lp.add_variables("holder_overspend", hb[["holder", "year"]], description="spend beyond the holder's own "
+                            "budget, paid from the pool", unit="currency")
+    t = spend_terms(lp, inst)
+    t["holder"] = t["service"].map(inst.services["holder"])
+    parts = [t[["holder", "year", "col", "coef"]], over.index.assign(col=over.cols, coef=-1.0)]
+    lp.add_constraints("holder_overspend_def", hb[["holder", "year"]], parts, upper=hb["budget"].to_numpy(),
+                       description="holder's spend - what others pay for it <= its own budget", unit="currency",
+                       dual_unit="(tie-break only)")
+    vec = np.zeros(lp.n_cols)
+    vec[over.cols] = 1.0
+    lp.tiebreaks.append(("least money moved between holders among the optimal plans", vec))

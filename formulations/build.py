@@ -46,6 +46,7 @@ STEPS = (
     ("outcome targets", outcomes.add_outcome_targets),
     ("objective", objective.set_objective),
     ("tie-break: full prevention effect", objective.prefer_full_prevention_effect),
+    ("tie-break: least money moved between holders", budget.prefer_least_transfers),
 )
 
 

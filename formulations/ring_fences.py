@@ -21,8 +21,10 @@ def attributable_spend_terms(lp: LinearProgram, inst, scopes) -> pd.DataFrame:
                         * sum_{care nodes n of i} u_n * sum_{s in segments(g)} patients[n, s, t]
 
     (``inst.spend_scopes`` lists each scope's whole services, segments and sectors S_g; see
-    :func:`optimiser.instance.scope_members`). Team, running and opening costs count only for
-    services counted whole.
+    :func:`optimiser.instance.scope_members`). A scope defined by places (it has ``place`` rows)
+    does not count pathway use of services located in *other* places: that is the other place's
+    spend, so places' spends add up without counting any money twice. Team, running and opening
+    costs count only for services counted whole.
     """
     sc = inst.spend_scopes[inst.spend_scopes["scope"].isin(list(scopes))]
     parts = []
@@ -40,12 +42,26 @@ def attributable_spend_terms(lp: LinearProgram, inst, scopes) -> pd.DataFrame:
         t = pd.concat([t[t["scope"].isin(every)], named], ignore_index=True)
         t = t.merge(whole.assign(_whole=True), on=["scope", "service"], how="left")
         t = t[t["_whole"].isna()]
+        t = _without_other_places(t, sc, inst.services["place"])
         cost = inst.service_years.set_index(["service", "year"])["unit_cost"]
         t["coef"] = t["coef"].to_numpy() * cost.reindex(pd.MultiIndex.from_frame(t[["service", "year"]])).to_numpy()
         parts.append(t[["scope", "year", "col", "coef"]])
     if not parts:
         return pd.DataFrame(columns=["scope", "year", "col", "coef"])
     return pd.concat(parts, ignore_index=True)
+
+
+def _without_other_places(use: pd.DataFrame, scopes: pd.DataFrame, place_of: pd.Series) -> pd.DataFrame:
+    """Drop the pathway use (rows with scope, service) that a scope defined by places must not count:
+    use of services located in a place that is not one of the scope's."""
+    own = scopes[scopes["part"] == "place"].rename(columns={"member": "place"})[["scope", "place"]]
+    if own.empty:
+        return use
+    located = use["service"].map(place_of)
+    key = use[["scope"]].assign(place=located.to_numpy())
+    mine = key.merge(own.assign(_own=True), on=["scope", "place"], how="left")["_own"].notna().to_numpy()
+    other = use["scope"].isin(own["scope"].unique()).to_numpy() & located.notna().to_numpy() & ~mine
+    return use[~other]
 
 
 def _add_spend_limits(lp: LinearProgram, inst, kind: str, name: str, description: str) -> None:

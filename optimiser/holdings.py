@@ -90,10 +90,12 @@ def population_table(inst) -> pd.DataFrame:
 def attributable_from_tables(scopes: pd.DataFrame, alloc: pd.DataFrame, nodes: pd.DataFrame,
                              services: pd.DataFrame) -> pd.Series:
     """Attributable spend per (scope, year) recomputed from result tables alone: the spend of the
-    scope's whole services (allocation) plus, for every other service in its pathway sectors, unit
-    cost x activity used by the scope's segments at the service's care nodes (nodes table)."""
+    scope's whole services (allocation) plus, for every other service in its pathway sectors (not
+    located in another place, for a scope defined by places), unit cost x activity used by the
+    scope's segments at the service's care nodes (nodes table)."""
     keys = ["service", "year"]
-    sector_of = services.set_index("service")["sector"] if "service" in services else services["sector"]
+    by_service = services.set_index("service") if "service" in services else services
+    sector_of, place_of = by_service["sector"], by_service["place"]
     care = nodes[nodes["kind"] == "care"]
     use = care.groupby(["service", "segment", "year"], as_index=False)["activity_used"].sum()
     use["cost"] = use["activity_used"].to_numpy() * alloc.set_index(keys)["unit_cost"].reindex(
@@ -110,6 +112,14 @@ def attributable_from_tables(scopes: pd.DataFrame, alloc: pd.DataFrame, nodes: p
     every = sectors.loc[sectors["sector"] == "*", "scope"].unique()
     in_every = u["scope"].isin(every)
     u = pd.concat([u[in_every], u[~in_every].merge(sectors, on=["scope", "sector"])], ignore_index=True)
+    # a scope defined by places does not count use of services located in other places
+    own = scopes[scopes["part"] == "place"]
+    if len(own):
+        pairs = set(zip(own["scope"], own["member"]))
+        located = u["service"].map(place_of)
+        other = u["scope"].isin(set(own["scope"])) & located.notna() & ~pd.Series(
+            [(a, b) in pairs for a, b in zip(u["scope"], located)], index=u.index, dtype=bool)
+        u = u[~other]
     return pd.concat([w.groupby(["scope", "year"])["spend"].sum(),
                       u.groupby(["scope", "year"])["cost"].sum().rename("spend")]).groupby(level=[0, 1]).sum()
 

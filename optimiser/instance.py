@@ -396,10 +396,11 @@ def _scope_years(spec, years: list[int]) -> list[int]:
 SCOPE_COLUMNS = ["scope", "part", "member"]
 
 
-def _scope_rows(scope_id: str, whole, segs, sectors) -> pd.DataFrame:
+def _scope_rows(scope_id: str, whole, segs, sectors, places=()) -> pd.DataFrame:
     return pd.DataFrame(
         [(scope_id, "whole_service", x) for x in whole] + [(scope_id, "segment", x) for x in segs]
-        + [(scope_id, "pathway_sector", x) for x in sectors], columns=SCOPE_COLUMNS)
+        + [(scope_id, "pathway_sector", x) for x in sectors] + [(scope_id, "place", x) for x in places],
+        columns=SCOPE_COLUMNS)
 
 
 def _scope_tables(m: schema.InstanceFile, years: list[int], base: int, services: pd.DataFrame,
@@ -407,7 +408,8 @@ def _scope_tables(m: schema.InstanceFile, years: list[int], base: int, services:
     """(spend_scopes, spend_limits, equity).
 
     spend_scopes: (scope, part, member) with part one of whole_service, segment, pathway_sector
-    (member ``*``: every sector): the spend attributable to a scope in year t is
+    (member ``*``: every sector) or place (a scope defined by places, which counts pathway use of
+    shared services only): the spend attributable to a scope in year t is
 
         sum_{whole services i} spend[i, t]
         + sum_{other services i in the pathway sectors} unit_cost[i, t] * (activity used at i's care
@@ -434,6 +436,7 @@ def _scope_tables(m: schema.InstanceFile, years: list[int], base: int, services:
                                     "member": placed_seg["segment"]}))
         names = pd.Series([p.name for p in m.places], dtype=object)
         frames.append(pd.DataFrame({"scope": "place: " + names, "part": "pathway_sector", "member": ALL_SECTORS}))
+        frames.append(pd.DataFrame({"scope": "place: " + names, "part": "place", "member": names}))
 
     pop = population.rename("population").reset_index()
     pop = pop[pop["year"].isin(years)].merge(segments, on="segment")
@@ -446,7 +449,7 @@ def _scope_tables(m: schema.InstanceFile, years: list[int], base: int, services:
     for rf in m.ring_fences:
         sid = f"ring fence: {rf.name}"
         whole, segs, sectors = scope_members(rf, services, segments)
-        frames.append(_scope_rows(sid, whole, segs, sectors))
+        frames.append(_scope_rows(sid, whole, segs, sectors, rf.places))
         lo = expand_years(rf.at_least, years, base) if rf.at_least is not None else {}
         hi = expand_years(rf.at_most, years, base) if rf.at_most is not None else {}
         ys = _scope_years(rf.years, years)
@@ -460,7 +463,7 @@ def _scope_tables(m: schema.InstanceFile, years: list[int], base: int, services:
         whole, segs, sectors = scope_members(cap, services, segments)
         if not cap.by_place:
             sid = f"capitation: {cap.name}"
-            frames.append(_scope_rows(sid, whole, segs, sectors))
+            frames.append(_scope_rows(sid, whole, segs, sectors, cap.places))
             p = pop_of(segs).reindex(ys).to_numpy()
             ph = np.array([per_head[y] for y in ys])
             limits.append(pd.DataFrame({"scope": sid, "kind": "capitation", "name": cap.name, "place": None,
@@ -477,6 +480,7 @@ def _scope_tables(m: schema.InstanceFile, years: list[int], base: int, services:
                                     "part": "whole_service",
                                     "member": svc_rows.index[svc_rows.isin(seg_rows["place"])].to_numpy(dtype=object)}))
         cap_places = pd.Series(pd.unique(seg_rows["place"]), dtype=object)
+        frames.append(pd.DataFrame({"scope": prefix + cap_places, "part": "place", "member": cap_places}))
         frames.append(pd.DataFrame({"scope": prefix + cap_places, "part": "pathway_sector", "member": None})
                       .merge(pd.DataFrame({"sector": sectors}), how="cross")
                       .assign(member=lambda d: d["sector"]).drop(columns="sector"))

@@ -129,6 +129,8 @@ def extract(instance, lp: LinearProgram, raw: RawSolution, timing: dict | None =
     }
     if raw.mip is not None:
         summary["mip"] = dict(raw.mip)
+    if getattr(lp, "tiebreaks_skipped", None):
+        summary["tiebreaks_not_applied"] = list(lp.tiebreaks_skipped)
     tables = static_tables(instance)
     if raw.has_plan:
         tables.update(plan_tables(instance, lp, raw))

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import logging
 import enum
 import time
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ import formulations
 from formulations.lp import LinearProgram
 
 from .errors import SolverError
+
+log = logging.getLogger(__name__)
 
 
 class Status(str, enum.Enum):
@@ -223,6 +226,9 @@ def _tiebreak(h, lp: LinearProgram, best: float) -> tuple[np.ndarray, np.ndarray
     extra = 0.0
     cols = np.arange(lp.n_cols, dtype=np.int32)
     added = 0
+    sol = h.getSolution()
+    x, row_value = np.array(sol.col_value), np.array(sol.row_value)[: lp.n_rows]
+    lp.tiebreaks_skipped = []
     try:
         for label, vec in lp.tiebreaks:
             nz = np.flatnonzero(objective).astype(np.int32)
@@ -236,13 +242,21 @@ def _tiebreak(h, lp: LinearProgram, best: float) -> tuple[np.ndarray, np.ndarray
             h.changeColsCost(lp.n_cols, cols, vec.astype(float))
             clock = h.getRunTime()
             h.run()
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                # the simplex can stall on the nearly parallel objective row: start this stage afresh
+                h.clearSolver()
+                h.run()
             extra += h.getRunTime() - clock
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-                raise SolverError(f"HiGHS failed at the tie-break stage '{label}': "
-                                  + h.modelStatusToString(h.getModelStatus()))
+                # the plan of the stages before stands (it is optimal); only this preference is lost
+                log.warning("tie-break stage %r not applied: HiGHS %s", label,
+                            h.modelStatusToString(h.getModelStatus()))
+                lp.tiebreaks_skipped.append(label)
+                break
             objective, sense, value = vec, "min", float(h.getInfo().objective_function_value)
-        sol = h.getSolution()
-        return np.asarray(sol.col_value), np.asarray(sol.row_value)[: lp.n_rows], extra
+            sol = h.getSolution()
+            x, row_value = np.array(sol.col_value), np.array(sol.row_value)[: lp.n_rows]
+        return x, row_value, extra
     finally:
         if added:
             h.deleteRows(added, np.arange(lp.n_rows, lp.n_rows + added, dtype=np.int32))

@@ -60,7 +60,8 @@ cross-checked in tests/test_reference_holdings.py):
   row (the docs leave this open; validation rejects segments and services without a place in a
   ``by_place`` scope, so that case does not arise).
 * Equity, for the compared places (``places``, default all declared): the measure m[p,t] is the
-  attributable spend of the place as a scope (its segments, its own services whole, every sector)
+  attributable spend of the place as a scope (its segments, its own services whole, every sector;
+  a scope defined by places never counts use of services located in other places)
   / pop[p,t] for ``spend_per_head``, or 1000 x the outcome counted over the place's segments only
   / pop[p,t] for ``outcome_rate``. Written pairwise (not with hi / lo variables as the docs
   state it; the same feasible set): m[p,t] <= max_ratio x m[q,t] and
@@ -459,11 +460,14 @@ def _build_reference(data: dict):
         sectors = rule.get("sectors")
         return segs, whole, (None if sectors is None else set(sectors))
 
-    def attributable(segs, whole, sectors, t):
-        """Coefficients of the spend attributable to (segments, whole services, sectors) in t."""
+    def attributable(segs, whole, sectors, t, own_places=None):
+        """Coefficients of the spend attributable to (segments, whole services, sectors) in t. A
+        scope defined by places (``own_places``) leaves out use of services located elsewhere."""
         coeffs = spend_coeffs([i for i in service_names if i in whole], t)
         for i in service_names:
             if i in whole or (sectors is not None and sector_of[i] not in sectors):
+                continue
+            if own_places is not None and place_of_service[i] is not None and place_of_service[i] not in own_places:
                 continue
             for pname, n, upp in care_nodes_of[i]:
                 for s in path_segments[pname]:
@@ -483,8 +487,9 @@ def _build_reference(data: dict):
         ryears = rule_years(rule)
         lo = year_values(rule.get("at_least"), ryears, base)
         hi = year_values(rule.get("at_most"), ryears, base)
+        own = set(rule["places"]) if rule.get("places") else None
         for t in ryears:
-            coeffs = attributable(segs, whole, sectors, t)
+            coeffs = attributable(segs, whole, sectors, t, own)
             if lo is not None:
                 lp.ge(coeffs, lo[t])
             if hi is not None:
@@ -499,12 +504,12 @@ def _build_reference(data: dict):
             for pl in place_names:
                 segs_p = {s for s in segs if place_of_segment[s] == pl}
                 if segs_p:
-                    parts.append((segs_p, {i for i in whole if place_of_service[i] == pl}))
+                    parts.append((segs_p, {i for i in whole if place_of_service[i] == pl}, {pl}))
         else:
-            parts = [(segs, whole)]
-        for segs_p, whole_p in parts:
+            parts = [(segs, whole, set(rule["places"]) if rule.get("places") else None)]
+        for segs_p, whole_p, own in parts:
             for t in ryears:
-                lp.le(attributable(segs_p, whole_p, sectors, t), per_head[t] * head_count(segs_p, t))
+                lp.le(attributable(segs_p, whole_p, sectors, t, own), per_head[t] * head_count(segs_p, t))
 
     # --- shift policies (spend with the fixed extras; base-year spend is baseline x unit cost)
     for pol in data.get("shift_policies") or []:
@@ -613,7 +618,7 @@ def _build_reference(data: dict):
     def place_measure(rule, pl, t):
         segs_p = {s for s in segment_names if place_of_segment[s] == pl}
         if rule["measure"] == "spend_per_head":
-            coeffs = attributable(segs_p, {i for i in service_names if place_of_service[i] == pl}, None, t)
+            coeffs = attributable(segs_p, {i for i in service_names if place_of_service[i] == pl}, None, t, {pl})
             scale = 1.0 / head_count(segs_p, t)
         else:
             coeffs = outcome_value_over(rule["outcome"], t, segs_p)

@@ -151,3 +151,16 @@ def test_pyomo_model_carries_the_new_families_and_agrees():
     fast, pyomo = optimiser.solve(inst), optimiser.solve(inst, backend="pyomo")
     assert fast.objective == pytest.approx(440_000) and pyomo.objective == pytest.approx(440_000)
     assert pyomo.verify().ok
+
+
+def test_places_spends_add_up_when_one_place_uses_anothers_service():
+    """West's patients use east's clinic: that spend is east's (its own service, counted whole),
+    not west's too. Least cost: east 20 clinic (40,000) + 80 ward; west 40 at east's clinic (80,000)
+    + 160 ward. East = 40,000 + 80,000 + 80,000 = 200,000; west = its people's ward use 160,000."""
+    data = read_yaml(TINY)
+    data["pathways"][1]["nodes"][1]["service"] = "clinic_east"
+    r = optimiser.solve(optimiser.load_data(data))
+    a = r.attributable_spend.set_index("scope")["spend"]
+    assert a["place: east"] == pytest.approx(200_000) and a["place: west"] == pytest.approx(160_000)
+    assert a["place: east"] + a["place: west"] == pytest.approx(r.allocation["spend"].sum())
+    assert r.verify().ok
