@@ -450,16 +450,16 @@ def _scope_tables(m: schema.InstanceFile, years: list[int], base: int, services:
         sid = f"ring fence: {rf.name}"
         whole, segs, sectors = scope_members(rf, services, segments)
         frames.append(_scope_rows(sid, whole, segs, sectors, rf.places))
-        lo = expand_years(rf.at_least, years, base) if rf.at_least is not None else {}
-        hi = expand_years(rf.at_most, years, base) if rf.at_most is not None else {}
         ys = _scope_years(rf.years, years)
+        lo = expand_years(rf.at_least, ys, base) if rf.at_least is not None else {}
+        hi = expand_years(rf.at_most, ys, base) if rf.at_most is not None else {}
         limits.append(pd.DataFrame({
             "scope": sid, "kind": "ring_fence", "name": rf.name, "place": None, "year": ys,
             "population": pop_of(segs).reindex(ys).to_numpy(), "per_head": np.nan,
             "at_least": [lo.get(y, -np.inf) for y in ys], "at_most": [hi.get(y, np.inf) for y in ys]}))
     for cap in m.capitation:
-        per_head = expand_years(cap.per_head, years, base)
         ys = _scope_years(cap.years, years)
+        per_head = expand_years(cap.per_head, ys, base)
         whole, segs, sectors = scope_members(cap, services, segments)
         if not cap.by_place:
             sid = f"capitation: {cap.name}"

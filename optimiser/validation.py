@@ -444,6 +444,11 @@ def _check_budget(report, budget: schema.Budget, known, years, all_years, servic
             if c > 1:
                 owners = [h.name for h in holders if name in getattr(h, attr)]
                 report("budget.holders", f"each {kind} named by at most one holder", f"{name!r} held by {owners}")
+    sectors_in_use = {svc.sector for svc in services}
+    for i, h in enumerate(holders):
+        if (h.sectors or h.services) and not (set(h.services) or sectors_in_use & set(h.sectors)):
+            report(_item("budget.holders", i, h.name), "a holder of at least one service (its budget would pay "
+                   "for nothing and show as a donor to the others)", f"sectors {h.sectors} with no services")
     held = {h for h in holders for h in (h.sectors + h.services)}
     unheld = [s.name for s in services if not (s.name in held or s.sector in held)]
     if unheld:
@@ -476,8 +481,9 @@ def _check_places(report, m, known) -> None:
                 report(f"{_item(section, i, item.name)}.place",
                        f"a place defined under 'places' {sorted(names)}" if names else
                        "no place (no places are defined under 'places')", repr(item.place))
+    peopled = {seg.place for seg in getattr(m, "segments", None) or []}
     for p in places:
-        if not any(seg.place == p.name for seg in getattr(m, "segments", None) or []):
+        if p.name not in peopled:
             report(f"places ({p.name})", "at least one segment in each place (its population)",
                    f"no segment has place {p.name!r}")
 
@@ -516,14 +522,15 @@ def _check_spend_scopes(report, m, known, years, all_years) -> None:
         _check_years_field(report, at, r.years, years)
         if r.at_least is None and r.at_most is None:
             report(at, "at least one of 'at_least' or 'at_most'", "neither")
-        if years:
+        applies = _applies(r.years, years)
+        if applies:
             for fld in ("at_least", "at_most"):
-                _year_series(report, f"{at}.{fld}", getattr(r, fld), years, set(all_years))
+                _year_series(report, f"{at}.{fld}", getattr(r, fld), applies, set(all_years))
             if r.at_least is not None and r.at_most is not None and not any(
-                    isinstance(v, dict) and missing_years(v, years) for v in (r.at_least, r.at_most)):
-                lo = expand_years(r.at_least, years, all_years[0])
-                hi = expand_years(r.at_most, years, all_years[0])
-                bad = [y for y in years if lo[y] > hi[y]]
+                    isinstance(v, dict) and missing_years(v, applies) for v in (r.at_least, r.at_most)):
+                lo = expand_years(r.at_least, applies, all_years[0])
+                hi = expand_years(r.at_most, applies, all_years[0])
+                bad = [y for y in applies if lo[y] > hi[y]]
                 if bad:
                     report(at, "at_least <= at_most in every year", f"at_least > at_most in {bad}")
     segment_place = {s.name: s.place for s in getattr(m, "segments", None) or []}
@@ -534,8 +541,8 @@ def _check_spend_scopes(report, m, known, years, all_years) -> None:
         _check_years_field(report, at, c.years, years)
         if not (c.segments or c.places):
             report(at, "segments or places whose population the amount per head is paid for", "none")
-        if years:
-            _year_series(report, f"{at}.per_head", c.per_head, years, set(all_years))
+        if _applies(c.years, years):
+            _year_series(report, f"{at}.per_head", c.per_head, _applies(c.years, years), set(all_years))
         if c.by_place:
             if not places:
                 report(f"{at}.by_place", "places defined under 'places'", "by_place with no places")
@@ -547,6 +554,12 @@ def _check_spend_scopes(report, m, known, years, all_years) -> None:
             if shared:
                 report(f"{at}.services", "services with a place (by_place splits them by place)",
                        f"no place for {shared}")
+            cap_places = {segment_place.get(s) for s in c.segments} | set(c.places)
+            stray = [s for s in c.services if service_place.get(s) not in cap_places | {None}]
+            if stray:
+                report(f"{at}.services", "services in places that have some of the capitated segments (each "
+                       "place's amount pays for its own people)",
+                       f"{stray} in places with none of them")
 
 
 def _check_equity(report, m, known, years) -> None:
@@ -555,10 +568,18 @@ def _check_equity(report, m, known, years) -> None:
     _duplicates(report, "equity", [e.name for e in rules])
     for i, e in enumerate(rules):
         at = _item("equity", i, e.name)
-        compared = e.places if e.places is not None else sorted(places)
+        compared = list(dict.fromkeys(e.places)) if e.places is not None else sorted(places)
         for p in e.places or []:
             if p not in places:
                 report(f"{at}.places", f"places defined under 'places' {sorted(places)}", repr(p))
+        twice = sorted({p for p in e.places or [] if (e.places or []).count(p) > 1})
+        if twice:
+            report(f"{at}.places", "each place named once", f"{twice} more than once")
+        if e.measure == "outcome_rate" and e.max_ratio is not None:
+            outcome = next((o for o in getattr(m, "outcomes", None) or [] if o.name == e.outcome), None)
+            if outcome is not None and any(t.weight < 0 for t in outcome.terms):
+                report(f"{at}.max_ratio", "a ratio only on an outcome that cannot be negative (all weights >= 0); "
+                       "use max_gap", f"negative weights in outcome {e.outcome!r}")
         if len(compared) < 2:
             report(f"{at}.places", "at least two places to compare", f"{len(compared)} place(s)")
         if e.max_ratio is None and e.max_gap is None:
@@ -573,11 +594,14 @@ def _check_equity(report, m, known, years) -> None:
         elif e.outcome is not None:
             report(f"{at}.outcome", "no outcome for measure spend_per_head", repr(e.outcome))
         _check_years_field(report, at, e.years, years)
+        seg_of_place: dict = {}
+        for seg in getattr(m, "segments", None) or []:
+            seg_of_place.setdefault(seg.place, []).append(seg)
         if years:
             from .instance import expand_years
 
             for p in compared:
-                segs = [seg for seg in getattr(m, "segments", None) or [] if seg.place == p]
+                segs = seg_of_place.get(p, [])
                 if not segs or any(isinstance(seg.population, dict) and missing_years(seg.population, years)
                                    for seg in segs):
                     continue  # reported elsewhere
@@ -586,3 +610,10 @@ def _check_equity(report, m, known, years) -> None:
                 if empty:
                     report(f"{at}.places", "places with people (a measure per head needs a population above 0)",
                            f"no population in {p!r} in {empty}")
+
+
+def _applies(spec, years: list[int]) -> list[int]:
+    """The planning years a rule with ``years: spec`` applies to."""
+    if not years:
+        return []
+    return list(years) if spec == "all" else [y for y in years if y in set(spec)]

@@ -164,3 +164,28 @@ def test_places_spends_add_up_when_one_place_uses_anothers_service():
     assert a["place: east"] == pytest.approx(200_000) and a["place: west"] == pytest.approx(160_000)
     assert a["place: east"] + a["place: west"] == pytest.approx(r.allocation["spend"].sum())
     assert r.verify().ok
+
+
+def test_more_bad_rules_are_caught():
+    data = read_yaml(TINY)
+    data["equity"] = [{"name": "dup", "measure": "spend_per_head", "places": ["east", "west", "east"], "max_ratio": 2}]
+    data["capitation"] = [{"name": "cap", "segments": ["east_adults"], "services": ["clinic_west"], "per_head": 500,
+                           "by_place": True}]
+    data["outcomes"].append({"name": "good", "terms": [{"pathway": "crisis_east", "node": "home", "weight": -1}]})
+    data["equity"].append({"name": "neg", "measure": "outcome_rate", "outcome": "good", "max_ratio": 1.2})
+    with pytest.raises(optimiser.InstanceError) as exc:
+        optimiser.load_data(data, file="rules.yaml")
+    text = str(exc.value)
+    assert "equity[0] (dup).places: expected each place named once; found ['east'] more than once" in text
+    assert "capitation[0] (cap).services" in text and "['clinic_west'] in places with none of them" in text
+    assert "equity[1] (neg).max_ratio" in text and "negative weights" in text
+
+
+def test_a_ring_fence_for_some_years_needs_amounts_only_for_those():
+    # two years, no discounting: 380,000 in 2026; at least 60,000 of east's community care in 2027
+    # only (30 clinic visits, +10,000): 390,000 in 2027
+    r = solve(horizon={"base_year": 2025, "years": 2, "discount_rate": 0.0},
+              ring_fences=[{"name": "east_community", "segments": ["east_adults"], "sectors": ["community"],
+                            "at_least": {2027: 60_000}, "years": [2027]}])
+    assert r.objective == pytest.approx(770_000)
+    assert list(r.spend_limits["year"]) == [2027]

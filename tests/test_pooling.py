@@ -196,3 +196,12 @@ def test_pooling_html_report(tmp_path):
     page = report_html(optimiser.pooling(tiny()))
     assert page.count('class="plotly-graph-div"') == 3
     assert "Value of pooling: two holders" in page and "Transfers between holders" in page
+
+
+def test_a_holder_of_nothing_is_an_error():
+    data = read_yaml(TINY)
+    data["sectors"].append("mental_health")
+    data["budget"]["holders"].append({"name": "trust", "sectors": ["mental_health"], "budget": 500})
+    with pytest.raises(optimiser.InstanceError, match=r"budget.holders\[2\] \(trust\): expected a holder of at least "
+                                                      r"one service"):
+        optimiser.load_data(data)
