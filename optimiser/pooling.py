@@ -60,7 +60,7 @@ class Pooling:
 
         doc = self.to_dict()
         return write_tables_atomically(
-            directory, self.tables, {"pooling": {k: v for k, v in doc.items() if k not in self.tables}},
+            directory, self.tables, {"pooling": doc},
             overwrite=overwrite,
             extra=lambda folder: result_workbook(folder / "pooling.xlsx", self.tables,
                                                  {k: v for k, v in doc.items() if k not in self.tables}))
@@ -143,19 +143,44 @@ def pooling(inst, *, time_limit: float | None = None, threads: int | None = None
     siloed = results["siloed"]
     notes: list[str] = []
 
+    def bound(r) -> float:
+        """The best objective any plan could reach, as the solver proved it (the objective itself
+        for an LP solved to optimality; the MIP's best bound otherwise)."""
+        mip = r.summary.get("mip") or {}
+        b = mip.get("best_bound")
+        return float(b) if b is not None and np.isfinite(b) else float(r.objective)
+
     rows = []
     for arr, r in results.items():
-        value = None
+        value = low = high = np.nan
         if arr != "siloed" and r.has_plan and siloed.has_plan and r.objective is not None \
                 and siloed.objective is not None:
             value = sign * (siloed.objective - r.objective)
+            # the true optima lie between each plan and its bound: the value lies in this interval
+            if mode == "min_cost":
+                low, high = bound(siloed) - r.objective, siloed.objective - bound(r)
+            else:
+                low, high = r.objective - bound(siloed), bound(r) - siloed.objective
         rows.append({"arrangement": arr, "label": LABELS[arr], "status": r.status.value,
-                     "objective": r.objective if r.has_plan else None,
-                     "total_cost": r.summary.get("total_cost"), "discounted_cost": r.summary.get("discounted_cost"),
-                     "value_of_pooling": value})
+                     "objective": r.objective if r.has_plan else np.nan,
+                     "best_bound": bound(r) if r.has_plan else np.nan,
+                     "total_cost": r.summary.get("total_cost", np.nan),
+                     "discounted_cost": r.summary.get("discounted_cost", np.nan),
+                     "value_of_pooling": value, "value_low": low, "value_high": high})
     summary = pd.DataFrame(rows)
+    inexact = summary[(summary["value_high"] - summary["value_low"]).abs()
+                      > 1e-6 * np.maximum(1.0, summary["value_of_pooling"].abs())]
+    if len(inexact):
+        notes.append("not proven optimal (mixed-integer gap or time limit): the value of pooling lies between "
+                     + "; ".join(f"{r.value_low:,.6g} and {r.value_high:,.6g} ({r.label})"
+                                 for r in inexact.itertuples(index=False)))
     shortfall = pd.DataFrame(columns=["holder", "year", "kept", "extra_needed"])
-    if not siloed.has_plan:
+    pooled_plan = any(r.has_plan for arr, r in results.items() if arr != "siloed")
+    if not siloed.has_plan and not pooled_plan:
+        notes.append("no arrangement has a plan: " + "; ".join(
+            f"{LABELS[arr]}: {r.summary.get('status_message', r.status.value)}" for arr, r in results.items())
+            + " — pooling does not help; see budgetshift explain for the smallest relaxation")
+    elif not siloed.has_plan:
         text = (f"siloed: {siloed.status.value} — kept apart, the holders' budgets cannot deliver this plan; "
                 "pooling is what makes it possible")
         if relax_infeasible and siloed.status.value == "infeasible":
@@ -175,8 +200,8 @@ def pooling(inst, *, time_limit: float | None = None, threads: int | None = None
                 text += ". Or, with the budgets kept apart, " + "; ".join(shift["words"])
         notes.append(text)
     for arr, r in results.items():
-        if not r.has_plan and arr != "siloed":
-            notes.append(f"{LABELS[arr]}: {r.status.value} — {r.summary.get('status_message', '')}")
+        if not r.has_plan and arr != "siloed" and pooled_plan:
+            notes.append(f"{LABELS[arr]}: {r.summary.get('status_message', r.status.value)}")
 
     def stack(name: str) -> pd.DataFrame:
         frames = [r.tables[name].assign(arrangement=arr) for arr, r in results.items()
@@ -195,6 +220,16 @@ def pooling(inst, *, time_limit: float | None = None, threads: int | None = None
             value_by_year["cost_saved"] = value_by_year["year"].map(base["spend"]) - value_by_year["spend"]
             value_by_year["discounted_cost_saved"] = (value_by_year["year"].map(base["discounted_spend"])
                                                       - value_by_year["discounted_spend"])
+    if len(value_by_year) and mode == "max_outcome" and siloed.has_plan:
+        # the objective's own weights (sign and discounting included), year by year
+        w = siloed.tables["objective_weights"]
+        def weighted(r):
+            v = r.tables["outcomes"].merge(w, on=["outcome", "year"])
+            return (v["weight"] * v["value"]).groupby(v["year"]).sum()
+        base_w = weighted(siloed)
+        gains = {arr: weighted(r) - base_w for arr, r in results.items() if r.has_plan}
+        value_by_year["weighted_outcome_gained"] = [
+            float(gains[a].get(y, 0.0)) for a, y in zip(value_by_year["arrangement"], value_by_year["year"])]
     outcomes = stack("outcomes")
     if len(outcomes):
         outcomes = outcomes[["arrangement", "outcome", "unit", "direction", "year", "value", "at_least", "at_most", "met"]]

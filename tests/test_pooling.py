@@ -205,3 +205,26 @@ def test_a_holder_of_nothing_is_an_error():
     with pytest.raises(optimiser.InstanceError, match=r"budget.holders\[2\] \(trust\): expected a holder of at least "
                                                       r"one service"):
         optimiser.load_data(data)
+
+
+def test_a_mip_value_of_pooling_comes_with_the_interval_its_gap_allows():
+    data = read_yaml(TINY)
+    data["horizon"] = {"base_year": 2025, "years": 3, "discount_rate": 0.0}
+    data["services"][0]["teams"] = {"activity_per_team": 7, "cost_per_team": 50}
+    data["services"][1]["teams"] = {"activity_per_team": 13, "cost_per_team": 300}
+    data["budget"]["holders"][0]["budget"] = 120_000
+    exact = optimiser.pooling(optimiser.load_data(copy.deepcopy(data)))
+    loose = optimiser.pooling(optimiser.load_data(copy.deepcopy(data)), mip_gap=0.2)
+    e = exact.summary.set_index("arrangement")
+    lo = loose.summary.set_index("arrangement")
+    for arr in ("partial", "pooled"):
+        assert e.loc[arr, "value_low"] == pytest.approx(e.loc[arr, "value_of_pooling"], rel=1e-3)
+        assert lo.loc[arr, "value_low"] - 1e-6 <= e.loc[arr, "value_of_pooling"] <= lo.loc[arr, "value_high"] + 1e-6
+
+
+def test_max_outcome_value_by_year_adds_up_to_the_value_of_pooling():
+    inst = tiny(objective={"mode": "max_outcome", "weights": {"admissions": 1.0}})
+    p = optimiser.pooling(inst)
+    v = p.value_by_year.groupby("arrangement")["weighted_outcome_gained"].sum()
+    s = p.summary.set_index("arrangement")["value_of_pooling"]
+    assert v["pooled"] == pytest.approx(s["pooled"]) and v["partial"] == pytest.approx(s["partial"])

@@ -26,15 +26,29 @@ def _show(p, console: Console) -> None:
     siloed_plan = bool(p.results["siloed"].has_plan)
     for r in p.summary.itertuples(index=False):
         obj = r.objective
-        value = "-" if r.value_of_pooling is None or r.value_of_pooling != r.value_of_pooling else (
-            money(r.value_of_pooling, cur) if mode == "min_cost" else number(r.value_of_pooling))
+        fmt = (lambda v: money(v, cur)) if mode == "min_cost" else number
+        value = "-" if r.value_of_pooling is None or r.value_of_pooling != r.value_of_pooling else fmt(r.value_of_pooling)
+        if value != "-" and abs(r.value_high - r.value_low) > 1e-6 * max(1.0, abs(r.value_of_pooling)):
+            value += f" ({fmt(r.value_low)} to {fmt(r.value_high)})"
         if r.arrangement != "siloed" and not siloed_plan and p.results[r.arrangement].has_plan:
             value = "makes the plan possible"
         t.add_row(r.label, r.status, "-" if obj is None or obj != obj else (money(obj, cur) if mode == "min_cost"
                                                                          else number(obj)),
                   "-" if r.total_cost is None or r.total_cost != r.total_cost else money(r.total_cost, cur), value)
     console.print(t)
-    if len(p.value_by_year) and "cost_saved" in p.value_by_year:
+    if len(p.value_by_year) and "weighted_outcome_gained" in p.value_by_year:
+        years = sorted(p.value_by_year["year"].unique())
+        t = Table(title="Weighted outcome gained against siloed, per year (the objective's weights)",
+                  title_justify="left")
+        t.add_column("arrangement")
+        for y in years:
+            t.add_column(str(y), justify="right")
+        for arr, g in p.value_by_year.groupby("arrangement", sort=False):
+            if arr != "siloed":
+                v = g.set_index("year")["weighted_outcome_gained"]
+                t.add_row(arr, *[number(v.get(y, 0.0)) for y in years])
+        console.print(t)
+    elif len(p.value_by_year) and "cost_saved" in p.value_by_year:
         years = sorted(p.value_by_year["year"].unique())
         t = Table(title="Cost saved against siloed, per year", title_justify="left")
         t.add_column("arrangement")
