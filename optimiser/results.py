@@ -126,6 +126,9 @@ def extract(instance, lp: LinearProgram, raw: RawSolution, timing: dict | None =
         "mixed_integer": lp.is_mip,
         "max_openings_per_year": m.limits.max_openings_per_year,
         "budget_arrangement": instance.arrangement,
+        # what the verifier must find tables for
+        "rules": {"holders": len(m.budget.holders), "places": len(m.places), "ring_fences": len(m.ring_fences),
+                  "capitation": len(m.capitation), "equity": len(m.equity)},
     }
     if raw.mip is not None:
         summary["mip"] = dict(raw.mip)

@@ -62,6 +62,12 @@ class _Checker:
             self.out.violations.append(Violation(check, str(where[i]), float(excess[i]),
                                                  f"{detail}: {lhs[i]:.10g} > {rhs[i]:.10g}"))
 
+    def known(self, check: str, values, where, detail: str) -> None:
+        """Record rows where a figure is missing (NaN): a comparison with it would pass silently."""
+        values = np.asarray(values, dtype=float)
+        for i in np.flatnonzero(np.isnan(values))[:20]:
+            self.out.violations.append(Violation(check, str(where[i]), float("nan"), f"{detail}: missing"))
+
     def eq(self, check: str, lhs, rhs, where, detail: str, scale=None) -> None:
         """Record rows where lhs (as reported) differs from rhs (as recomputed) beyond tolerance."""
         lhs = np.asarray(lhs, dtype=float)
@@ -130,6 +136,12 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     c.leq("pooled budget", spend_by_year, b["budget"], _where(b, ["year"]), "spend above budget")
 
     holders = t.get("holders")
+    counts = summary.get("rules") or {}
+    for table, rule in (("holders", "holders"), ("spend_limits", "ring_fences"), ("spend_limits", "capitation"),
+                        ("equity", "equity"), ("equity_summary", "equity"), ("attributable_spend", "places")):
+        if counts.get(rule) and (t.get(table) is None or not len(t[table])):
+            c.out.violations.append(Violation("tables present", table, float("nan"),
+                                              f"the instance has {rule} but the {table} table is missing or empty"))
     if holders is not None and len(holders):
         _verify_holders(c, t, alloc, holders, b)
 
@@ -361,6 +373,8 @@ def _verify_holders(c: _Checker, t: dict, alloc: pd.DataFrame, h: pd.DataFrame, 
     c.out.checks_run.append("budget holders")
     holder_of = t["services"].set_index("service")["holder"]
     wh = _where(h, ["holder", "year"])
+    for col in ("budget", "spend", "contributed", "drawn"):
+        c.known("holder figures", h[col], wh, col)
     spend = alloc.assign(holder=alloc["service"].map(holder_of)).groupby(["holder", "year"])["spend"].sum()
     hs = spend.reindex(pd.MultiIndex.from_frame(h[["holder", "year"]]), fill_value=0.0).to_numpy()
     c.eq("holder spend", h["spend"], hs, wh, "holder spend vs allocation of its services")
@@ -393,6 +407,14 @@ def _verify_holders(c: _Checker, t: dict, alloc: pd.DataFrame, h: pd.DataFrame, 
              "received vs draw beyond own contribution", scale=inpool["budget"])
         c.leq("transfers given", give.reindex(key, fill_value=0.0).to_numpy(), spare, w,
               "given beyond what the holder left in the pool", scale=inpool["budget"])
+        members = set(zip(inpool["pooled_fund"], inpool["holder"], inpool["year"]))
+        wt = _where(tr, ["pool", "from_holder", "to_holder", "year"])
+        outside = [i for i, (p_, a_, b_, y_) in enumerate(zip(tr["pool"], tr["from_holder"], tr["to_holder"], tr["year"]))
+                   if (p_, a_, y_) not in members or (p_, b_, y_) not in members]
+        for i in outside[:20]:
+            c.out.violations.append(Violation("transfers within a pool", wt[i], float("nan"),
+                                              "a transfer from or to a holder outside the pool"))
+        c.known("transfers", tr["amount"], wt, "amount")
 
 
 def _verify_groups(c: _Checker, t: dict, alloc: pd.DataFrame, years: list[int]) -> None:
@@ -408,6 +430,7 @@ def _verify_groups(c: _Checker, t: dict, alloc: pd.DataFrame, years: list[int]) 
     a = t["attributable_spend"]
     key = pd.MultiIndex.from_frame(a[["scope", "year"]])
     wa = _where(a, ["scope", "year"])
+    c.known("attributable spend", a["spend"], wa, "reported spend")
     mine = pd.DataFrame({"spend": spend.reindex(key, fill_value=0.0).to_numpy(),
                          "population": people.reindex(key, fill_value=0.0).to_numpy()}, index=key)
     c.eq("attributable spend", a["spend"], mine["spend"], wa, "reported vs recomputed from allocation and nodes",
@@ -419,6 +442,8 @@ def _verify_groups(c: _Checker, t: dict, alloc: pd.DataFrame, years: list[int]) 
         lk = pd.MultiIndex.from_frame(lim[["scope", "year"]])
         got = mine["spend"].reindex(lk).to_numpy()
         wl = _where(lim, ["scope", "year"])
+        c.known("ring fence / capitation scope", got, wl, "no attributable spend for this limit's scope")
+        c.known("limit spend", lim["spend"], wl, "reported spend")
         c.leq("ring fence / capitation at most", got, lim["at_most"].fillna(np.inf), wl, "spend above its limit",
               scale=np.maximum(np.abs(got), 1.0))
         c.leq("ring fence at least", lim["at_least"].fillna(-np.inf), got, wl, "spend below its ring fence",
@@ -426,8 +451,10 @@ def _verify_groups(c: _Checker, t: dict, alloc: pd.DataFrame, years: list[int]) 
         cap = lim[lim["kind"] == "capitation"]
         if len(cap):
             ck = pd.MultiIndex.from_frame(cap[["scope", "year"]])
+            wc = _where(cap, ["scope", "year"])
+            c.known("capitated amount", cap["per_head"], wc, "per head")
             c.eq("capitated amount", cap["at_most"], cap["per_head"] * mine["population"].reindex(ck).to_numpy(),
-                 _where(cap, ["scope", "year"]), "cap = per head x population")
+                 wc, "cap = per head x population")
     eq = t.get("equity")
     if eq is not None and len(eq):
         c.out.checks_run.append("equity across places")
@@ -444,6 +471,8 @@ def _verify_groups(c: _Checker, t: dict, alloc: pd.DataFrame, years: list[int]) 
             vals = np.where(rates, 1000.0 * ov.to_numpy() / ppop, vals)
         we = _where(eq, ["name", "year", "place"])
         vals = np.asarray(vals, dtype=float)
+        c.known("equity measure", vals, we, "cannot recompute the place's measure (population or spend missing)")
+        c.known("equity measure", eq["value"], we, "reported measure")
         c.eq("equity measure", eq["value"], vals, we, "place measure vs recomputed", scale=np.maximum(np.abs(vals), 1.0))
         e = eq.assign(_v=vals)
         s = t.get("equity_summary")

@@ -189,3 +189,17 @@ def test_a_ring_fence_for_some_years_needs_amounts_only_for_those():
                             "at_least": {2027: 60_000}, "years": [2027]}])
     assert r.objective == pytest.approx(770_000)
     assert list(r.spend_limits["year"]) == [2027]
+
+
+@pytest.mark.parametrize("tamper, check", [
+    (lambda t: t["attributable_spend"].__setitem__("spend", float("nan")), "attributable spend"),
+    (lambda t: t.pop("equity_summary"), "tables present"),
+    (lambda t: t.pop("equity"), "tables present"),
+    (lambda t: t["population"].__setitem__("place", None), "equity measure"),
+])
+def test_verifier_does_not_pass_missing_figures(tamper, check):
+    r = solve(equity=[{"name": "fair", "measure": "spend_per_head", "max_ratio": 3}])
+    t = {k: v.copy() for k, v in r.tables.items()}
+    tamper(t)
+    out = optimiser.verify_tables(t, r.summary)
+    assert not out.ok and check in {v.check for v in out.violations}, str(out)

@@ -228,3 +228,16 @@ def test_max_outcome_value_by_year_adds_up_to_the_value_of_pooling():
     v = p.value_by_year.groupby("arrangement")["weighted_outcome_gained"].sum()
     s = p.summary.set_index("arrangement")["value_of_pooling"]
     assert v["pooled"] == pytest.approx(s["pooled"]) and v["partial"] == pytest.approx(s["partial"])
+
+
+@pytest.mark.parametrize("tamper, check", [
+    (lambda t: t["holders"].__setitem__("spend", float("nan")), "holder figures"),
+    (lambda t: t.pop("holders"), "tables present"),
+    (lambda t: t["holder_transfers"].__setitem__("from_holder", "ghost"), "transfers within a pool"),
+])
+def test_verifier_does_not_pass_missing_or_stray_holder_figures(tamper, check):
+    r = optimiser.solve(tiny())
+    t = {k: v.copy() for k, v in r.tables.items()}
+    tamper(t)
+    out = optimiser.verify_tables(t, r.summary)
+    assert not out.ok and check in {v.check for v in out.violations}, str(out)
