@@ -188,7 +188,7 @@ def register(group) -> None:
 
         \b
           budgetshift sweep kent.yaml --vary shift_policies[0].increase_pp=0:10:1 --out out/shift
-          budgetshift sweep kent.yaml --vary targets[0].at_most=60:100:10 --vary budget.pooled.value=2.2e9,2.3e9
+          budgetshift sweep kent.yaml --vary targets[0].at_most=24000:26000:500 --vary budget.arrangement=siloed,pooled
           budgetshift sweep kent.yaml --vary ... --workers 8                # local processes
           budgetshift sweep kent.yaml --vary ... --backend dask --scheduler tcp://host:8786
         """
