@@ -121,19 +121,15 @@ def _print_holdings(result, console: Console, cur: str) -> None:
     h = tables.get("holders")
     if h is not None and len(h):
         arrangement = h["arrangement"].iloc[0]
-        t = Table(title=f"Budget holders ({arrangement}): spend / budget, and net transfer (+ paid by others)",
-                  title_justify="left")
-        t.add_column("holder")
-        years = sorted(h["year"].unique())
-        for y in years:
-            t.add_column(str(y), justify="right")
-        for holder, g in h.groupby("holder", sort=False):
-            g = g.set_index("year")
-            t.add_row(holder, *[f"{money(g.loc[y, 'spend'], cur)} / {money(g.loc[y, 'budget'], cur)}"
-                                + (f" ({'+' if g.loc[y, 'net_transfer'] > 0 else ''}{money(g.loc[y, 'net_transfer'], cur)})"
-                                   if abs(g.loc[y, 'net_transfer']) > 0.5 and arrangement != "siloed" else "")
-                                for y in years])
-        console.print(t)
+
+        def holder_cell(r) -> str:
+            text = f"{money(r['spend'], cur)} / {money(r['budget'], cur)}"
+            if abs(r["net_transfer"]) > 0.5 and arrangement != "siloed":
+                text += f" ({'+' if r['net_transfer'] > 0 else ''}{money(r['net_transfer'], cur)})"
+            return text
+
+        console.print(year_table(f"Budget holders ({arrangement}): spend / budget, and net transfer (+ paid by "
+                                 "others)", h, "holder", holder_cell))
     lim = tables.get("spend_limits")
     if lim is not None and len(lim):
         t = Table(title="Ring fences and capitation: attributable spend against the limit", title_justify="left")
@@ -147,15 +143,9 @@ def _print_holdings(result, console: Console, cur: str) -> None:
     places = tables.get("attributable_spend")
     if places is not None and len(places) and (places["scope"].str.startswith("place: ")).any():
         p = places[places["scope"].str.startswith("place: ")]
-        t = Table(title="Places: attributable spend per head", title_justify="left")
-        t.add_column("place")
-        years = sorted(p["year"].unique())
-        for y in years:
-            t.add_column(str(y), justify="right")
-        for scope, g in p.groupby("scope", sort=False):
-            g = g.set_index("year")
-            t.add_row(scope.removeprefix("place: "), *[money(g.loc[y, "spend_per_head"], cur) for y in years])
-        console.print(t)
+        p = p.assign(place=p["scope"].str.removeprefix("place: "))
+        console.print(year_table("Places: attributable spend per head", p, "place",
+                                 lambda r: money(r["spend_per_head"], cur)))
     eq = tables.get("equity_summary")
     if eq is not None and len(eq):
         t = Table(title="Equity across places", title_justify="left")
@@ -177,3 +167,17 @@ def _print_holdings(result, console: Console, cur: str) -> None:
 
         console.print("evidence: " + "; ".join(f"{r.effect} <- {r.preset}/{r.measure} ({used(r)}): {r.citation}"
                                                for r in ev.itertuples(index=False)))
+
+
+def year_table(title: str, frame, key: str, cell) -> Table:
+    """A table with a row per ``key`` and a column per year; ``cell(row)`` formats one row of
+    ``frame`` (blank where a key has no row for a year)."""
+    t = Table(title=title, title_justify="left")
+    t.add_column(key)
+    years = sorted(frame["year"].unique())
+    for y in years:
+        t.add_column(str(y), justify="right")
+    for name, g in frame.groupby(key, sort=False):
+        by_year = {r["year"]: r for r in g.to_dict("records")}
+        t.add_row(str(name), *[cell(by_year[y]) if y in by_year else "" for y in years])
+    return t

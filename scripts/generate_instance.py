@@ -79,24 +79,10 @@ def generate(pathways: int = 3, nodes: int = 9, services: int = 12, segments: in
     _size_baselines(rng, svc, usage)
     base_spend = sum(s["baseline_activity"] * s["unit_cost"]["value"] for s in svc)
 
-    data = {
-        "format_version": 1,
-        "name": f"generated (seed {seed}, {pathways} pathways x {nodes} nodes, {services} services)",
-        "horizon": {"base_year": base_year, "years": years, "discount_rate": 0.035},
-        "budget": {"pooled": {"value": round(base_spend * 1.4, 0), "growth": 0.03}},
-        "sectors": SECTORS,
-        "services": svc,
-        "segments": [{"name": s, "population": {"value": int(pop), "growth": round(float(rng.uniform(0, 0.02)), 4)}}
-                     for s, pop in zip(segs, pops)],
-        "pathways": pw_list,
-        "prevention_effects": effects,
-        "shift_policies": [{"kind": "share", "name": "prevention_shift", "sectors": ["prevention"],
-                            "increase_pp": 2.0}],
-        "outcomes": [{"name": "emergency_admissions", "unit": "admissions", "terms": adm_terms}],
-    }
-    if csv_dir is not None:
-        _pathways_to_csv(data, csv_dir, stem)
-    return data
+    seg_rows = [{"name": s, "population": {"value": int(pop), "growth": round(float(rng.uniform(0, 0.02)), 4)}}
+                for s, pop in zip(segs, pops)]
+    return _document(f"generated (seed {seed}, {pathways} pathways x {nodes} nodes, {services} services)",
+                     base_year, years, base_spend, svc, seg_rows, pw_list, effects, adm_terms, csv_dir, stem)
 
 
 def generate_places(places: int = 30, pathways_per_place: int = 1, nodes: int = 12, segments: int = 6,
@@ -149,10 +135,17 @@ def generate_places(places: int = 30, pathways_per_place: int = 1, nodes: int = 
             adm_terms += terms
     _size_baselines(rng, svc, usage)
     base_spend = sum(s["baseline_activity"] * s["unit_cost"]["value"] for s in svc)
+    return _document(f"generated places (seed {seed}, {places} places x {pathways_per_place} pathways x {nodes} "
+                     f"nodes, {n_systems} systems)", base_year, years, base_spend, svc, seg_rows, pw_list, effects,
+                     adm_terms, csv_dir, stem)
+
+
+def _document(name, base_year, years, base_spend, svc, seg_rows, pw_list, effects, adm_terms, csv_dir, stem) -> dict:
+    """The instance mapping both mixes share: a pool of 1.4 x base-year spend growing 3% a year, a
+    2-point prevention shift and an emergency-admissions outcome."""
     data = {
         "format_version": 1,
-        "name": f"generated places (seed {seed}, {places} places x {pathways_per_place} pathways x {nodes} nodes, "
-                f"{n_systems} systems)",
+        "name": name,
         "horizon": {"base_year": base_year, "years": years, "discount_rate": 0.035},
         "budget": {"pooled": {"value": round(base_spend * 1.4, 0), "growth": 0.03}},
         "sectors": SECTORS,

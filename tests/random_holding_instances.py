@@ -160,6 +160,18 @@ def _add_holders(rng, data, plan):
     named = {i: h for h in names for i in holders[h]["services"]}
     by_sector = {sec: h for h in names for sec in holders[h]["sectors"]}
     holder_of = {i: named.get(i, by_sector.get(sector_of[i])) for i in services}
+    # every holder must hold a service (validation rejects a holder of nothing): name one away from
+    # a holder with several
+    for h in names:
+        if h in holder_of.values():
+            continue
+        counts = {g: sum(1 for i in services if holder_of[i] == g) for g in names}
+        spare = [i for i in services if counts[holder_of[i]] > 1 and i not in named]
+        if spare:
+            i = spare[int(rng.integers(0, len(spare)))]
+            holders[h]["services"].append(i)
+            named[i] = h
+            holder_of[i] = h
 
     # weights: each holder's spend in the plan (or at baseline activity) per year
     if plan is not None:
@@ -316,6 +328,14 @@ def _add_rules(rng, data, places, plan):
                     scope[key] = kept
             if not scope.get("segments") and not scope.get("places"):
                 scope["places"] = _pick(rng, places)
+            # validation: a named service must sit in a place that has some of the segments
+            seg_places = {v.get("place") for v in data["segments"] if v["name"] in scope.get("segments", [])}
+            seg_places |= set(scope.get("places", []))
+            svc_place = {v["name"]: v.get("place") for v in data["services"]}
+            kept = [v for v in scope.get("services", []) if svc_place[v] in seg_places]
+            scope.pop("services", None)
+            if kept:
+                scope["services"] = kept
         segs, whole, sectors = _members(data, scope)
         ys = _rule_years(rng, years)
         place_of_seg = {s["name"]: s.get("place") for s in data["segments"]}

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, _handle_errors, _status_exit, debug_option, \
     scenario_option, set_option
-from ..terminal import money, number
+from ..terminal import money, number, year_table
 
 
 def _show(p, console: Console) -> None:
@@ -36,30 +36,14 @@ def _show(p, console: Console) -> None:
                                                                          else number(obj)),
                   "-" if r.total_cost is None or r.total_cost != r.total_cost else money(r.total_cost, cur), value)
     console.print(t)
-    if len(p.value_by_year) and "weighted_outcome_gained" in p.value_by_year:
-        years = sorted(p.value_by_year["year"].unique())
-        t = Table(title="Weighted outcome gained against siloed, per year (the objective's weights)",
-                  title_justify="left")
-        t.add_column("arrangement")
-        for y in years:
-            t.add_column(str(y), justify="right")
-        for arr, g in p.value_by_year.groupby("arrangement", sort=False):
-            if arr != "siloed":
-                v = g.set_index("year")["weighted_outcome_gained"]
-                t.add_row(arr, *[number(v.get(y, 0.0)) for y in years])
-        console.print(t)
-    elif len(p.value_by_year) and "cost_saved" in p.value_by_year:
-        years = sorted(p.value_by_year["year"].unique())
-        t = Table(title="Cost saved against siloed, per year", title_justify="left")
-        t.add_column("arrangement")
-        for y in years:
-            t.add_column(str(y), justify="right")
-        for arr, g in p.value_by_year.groupby("arrangement", sort=False):
-            if arr == "siloed":
-                continue
-            v = g.set_index("year")["cost_saved"]
-            t.add_row(arr, *[money(v.get(y, 0.0), cur) for y in years])
-        console.print(t)
+    vy = p.value_by_year
+    if len(vy) and "weighted_outcome_gained" in vy:
+        console.print(year_table("Weighted outcome gained against siloed, per year (the objective's weights)",
+                                 vy[vy["arrangement"] != "siloed"], "arrangement",
+                                 lambda r: number(r["weighted_outcome_gained"])))
+    elif len(vy) and "cost_saved" in vy:
+        console.print(year_table("Cost saved against siloed, per year", vy[vy["arrangement"] != "siloed"],
+                                 "arrangement", lambda r: money(r["cost_saved"], cur)))
     if len(p.holders):
         t = Table(title="Spend by holder over the horizon, against its budget", title_justify="left")
         for col in ("arrangement", "holder", "budget", "spend", "spend - budget (+ paid by others)"):
