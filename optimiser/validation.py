@@ -501,6 +501,9 @@ def _check_scope(report, at: str, scope: schema.SpendScope, known, places: set[s
 
 
 def _check_years_field(report, at: str, spec, years) -> None:
+    if isinstance(spec, list) and not spec:
+        report(f"{at}.years", "'all' or at least one planning year (an empty list makes the rule do nothing)",
+               "an empty list")
     if years and isinstance(spec, list):
         outside = [y for y in spec if y not in years]
         if outside:
