@@ -303,11 +303,7 @@ def _pathways_to_csv(data: dict, csv_dir: Path, stem: str) -> None:
             file = f"{stem}_{p['name']}_{part}.csv"
             cols = ["name", "kind", "service", "units_per_patient", "incidence"] if part == "nodes" else \
                 ["from", "to", "share"]
-            with (csv_dir / file).open("w", newline="") as fh:
-                w = csv.writer(fh)
-                w.writerow(cols)
-                for r in rows:
-                    w.writerow([_cell(r.get(c)) for c in cols])
+            _write_csv(csv_dir / file, cols, rows)
             p[part] = {"from_csv": file}
 
 
@@ -330,12 +326,16 @@ def _items_to_csv(data: dict, csv_dir: Path, stem: str, sections=("services", "s
         rows = [_flatten(r) for r in data[section]]
         cols = list(dict.fromkeys(k for r in rows for k in r))
         file = f"{stem}_{section}.csv"
-        with (csv_dir / file).open("w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(cols)
-            for r in rows:
-                w.writerow([_cell(r.get(c)) for c in cols])
+        _write_csv(csv_dir / file, cols, rows)
         data[section] = {"from_csv": file}
+
+
+def _write_csv(path: Path, cols: list[str], rows: list[dict]) -> None:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(cols)
+        for r in rows:
+            w.writerow([_cell(r.get(c)) for c in cols])
 
 
 def _cell(v):
