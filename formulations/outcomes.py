@@ -3,10 +3,9 @@ flows, and the targets on them."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from .lp import LinearProgram, terms
+from .lp import LinearProgram
 from .pathway_flows import throughput_terms
 
 

@@ -3,7 +3,6 @@ budgets and capitated amounts per head."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from .activity import usage_terms_by_segment

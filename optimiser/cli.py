@@ -7,8 +7,6 @@ shown as short messages (the traceback only with ``--debug``).
 from __future__ import annotations
 
 import functools
-import json
-import math
 import sys
 import traceback
 

@@ -497,6 +497,6 @@ def report_html(table: pd.DataFrame) -> str:
             *[c for c in table.columns if str(c).startswith("outcome:") and str(c).count(":") == 1],
             *[c for c in table.columns if str(c).startswith("dual:")], "relaxation", "message"]
     lines = [f"instance: {a.get('instance')} ({a.get('source')})",
-             f"varied: " + "; ".join(f"{p} over {len(v)} values" for p, v in a.get("vary", {}).items()),
+             "varied: " + "; ".join(f"{p} over {len(v)} values" for p, v in a.get("vary", {}).items()),
              f"{len(table)} points: " + ", ".join(f"{v} {k}" for k, v in status_counts(table).items())]
     return html_page(f"Sweep: {a.get('instance', '')}", lines, figures, [("Points", html_table(table, columns=main))])

@@ -563,7 +563,8 @@ def _build_reference(data: dict):
     # --- outcomes
     outcomes = {o["name"]: o for o in data.get("outcomes") or []}
 
-    def outcome_value(oname, t):
+    def outcome_value(oname, t, seg_set=None):
+        """The outcome in year t; with ``seg_set``, counted over those segments only."""
         coeffs = {}
         for term in outcomes[oname]["terms"]:
             pname = term["pathway"]
@@ -579,7 +580,8 @@ def _build_reference(data: dict):
             else:
                 edges = [tuple(term["edge"])]
             for s in segs:
-                flow_sum(pname, edges, s, t, coeffs, w)
+                if seg_set is None or s in seg_set:
+                    flow_sum(pname, edges, s, t, coeffs, w)
         return coeffs
 
     for target in data.get("targets") or []:
@@ -597,31 +599,13 @@ def _build_reference(data: dict):
                 lp.ge(value, target["at_least"])
 
     # --- equity across places: pairwise rows on the per-head measures
-    def outcome_value_over(oname, t, seg_set):
-        """The outcome counted over the segments in ``seg_set`` only."""
-        coeffs = {}
-        for term in outcomes[oname]["terms"]:
-            pname = term["pathway"]
-            w = float(term.get("weight", 1.0))
-            segs = term.get("segments")
-            segs = path_segments[pname] if segs is None else [s for s in segs if s in path_segments[pname]]
-            n = term.get("node")
-            if n is not None:
-                edges = out_edges[(pname, n)] if node_info[(pname, n)]["kind"] == "source" else in_edges[(pname, n)]
-            else:
-                edges = [tuple(term["edge"])]
-            for s in segs:
-                if s in seg_set:
-                    flow_sum(pname, edges, s, t, coeffs, w)
-        return coeffs
-
     def place_measure(rule, pl, t):
         segs_p = {s for s in segment_names if place_of_segment[s] == pl}
         if rule["measure"] == "spend_per_head":
             coeffs = attributable(segs_p, {i for i in service_names if place_of_service[i] == pl}, None, t, {pl})
             scale = 1.0 / head_count(segs_p, t)
         else:
-            coeffs = outcome_value_over(rule["outcome"], t, segs_p)
+            coeffs = outcome_value(rule["outcome"], t, segs_p)
             scale = 1000.0 / head_count(segs_p, t)
         return {c: v * scale for c, v in coeffs.items()}
 

@@ -195,8 +195,6 @@ def test_whole_teams():
 
 
 def test_pyomo_path_solves_the_same_mip():
-    from .conftest import base_instance as _  # noqa: F401
-
     a = solve_data(hub_instance(target=60))
     b = solve_data(hub_instance(target=60), backend="pyomo")
     assert b.objective == pytest.approx(a.objective, rel=1e-9)

@@ -25,17 +25,15 @@ import sys
 import pytest
 import yaml
 
-import optimiser
-
+from .crosscheck import REL_TOL, disagreement, real_violations, solve_ours
 from .random_holding_instances import arrangements, random_holding_instance, with_arrangement
-from .reference_mip import is_concave, reference_solve_mip
+from .reference_mip import reference_solve_mip
 
 # 18 consecutive seeds plus 57 and 94, where pooling has a value (siloed costs more than pooled:
 # rare, as it needs a short holder whose patients can be moved to another holder's services).
 # About 45 solves of each formulation keep the file near 20 s on one core: the product's build
 # and result tables take about 0.3 s a solve, the reference about 0.01 s. A larger batch: main().
 SEEDS = list(range(18)) + [57, 94]
-REL_TOL = 1e-6
 ORDER = ("siloed", "partial", "pooled")          # least to most pooling
 INSTANCES = pathlib.Path(__file__).resolve().parents[1] / "instances" / "tiny"
 
@@ -48,12 +46,8 @@ def _instance(seed: int) -> dict:
 @functools.lru_cache(maxsize=None)
 def _solved(seed: int, arrangement: str):
     data = with_arrangement(_instance(seed), arrangement)
-    inst = optimiser.load_data(copy.deepcopy(data), file=f"random-holding-{seed}-{arrangement}")
-    try:
-        result = optimiser.solve(inst, mip_gap=0)
-    except optimiser.SolverError as exc:    # reported as a disagreement, not a crash
-        result = exc
-    return data, result, reference_solve_mip(copy.deepcopy(data))
+    return (data, solve_ours(data, f"random-holding-{seed}-{arrangement}", mip_gap=0),
+            reference_solve_mip(copy.deepcopy(data)))
 
 
 CASES = [(seed, a) for seed in SEEDS for a in arrangements(_instance(seed))]
@@ -63,14 +57,7 @@ HOLDING_SEEDS = [seed for seed in SEEDS if _instance(seed)["budget"].get("holder
 def _disagreement(seed, arrangement):
     """None when the product and the reference agree, else a message."""
     _, result, (status, objective) = _solved(seed, arrangement)
-    where = f"seed {seed} ({arrangement})"
-    if isinstance(result, Exception):
-        return f"{where}: ours raised {result!r}, reference {status}"
-    if result.status.value != status:
-        return f"{where}: ours {result.status.value}, reference {status}"
-    if status == "optimal" and abs(result.objective - objective) > REL_TOL * max(1.0, abs(objective)):
-        return f"{where}: ours {result.objective!r}, reference {objective!r}"
-    return None
+    return disagreement(f"seed {seed} ({arrangement})", result, status, objective)
 
 
 @pytest.mark.parametrize("seed, arrangement", CASES)
@@ -84,30 +71,7 @@ def test_optimal_plan_verifies(seed, arrangement):
     data, result, (status, _) = _solved(seed, arrangement)
     if status != "optimal" or isinstance(result, Exception) or not result.has_plan:
         pytest.skip("no plan to verify")
-    assert not _real_violations(data, result), f"seed {seed} ({arrangement}):\n{result.verify()}"
-
-
-def _real_violations(data, result):
-    check = result.verify()
-    relaxed = _relaxed_sources(data) if _rewards_more_patients(data) else set()
-    # the documented limit: a concave curve with response_model auto is a relaxation
-    # (reduction <= g(x)) when more patients help; only at the sources such a curve acts on
-    return [v for v in check.violations
-            if not (v.check == "prevention effect realised" and tuple(v.where.split(", ")[:2]) in relaxed)]
-
-
-def _rewards_more_patients(data) -> bool:
-    """max_outcome, an at_least target (as in the docs), or, by the same mechanism, a ring fence
-    with at_least or an equity rule (raising a place's measure may take more patients)."""
-    mode = (data.get("objective") or {}).get("mode", "min_cost")
-    return (mode == "max_outcome" or any(t.get("at_least") is not None for t in data.get("targets") or [])
-            or any(r.get("at_least") is not None for r in data.get("ring_fences") or [])
-            or bool(data.get("equity")))
-
-
-def _relaxed_sources(data) -> set[tuple[str, str]]:
-    return {(e["pathway"], s) for e in data.get("prevention_effects") or []
-            if e.get("response_model", "auto") == "auto" and is_concave(e["response"]) for s in e["sources"]}
+    assert not real_violations(data, result), f"seed {seed} ({arrangement}):\n{result.verify()}"
 
 
 def _pooling_problem(seed, solved):
@@ -199,7 +163,7 @@ def main(start: int, stop: int) -> None:
                 problems.append(problem)
             elif status == "optimal":
                 worst = max(worst, abs(result.objective - objective) / max(1.0, abs(objective)))
-                if _real_violations(data, result):
+                if real_violations(data, result):
                     problems.append(f"seed {seed} ({a}): plan fails verification")
                 elif not result.verify().ok:
                     counts["optimal plans short of their prevention effect (documented relaxation)"] += 1
