@@ -6,9 +6,43 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .lp import LinearProgram, terms
+from .lp import LinearProgram, positions, terms
+from .variables import node_positions
 
 KEYS = ["pathway", "node", "segment", "year"]
+
+
+def node_year_key(inst, node, pathway_segment, year_pos) -> np.ndarray:
+    """One integer per (pathway node, pathway segment, year), from their positions in
+    ``inst.nodes``, ``inst.pathway_segments`` and ``inst.years``: what large families match on."""
+    node = np.asarray(node, dtype=np.int64)
+    return (node * len(inst.pathway_segments) + np.asarray(pathway_segment, dtype=np.int64)) * len(inst.years) \
+        + np.asarray(year_pos, dtype=np.int64)
+
+
+def node_grid(inst, kinds=None) -> pd.DataFrame:
+    """(pathway, node, segment, year) for the nodes of the given kinds (default all), each with its
+    pathway's segments and every planning year (in the order of ``inst.nodes``), with the node's
+    row in ``inst.nodes`` (``node_pos``) and the node-year ``key``."""
+    n = inst.nodes[["pathway", "node", "kind"]].assign(node_pos=np.arange(len(inst.nodes)))
+    if kinds is not None:
+        n = n.loc[n["kind"].isin(kinds)]
+    n = n[["pathway", "node", "node_pos"]]
+    ps = inst.pathway_segments.assign(pathway_segment=np.arange(len(inst.pathway_segments)))
+    years = pd.DataFrame({"year": list(inst.years), "year_pos": np.arange(len(inst.years))})
+    g = n.merge(ps, on="pathway").merge(years, how="cross")
+    return g[KEYS + ["node_pos"]].assign(key=node_year_key(inst, g["node_pos"], g["pathway_segment"], g["year_pos"]))
+
+
+def flow_keys(lp: LinearProgram, inst, end: str) -> np.ndarray:
+    """For every flow variable, the node-year key of its tail (``end="tail"``) or head node."""
+    c = lp.variables["flow"].codes
+    return node_year_key(inst, c[end].to_numpy(), c["pathway_segment"].to_numpy(), c["year_pos"].to_numpy())
+
+
+def node_kind_is(inst, kind: str) -> np.ndarray:
+    """Boolean per row of ``inst.nodes``."""
+    return (inst.nodes["kind"] == kind).to_numpy()
 
 
 def _flows(lp: LinearProgram) -> pd.DataFrame:
@@ -62,7 +96,18 @@ def add_source_incidence(lp: LinearProgram, inst) -> None:
     if rows.empty:
         return
     rhs = rows["need"].to_numpy().copy()
-    t = [out_flow_terms(lp).merge(rows[KEYS], on=KEYS)[KEYS + ["col", "coef"]]]
+    # flows leaving each source, placed on their row by node-year key (flows of a source, segment
+    # and year with no incidence given have no row, as need is then not modelled)
+    block = lp.variables["flow"]
+    leaves = node_kind_is(inst, "source")[block.codes["tail"].to_numpy()]
+    ps = pd.MultiIndex.from_frame(inst.pathway_segments[["pathway", "segment"]]).get_indexer(
+        pd.MultiIndex.from_frame(rows[["pathway", "segment"]]))
+    node = node_positions(inst, rows["pathway"], rows["node"])
+    if (ps < 0).any() or (node < 0).any():
+        raise ValueError("incidence given for a node or segment its pathway does not have")
+    row_keys = node_year_key(inst, node, ps, pd.Index(list(inst.years)).get_indexer(rows["year"]))
+    at, kept = positions(row_keys, flow_keys(lp, inst, "tail")[leaves], "source_incidence", drop_missing=True)
+    t = [pd.DataFrame({"_row": at, "col": block.cols[leaves][kept], "coef": 1.0})]
     red = lp.variables.get("reduction")
     if red is not None and len(red):
         eff = inst.effect_targets.merge(red.index.assign(col=red.cols), on="effect")
@@ -80,15 +125,19 @@ def add_source_incidence(lp: LinearProgram, inst) -> None:
 
 def add_flow_conservation(lp: LinearProgram, inst) -> None:
     """At every care node n, segment s, year t: sum_{e into n} flow[e,s,t] = sum_{e out of n} flow[e,s,t]."""
-    care = inst.nodes.loc[inst.nodes["kind"] == "care", ["pathway", "node"]]
-    if care.empty:
+    rows = node_grid(inst, ["care"])
+    if rows.empty:
         return
-    rows = care.merge(inst.pathway_segments, on="pathway").merge(
-        pd.DataFrame({"year": list(inst.years)}), how="cross")[KEYS]
-    out = out_flow_terms(lp).merge(care, on=["pathway", "node"])
-    inn = in_flow_terms(lp).merge(care, on=["pathway", "node"])
-    inn["coef"] = -1.0
-    lp.add_constraints("flow_conservation", rows, [out, inn], lower=0.0, upper=0.0,
+    block = lp.variables["flow"]
+    care = node_kind_is(inst, "care")
+    key = rows["key"].to_numpy()
+    out = care[block.codes["tail"].to_numpy()]
+    inn = care[block.codes["head"].to_numpy()]
+    t_out = pd.DataFrame({"_row": positions(key, flow_keys(lp, inst, "tail")[out], "flow_conservation"),
+                          "col": block.cols[out], "coef": 1.0})
+    t_in = pd.DataFrame({"_row": positions(key, flow_keys(lp, inst, "head")[inn], "flow_conservation"),
+                         "col": block.cols[inn], "coef": -1.0})
+    lp.add_constraints("flow_conservation", rows[KEYS], [t_out, t_in], lower=0.0, upper=0.0,
                        description="patients in = patients out at a care node", unit="patients")
 
 
@@ -99,9 +148,12 @@ def add_edge_shares(lp: LinearProgram, inst) -> None:
 
     Fixed shares (min = max) give one equality; bounds that cannot bind (min = 0, max = 1) add no row.
     """
-    f = _flows(lp).merge(inst.edges, on=["pathway", "from", "to"])
+    block = lp.variables["flow"]
+    edge = block.codes["edge"].to_numpy()
+    f = block.index.assign(col=block.cols, share_min=inst.edges["share_min"].to_numpy()[edge],
+                           share_max=inst.edges["share_max"].to_numpy()[edge])
     # the flows out of one node, segment and year form a group: sum out = sum over the group
-    f["group"] = f.groupby(["pathway", "from", "segment", "year"], sort=False).ngroup()
+    f["group"] = flow_keys(lp, inst, "tail")
     group = f[["group", "col"]]
     ekeys = ["pathway", "from", "to", "segment", "year"]
     for name, bound, need, lower, upper in (
@@ -112,7 +164,8 @@ def add_edge_shares(lp: LinearProgram, inst) -> None:
         sel = f[need]
         if name == "edge_share_fixed":
             # a node's only edge (share 1) needs no row: flow[e] = sum out is an identity
-            n_out = f.groupby("group")["col"].transform("size")
+            _, inverse, size = np.unique(f["group"].to_numpy(), return_inverse=True, return_counts=True)
+            n_out = size[inverse]
             sel = f[need & ~((n_out == 1) & (f["share_min"] == 1.0))]
         if sel.empty:
             continue

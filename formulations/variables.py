@@ -22,18 +22,45 @@ def add_activity(lp: LinearProgram, inst) -> None:
     )
 
 
+FLOW_KEYS = ["pathway", "from", "to", "segment", "year"]
+FLOW_CODES = ["edge", "tail", "head", "pathway_segment", "year_pos"]
+
+
+def node_positions(inst, pathway: pd.Series, node: pd.Series) -> np.ndarray:
+    """Row of ``inst.nodes`` of each (pathway, node) pair (-1 where there is none)."""
+    where = pd.MultiIndex.from_frame(inst.nodes[["pathway", "node"]])
+    return where.get_indexer(pd.MultiIndex.from_arrays([pathway, node]))
+
+
+def flow_table(inst) -> pd.DataFrame:
+    """Every (pathway, from, to, segment, year): the pathway's edges x its segments x planning years;
+    with the integer codes :data:`FLOW_CODES` of each: the row of its edge in ``inst.edges``, of its
+    tail and head nodes in ``inst.nodes``, of (pathway, segment) in ``inst.pathway_segments``, and
+    the position of its year in ``inst.years``."""
+    if inst.edges.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object if c in FLOW_KEYS[:4] else np.int64)
+                             for c in FLOW_KEYS + FLOW_CODES})
+    e = inst.edges[["pathway", "from", "to"]].copy()
+    e["edge"] = np.arange(len(e))
+    e["tail"] = node_positions(inst, e["pathway"], e["from"])
+    e["head"] = node_positions(inst, e["pathway"], e["to"])
+    ps = inst.pathway_segments.assign(pathway_segment=np.arange(len(inst.pathway_segments)))
+    e = e.merge(ps, on="pathway")
+    years = pd.DataFrame({"year": list(inst.years), "year_pos": np.arange(len(inst.years))})
+    f = e.merge(years, how="cross")
+    return f[FLOW_KEYS + FLOW_CODES]
+
+
 def flow_index(inst) -> pd.DataFrame:
     """Every (pathway, from, to, segment, year): the pathway's edges x its segments x planning years."""
-    if inst.edges.empty:
-        return pd.DataFrame(columns=["pathway", "from", "to", "segment", "year"])
-    e = inst.edges[["pathway", "from", "to"]].merge(inst.pathway_segments, on="pathway")
-    years = pd.DataFrame({"year": list(inst.years)})
-    return e.merge(years, how="cross")[["pathway", "from", "to", "segment", "year"]]
+    return flow_table(inst)[FLOW_KEYS]
 
 
 def add_flows(lp: LinearProgram, inst) -> None:
     """flow[p, (u, v), s, t] >= 0: patients of segment s taking edge u -> v of pathway p in year t."""
-    lp.add_variables("flow", flow_index(inst), description="patients per year", unit="patients")
+    f = flow_table(inst)
+    codes = pd.DataFrame({c: f[c].to_numpy(dtype=np.int64) for c in FLOW_CODES})
+    lp.add_variables("flow", f[FLOW_KEYS], description="patients per year", unit="patients", codes=codes)
 
 
 def effect_years(inst) -> pd.DataFrame:

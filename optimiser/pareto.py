@@ -151,7 +151,7 @@ def frontier_ends(inst, outcome: str, direction: str, options: Mapping[str, Any]
                        terms(pd.DataFrame({"row": ["cost"] * len(nz)}), nz, cost[nz]),
                        description="discounted cost held at the cheapest plan's")
     h = _highs(opts)
-    if h.passModel(lp.to_highs()) == highspy.HighsStatus.kError:
+    if lp.pass_to(h) == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model (passModel returned an error)")
     raw = run_highs(lp, opts, h=h)
     if raw.status is not Status.OPTIMAL:
@@ -215,7 +215,7 @@ class ParetoTask:
         add_level_row(lp, inst, self.outcome, self.direction)
         opts = SolverOptions(**self.options)
         h = _highs(opts)
-        h.passModel(lp.to_highs())
+        lp.pass_to(h)
         return {"inst": inst, "lp": lp, "h": h, "options": opts}
 
     def run(self, state, spec: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from formulations.lp import LinearProgram
+from formulations.lp import LinearProgram, positions
+from formulations.pathway_flows import flow_keys, node_grid
 from formulations.shift_policy import share_trajectory, trajectory
 
 from . import schema
@@ -223,20 +224,28 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution) -> dict[str, pd.DataF
                             + alloc["opening_cost"] * alloc["opened"])
     alloc["spend"] = alloc["unit_cost"] * alloc["activity"] + alloc["fixed_spend"]
     # ---------------------------------------------------------------- flows and nodes
-    flows = _values(lp, "flow", x).rename(columns={"value": "flow"})
-    flows = flows.merge(inst.edges, on=["pathway", "from", "to"])
-    out_tot = flows.groupby(["pathway", "from", "segment", "year"])["flow"].transform("sum")
-    flows["share"] = np.where(out_tot > 0, flows["flow"] / out_tot.where(out_tot > 0, 1.0), np.nan)
+    # placed by the flow variables' integer codes (formulations.variables.flow_table): on a large
+    # model, grouping a million flows by their text keys costs more than building the model
+    fb = lp.variables["flow"]
+    edge = fb.codes["edge"].to_numpy()
+    flow = x[fb.start:fb.start + len(fb)]
+    tail, head = flow_keys(lp, inst, "tail"), flow_keys(lp, inst, "head")
+    groups, group_of = np.unique(tail, return_inverse=True)
+    out_tot = np.bincount(group_of, weights=flow, minlength=len(groups))[group_of]
+    flows = fb.index.assign(flow=flow)
+    flows["share"] = np.where(out_tot > 0, flow / np.where(out_tot > 0, out_tot, 1.0), np.nan)
+    flows["share_min"] = inst.edges["share_min"].to_numpy()[edge]
+    flows["share_max"] = inst.edges["share_max"].to_numpy()[edge]
     flows = flows[["pathway", "segment", "year", "from", "to", "flow", "share", "share_min", "share_max"]]
 
-    nodes = inst.nodes.merge(inst.pathway_segments, on="pathway").merge(
-        pd.DataFrame({"year": years}), how="cross")
-    inflow = flows.groupby(["pathway", "to", "segment", "year"], as_index=False)["flow"].sum().rename(
-        columns={"to": "node", "flow": "inflow"})
-    outflow = flows.groupby(["pathway", "from", "segment", "year"], as_index=False)["flow"].sum().rename(
-        columns={"from": "node", "flow": "outflow"})
-    nodes = nodes.merge(inflow, on=["pathway", "node", "segment", "year"], how="left").merge(
-        outflow, on=["pathway", "node", "segment", "year"], how="left").fillna({"inflow": 0.0, "outflow": 0.0})
+    grid = node_grid(inst)
+    key = grid["key"].to_numpy()
+    pos = grid["node_pos"].to_numpy()
+    nodes = grid[["pathway", "node", "segment", "year"]].copy()
+    for col in ("kind", "service", "units_per_patient"):
+        nodes[col] = inst.nodes[col].to_numpy()[pos]
+    nodes["inflow"] = np.bincount(positions(key, head, "nodes"), weights=flow, minlength=len(nodes))
+    nodes["outflow"] = np.bincount(positions(key, tail, "nodes"), weights=flow, minlength=len(nodes))
     nodes["patients"] = np.where(nodes["kind"] == "source", nodes["outflow"], nodes["inflow"])
     nodes["activity_used"] = nodes["patients"] * nodes["units_per_patient"]
     nodes = nodes[["pathway", "node", "kind", "service", "segment", "year", "inflow", "outflow", "patients",

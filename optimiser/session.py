@@ -85,7 +85,7 @@ class Session:
                 self.warm_solves += 1
             else:
                 self._h = _highs(self.options)
-                self._h.passModel(lp.to_highs())
+                lp.pass_to(self._h)
                 changes = None
                 self.cold_solves += 1
             t3 = time.perf_counter()

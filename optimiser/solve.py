@@ -138,7 +138,7 @@ def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions(), h=Non
 
     if h is None:
         h = _highs(options)
-        status = h.passModel(lp.to_highs())
+        status = lp.pass_to(h)
         if status == highspy.HighsStatus.kError:
             raise SolverError("HiGHS rejected the model (passModel returned an error)")
     clock = h.getRunTime()  # HiGHS's clock runs on across solves of one model: take differences
@@ -224,13 +224,19 @@ def _tiebreak(h, lp: LinearProgram, best: float) -> tuple[np.ndarray, np.ndarray
 
     objective, sense, value = lp.objective, lp.sense, best
     extra = 0.0
-    cols = np.arange(lp.n_cols, dtype=np.int32)
+    # only the columns some objective prices change cost (all of them would cost ~0.1 s a change
+    # at a million variables)
+    stages = lp.tiebreak_costs()
+    priced = objective != 0
+    for _, vec in stages:
+        priced |= vec != 0
+    cols = np.flatnonzero(priced).astype(np.int32)
     added = 0
     sol = h.getSolution()
     x, row_value = np.array(sol.col_value), np.array(sol.row_value)[: lp.n_rows]
     lp.tiebreaks_skipped = []
     try:
-        for label, vec in lp.tiebreaks:
+        for label, vec in stages:
             nz = np.flatnonzero(objective).astype(np.int32)
             slack = 1e-9 * max(1.0, abs(value))
             if sense == "max":
@@ -239,7 +245,7 @@ def _tiebreak(h, lp: LinearProgram, best: float) -> tuple[np.ndarray, np.ndarray
                 h.addRow(-highspy.kHighsInf, value + slack, len(nz), nz, objective[nz])
             added += 1
             h.changeObjectiveSense(highspy.ObjSense.kMinimize)
-            h.changeColsCost(lp.n_cols, cols, vec.astype(float))
+            h.changeColsCost(len(cols), cols, vec[cols])
             clock = h.getRunTime()
             h.run()
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -261,7 +267,7 @@ def _tiebreak(h, lp: LinearProgram, best: float) -> tuple[np.ndarray, np.ndarray
         if added:
             h.deleteRows(added, np.arange(lp.n_rows, lp.n_rows + added, dtype=np.int32))
         h.changeObjectiveSense(highspy.ObjSense.kMinimize if lp.sense == "min" else highspy.ObjSense.kMaximize)
-        h.changeColsCost(lp.n_cols, cols, lp.objective)
+        h.changeColsCost(len(cols), cols, lp.objective[cols])
 
 
 def fixed_integer_duals(lp: LinearProgram, x: np.ndarray, options: SolverOptions):

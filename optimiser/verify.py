@@ -84,17 +84,36 @@ class _Labels:
     """Row labels made only when a row is reported (formatting every row would dominate the time)."""
 
     def __init__(self, df: pd.DataFrame, cols: list[str]):
-        self.values = df[cols].to_numpy()
+        self.df, self.cols = df, cols
 
     def __getitem__(self, i: int) -> str:
-        return ", ".join(map(str, self.values[i]))
+        return ", ".join(str(self.df[col].iat[i]) for col in self.cols)
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.df)
 
 
 def _where(df: pd.DataFrame, cols: list[str]) -> _Labels:
     return _Labels(df, cols)
+
+
+class _NodeYears:
+    """One integer per (pathway, node, segment, year) of the nodes table, shared by the flows, nodes
+    and need tables: each text column is coded once, not once per group-by. A row naming a
+    node, segment or year the nodes table lacks gets a key of its own (it matches nothing)."""
+
+    def __init__(self, nodes: pd.DataFrame):
+        self.levels = [pd.Index(pd.unique(nodes[col])) for col in ("pathway", "node", "segment", "year")]
+
+    def key(self, df: pd.DataFrame, node: str = "node") -> np.ndarray:
+        key = np.zeros(len(df), dtype=np.int64)
+        missing = np.zeros(len(df), dtype=bool)
+        for col, level in zip(("pathway", node, "segment", "year"), self.levels):
+            code = level.get_indexer(df[col])
+            missing |= code < 0
+            key = key * max(len(level), 1) + code
+        key[missing] = -1 - np.arange(int(missing.sum()))
+        return key
 
 
 def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) -> Verification:
@@ -149,19 +168,21 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     flows, nodes, need = t["flows"], t["nodes"], t["need"]
     if len(flows):
         c.out.checks_run.append("flow conservation")
-        inflow = flows.groupby(["pathway", "to", "segment", "year"])["flow"].sum()
-        outflow = flows.groupby(["pathway", "from", "segment", "year"])["flow"].sum()
+        nk = _NodeYears(nodes)
+        flow = flows["flow"].to_numpy(dtype=float)
+        to_key, from_key = nk.key(flows, "to"), nk.key(flows, "from")
+        inflow = pd.Series(flow).groupby(to_key).sum()
+        outflow = pd.Series(flow).groupby(from_key).sum()
         care = nodes[nodes["kind"] == "care"]
-        key = pd.MultiIndex.from_frame(care[["pathway", "node", "segment", "year"]])
+        key = nk.key(care)
         cin = inflow.reindex(key, fill_value=0.0).to_numpy()
         cout = outflow.reindex(key, fill_value=0.0).to_numpy()
-        c.eq("flow conservation", cin, cout, _where(care, ["pathway", "node", "segment", "year"]), "in vs out")
-        c.eq("nodes table", care["patients"], cin, _where(care, ["pathway", "node", "segment", "year"]),
-             "reported patients vs inflow")
+        wc = _where(care, ["pathway", "node", "segment", "year"])
+        c.eq("flow conservation", cin, cout, wc, "in vs out")
+        c.eq("nodes table", care["patients"], cin, wc, "reported patients vs inflow")
 
         c.out.checks_run.append("source need")
-        nkey = pd.MultiIndex.from_frame(need[["pathway", "node", "segment", "year"]])
-        nout = outflow.reindex(nkey, fill_value=0.0).to_numpy()
+        nout = outflow.reindex(nk.key(need), fill_value=0.0).to_numpy()
         wn = _where(need, ["pathway", "node", "segment", "year"])
         c.eq("source need", nout, need["need"], wn, "patients leaving source vs need")
         c.eq("need after prevention", need["need"],
@@ -169,7 +190,7 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
              "need vs incidence x population x (1 - reduction)")
 
         c.out.checks_run.append("edge shares")
-        ot = flows.groupby(["pathway", "from", "segment", "year"])["flow"].transform("sum")
+        ot = outflow.reindex(from_key, fill_value=0.0).to_numpy()
         wf = _where(flows, ["pathway", "from", "to", "segment", "year"])
         c.leq("edge share min", flows["share_min"] * ot, flows["flow"], wf, "flow below min share", scale=ot)
         c.leq("edge share max", flows["flow"], flows["share_max"] * ot, wf, "flow above max share", scale=ot)

@@ -66,7 +66,7 @@ def measure(path: str) -> dict:
     t["build"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     h = _highs(SolverOptions())
-    h.passModel(lp.to_highs())
+    lp.pass_to(h)
     t["translate"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     raw = run_highs(lp, SolverOptions(), h=h)

@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pyomo.environ as pyo
+import numpy as np
 import pytest
 
 import optimiser
@@ -111,3 +112,47 @@ def test_result_json_has_the_documented_keys(tiny_result):
 def test_time_limit_option_is_accepted(tiny_result):
     r = optimiser.solve(optimiser.load(TINY), time_limit=10, threads=1)
     assert r.objective == pytest.approx(tiny_result.objective)
+
+
+def test_verifier_catches_broken_flows_inside_a_pathway():
+    """Tampering in the middle of a pathway (not at a source) breaks conservation, the nodes table or
+    the edge shares, and each is named; a flow naming a node the nodes table lacks is caught too."""
+    r = optimiser.solve(optimiser.load(ROOT / "instances" / "kent.yaml"))
+    assert r.verify().ok
+    flows, nodes = r.tables["flows"], r.tables["nodes"]
+    care = set(map(tuple, nodes.loc[nodes["kind"] == "care", ["pathway", "node"]].drop_duplicates().to_numpy()))
+    fixed = flows[(flows["share_min"] == flows["share_max"]) & (flows["flow"] > 1)
+                  & np.array([(p, f) in care for p, f in zip(flows["pathway"], flows["from"])])]
+    groups = [g for _, g in fixed.groupby(["pathway", "from", "segment", "year"]) if len(g) >= 2]
+    a, b = groups[0].index[:2]
+    assert tuple(flows.loc[a, ["pathway", "from", "segment", "year"]]) == tuple(flows.loc[b, ["pathway", "from", "segment", "year"]])
+
+    def violated(change) -> set[str]:
+        t = {k: v.copy() for k, v in r.tables.items()}
+        change(t)
+        return {v.check for v in verify_tables(t, r.summary).violations}
+
+    # more patients leave a care node than arrive
+    assert "flow conservation" in violated(lambda t: t["flows"].__setitem__("flow", t["flows"]["flow"] + 5 * (t["flows"].index == a)))
+    # patients moved between two edges of one node: the node's total is kept, its fixed shares are not
+    def swap(t):
+        f = t["flows"]
+        f.loc[a, "flow"] -= 1.0
+        f.loc[b, "flow"] += 1.0
+    assert {"edge share min", "edge share max"} <= violated(swap)
+    # a flow into a node the nodes table does not have: its patients vanish from the node they reached
+    arriving = flows.index[(flows["flow"] > 1) & np.array([(p, n) in care for p, n in zip(flows["pathway"], flows["to"])])][0]
+    assert "flow conservation" in violated(lambda t: t["flows"].__setitem__(
+        "to", t["flows"]["to"].where(t["flows"].index != arriving, "no_such_node")))
+
+
+def test_tiebreak_costs_cover_every_column():
+    """A tie-break vector made before later variables (Kent's holders add theirs after the prevention
+    tie-break) is padded with zeros: HiGHS is handed one cost per column, never memory past the end."""
+    from optimiser.solve import build_lp
+
+    lp = build_lp(optimiser.load(ROOT / "instances" / "kent.yaml"))
+    assert any(len(vec) < lp.n_cols for _, vec in lp.tiebreaks)
+    for (label, vec), (label2, full) in zip(lp.tiebreaks, lp.tiebreak_costs()):
+        assert label == label2 and len(full) == lp.n_cols
+        assert np.array_equal(full[:len(vec)], vec) and not full[len(vec):].any()
