@@ -59,7 +59,7 @@ def flow_index(inst) -> pd.DataFrame:
 def add_flows(lp: LinearProgram, inst) -> None:
     """flow[p, (u, v), s, t] >= 0: patients of segment s taking edge u -> v of pathway p in year t."""
     f = flow_table(inst)
-    codes = pd.DataFrame({c: f[c].to_numpy(dtype=np.int64) for c in FLOW_CODES})
+    codes = pd.DataFrame({c: f[c].to_numpy(dtype=np.int32) for c in FLOW_CODES})
     lp.add_variables("flow", f[FLOW_KEYS], description="patients per year", unit="patients", codes=codes)
 
 

@@ -184,13 +184,13 @@ def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions(), h=Non
             mip["duals"] = ("duals of the LP with the integer choices (openings, minimum scales, teams, curve "
                             "pieces) fixed at their optimal values")
             if lp.tiebreaks:
-                x, row_value, extra = _tiebreak(hf, lp, float(hf.getInfo().objective_function_value))
+                x, row_value, extra = _tiebreak(hf, lp, float(hf.getInfo().objective_function_value), x, row_value)
                 seconds += extra
         else:
             row_dual = col_dual = None
             mip["duals"] = "no duals: the LP with the integer choices fixed did not solve to optimality"
     elif st is Status.OPTIMAL and lp.tiebreaks:
-        x, row_value, extra = _tiebreak(h, lp, objective)
+        x, row_value, extra = _tiebreak(h, lp, objective, x, row_value)
         seconds += extra
     return RawSolution(st, has_plan, objective, x, row_value, row_dual, col_dual, seconds, iterations, text, mip)
 
@@ -215,9 +215,11 @@ def _fixed_integer_model(lp: LinearProgram, x: np.ndarray, options: SolverOption
     return h, h.getRunTime() - clock
 
 
-def _tiebreak(h, lp: LinearProgram, best: float) -> tuple[np.ndarray, np.ndarray, float]:
+def _tiebreak(h, lp: LinearProgram, best: float, x: np.ndarray, row_value: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, float]:
     """Solve ``lp.tiebreaks`` in turn, each among the optima of the objectives before it (held
-    within 1e-9 relative by an added row). The duals reported stay those of the primary problem.
+    within 1e-9 relative by an added row), starting from the optimal plan ``x`` (with its row
+    values) that HiGHS holds. The duals reported stay those of the primary problem.
     Afterwards the added rows are removed and the primary objective restored, so the loaded model
     is again exactly ``lp`` (for warm re-solves)."""
     import highspy
@@ -232,8 +234,6 @@ def _tiebreak(h, lp: LinearProgram, best: float) -> tuple[np.ndarray, np.ndarray
         priced |= vec != 0
     cols = np.flatnonzero(priced).astype(np.int32)
     added = 0
-    sol = h.getSolution()
-    x, row_value = np.array(sol.col_value), np.array(sol.row_value)[: lp.n_rows]
     lp.tiebreaks_skipped = []
     try:
         for label, vec in stages:
