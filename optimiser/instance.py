@@ -325,12 +325,12 @@ class Instance:
         if isinstance(overrides, (list, tuple)):
             overrides = dict(parse_override(o) for o in overrides)
         merged = {**self.overrides, **overrides}
-        import copy as _copy
         from pathlib import Path
 
         base_dir = Path(self.source).parent if self.source and not self.source.startswith("<") else None
-        raw = _copy.deepcopy(dict(self.raw))
-        inst = load_data(raw, file=self.source, base_dir=base_dir, overrides=overrides)
+        # raw's CSV tables were read when this instance was loaded; load_data copies what it changes
+        inst = load_data(dict(self.raw), file=self.source, base_dir=base_dir, overrides=overrides,
+                         csv_resolved=True)
         object.__setattr__(inst, "overrides", MappingProxyType(merged))
         # keep what was recorded about how this instance was made (e.g. the scenarios applied)
         object.__setattr__(inst, "extra", MappingProxyType({**dict(self.extra or {}), **dict(inst.extra or {})}))

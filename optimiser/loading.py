@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from . import schema
 from .errors import MISSING, InstanceError, Problem, describe, format_path
+from .gc_pause import without_gc_pauses
 
 _EXPECTED_BY_TYPE = {
     "missing": "this field (it is required)",
@@ -239,8 +240,13 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any], source: str = "--s
     their ``name`` (``services[acute_inpatient]`` or ``services.acute_inpatient``). The path up to
     the last step must exist in the file; the last step may add a field, which the schema then
     checks (an unknown field name is an error like any other typo).
+
+    ``data`` is not changed: the mappings and lists on each path are copied before they are
+    written (copy on write), and the rest of the tree is shared with ``data`` — nothing in loading
+    changes a tree in place, and copying every table of a national instance for each variant of a
+    sweep would cost more than solving it warm.
     """
-    data = copy.deepcopy(data)
+    data = _shallow(data)
     problems = []
     for path, value in overrides.items():
         steps = _split_path(path)
@@ -261,12 +267,22 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any], source: str = "--s
                                             f"{where} is a single value, not a section"))
                 break
             if last:
-                node[key] = value
+                node[key] = copy.deepcopy(value)
             else:
+                node[key] = _shallow(node[key])
                 node = node[key]
     if problems:
         raise InstanceError(problems)
     return data
+
+
+def _shallow(node: Any) -> Any:
+    """A copy of one mapping or list (its items shared), or the value itself."""
+    if isinstance(node, dict):
+        return dict(node)
+    if isinstance(node, list):
+        return list(node)
+    return node
 
 
 # ----------------------------------------------------------------------------- structure
@@ -383,13 +399,16 @@ def raw_names(data: Any, section: str) -> set[str]:
     return names
 
 
+@without_gc_pauses
 def load_data(data: dict, file: str = "<instance>", base_dir: Path | None = None,
-              overrides: Mapping[str, Any] | None = None, scenarios: list[str] | tuple[str, ...] | None = None):
+              overrides: Mapping[str, Any] | None = None, scenarios: list[str] | tuple[str, ...] | None = None,
+              csv_resolved: bool = False):
     """Validate an instance given as a Python mapping (as read from YAML).
 
     ``scenarios`` names scenarios of the mapping's ``scenarios`` section to apply (see
     :mod:`optimiser.scenarios`); priority, lowest first: the mapping < the scenarios, in order <
-    ``overrides``.
+    ``overrides``. ``csv_resolved`` says the mapping's ``{from_csv: ...}`` tables were read
+    already (an instance's own ``raw``), so the tree is not walked again. ``data`` is not changed.
     """
     from . import scenarios as scenario_mod
     from .evidence import expand_presets
@@ -399,8 +418,9 @@ def load_data(data: dict, file: str = "<instance>", base_dir: Path | None = None
     from .validation import check_semantics
 
     problems: list[Problem] = []
-    data, csv_problems = resolve_csv_references(data, base_dir or Path("."), file)
-    problems += csv_problems
+    if not csv_resolved:
+        data, csv_problems = resolve_csv_references(data, base_dir or Path("."), file)
+        problems += csv_problems
     section = data.get(scenario_mod.SECTION) if isinstance(data, dict) else None
     defined: dict = {}
     if isinstance(data, dict):
@@ -437,6 +457,7 @@ def load_data(data: dict, file: str = "<instance>", base_dir: Path | None = None
     return inst
 
 
+@without_gc_pauses
 def load(path: str | Path, overrides: Mapping[str, Any] | list[str] | None = None,
          scenarios: list[str] | tuple[str, ...] | str | None = None):
     """Read, check and return the instance in ``path``.

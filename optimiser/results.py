@@ -23,6 +23,7 @@ from . import schema
 from .evidence import evidence_table
 from .holdings import holder_sector_spend, holder_table, holder_transfers, population_table, scope_tables
 from .solve import RawSolution, Status
+from .gc_pause import without_gc_pauses
 
 # Order in which tables are written and shown; each has a one-line description for exports.
 TABLES = {
@@ -104,6 +105,7 @@ def _df(rows, columns) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+@without_gc_pauses
 def extract(instance, lp: LinearProgram, raw: RawSolution, timing: dict | None = None,
             backend: str = "highs") -> Result:
     t0 = time.perf_counter()

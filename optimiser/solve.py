@@ -20,6 +20,7 @@ import formulations
 from formulations.lp import LinearProgram
 
 from .errors import SolverError
+from .gc_pause import without_gc_pauses
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class RawSolution:
     mip: dict | None = None  # for mixed-integer models: best bound, gap, how the duals were found
 
 
+@without_gc_pauses
 def build_lp(instance) -> LinearProgram:
     """The labelled linear programme for ``instance`` (see :mod:`formulations.build`)."""
     return formulations.build(instance)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .gc_pause import without_gc_pauses
+
 
 @dataclass(frozen=True)
 class Violation:
@@ -116,6 +118,7 @@ class _NodeYears:
         return key
 
 
+@without_gc_pauses
 def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) -> Verification:
     """Check a plan from its tables (as in :attr:`Result.tables` or re-read from CSV)."""
     c = _Checker(tol)
