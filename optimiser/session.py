@@ -10,13 +10,16 @@ variant that changes the model's shape (another service, pathway, year) is passe
     base = session.solve()
     for pp in range(0, 11):
         r = session.solve({"shift_policies[0].increase_pp": pp})
+
+    # the same plans, with validation, building and extraction overlapping HiGHS's solves
+    results = list(session.solve_many({"shift_policies[0].increase_pp": pp} for pp in range(0, 11)))
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -50,6 +53,22 @@ class _Loaded:
                 and len(self.lp.tiebreaks) == len(other.lp.tiebreaks))
 
 
+@dataclass
+class _Variant:
+    instance: Any
+    lp: LinearProgram
+    loaded: _Loaded
+    timing: dict
+
+
+@dataclass
+class _Solved:
+    raw: Any
+    warm: bool
+    changes: dict | None
+    timing: dict
+
+
 def _changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~((a == b) | (np.isnan(a) & np.isnan(b))))
 
@@ -69,14 +88,58 @@ class Session:
     def solve(self, overrides: Mapping[str, Any] | list[str] | None = None):
         """Solve the instance with ``overrides`` applied to the session's base instance (not to the
         previous variant), warm where the model's shape allows. Returns a Result."""
-        from .results import extract
+        variant = self._prepare(overrides)
+        return self._result(variant, self._run(variant))
 
+    def solve_many(self, variants: Iterable[Mapping[str, Any] | list[str] | None]) -> Iterator:
+        """Solve each variant in turn, as :meth:`solve` would one call after another (the same
+        warm sequence, so the same plans), yielding each Result as it is ready.
+
+        HiGHS releases Python's lock while it solves, so the work around it overlaps: while HiGHS
+        solves variant k on a helper thread, this thread validates and builds variant k+1 and
+        extracts the tables of variant k-1. On two cores a point then costs about the larger of
+        HiGHS's time and ours rather than their sum. A variant that is invalid raises its
+        :class:`~optimiser.errors.InstanceError` when its turn comes, as :meth:`solve` would.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        variants = iter(variants)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="budgetshift-highs") as pool:
+            running = None  # (variant, future of its solve)
+            for overrides in variants:
+                try:
+                    variant = self._prepare(overrides)  # overlaps the solve of the variant before
+                except Exception:
+                    if running is not None:  # the variant before is answered first, as solve() would
+                        done, future = running
+                        running = None
+                        yield self._result(done, future.result())
+                    raise
+                if running is not None:
+                    done, future = running
+                    solved = future.result()
+                    running = (variant, pool.submit(self._run, variant))
+                    yield self._result(done, solved)  # extraction overlaps the next solve
+                else:
+                    running = (variant, pool.submit(self._run, variant))
+            if running is not None:
+                done, future = running
+                yield self._result(done, future.result())
+
+    # ------------------------------------------------------------------ the three steps of a solve
+    def _prepare(self, overrides) -> "_Variant":
+        """Validate the variant and build its programme (no solver state is touched)."""
         t0 = time.perf_counter()
         inst = self.instance.with_overrides(overrides) if overrides else self.instance
         t1 = time.perf_counter()
         lp = build_lp(inst)
         t2 = time.perf_counter()
-        new = _Loaded.of(lp)
+        return _Variant(inst, lp, _Loaded.of(lp), {"load": t1 - t0, "build": t2 - t1})
+
+    def _run(self, variant: "_Variant") -> "_Solved":
+        """Load the variant into HiGHS (just its changes when the shape is the same) and solve."""
+        t2 = time.perf_counter()
+        new = variant.loaded
         warm = self._h is not None and self._loaded is not None and self._loaded.same_shape(new)
         old, self._loaded = self._loaded, None  # until this solve succeeds, the loaded model is unknown
         try:
@@ -85,22 +148,29 @@ class Session:
                 self.warm_solves += 1
             else:
                 self._h = _highs(self.options)
-                lp.pass_to(self._h)
+                variant.lp.pass_to(self._h)
                 changes = None
                 self.cold_solves += 1
             t3 = time.perf_counter()
-            raw = run_highs(lp, self.options, h=self._h)
+            raw = run_highs(variant.lp, self.options, h=self._h)
         except BaseException:
             self._h = None  # an interrupted or failed solve leaves HiGHS in an unknown state
             raise
         self._loaded = new
         t4 = time.perf_counter()
-        timing = {"load": t1 - t0, "build": t2 - t1, "translate": t3 - t2, "translate_and_solve": t4 - t2,
-                  "highs": raw.solver_seconds}
-        result = extract(inst, lp, raw, timing=timing, backend="highs (warm)" if warm else "highs")
-        result.stats["warm_start"] = warm
-        if changes is not None:
-            result.stats["changes_pushed"] = changes
+        return _Solved(raw, warm, changes, {"translate": t3 - t2, "translate_and_solve": t4 - t2,
+                                            "highs": raw.solver_seconds})
+
+    @staticmethod
+    def _result(variant: "_Variant", solved: "_Solved"):
+        from .results import extract
+
+        timing = {**variant.timing, **solved.timing}
+        result = extract(variant.instance, variant.lp, solved.raw, timing=timing,
+                         backend="highs (warm)" if solved.warm else "highs")
+        result.stats["warm_start"] = solved.warm
+        if solved.changes is not None:
+            result.stats["changes_pushed"] = solved.changes
         return result
 
     def _push_changes(self, old: _Loaded, new: _Loaded) -> dict[str, int]:

@@ -93,29 +93,40 @@ def measure(path: str) -> dict:
 
 
 def sweep(path: str, points: int = 11, cold_sweep: bool = True) -> dict:
-    """The shift target from 0 to 10 points: cold (a fresh solve per point) vs one warm Session."""
+    """The shift target from 0 to 10 points: one warm Session solving the points in turn, the same
+    with Session.solve_many (validation, building and extraction overlapping HiGHS), and cold (a
+    fresh solve per point), each against one cold solve of the instance."""
     sys.path.insert(0, str(ROOT))
     import optimiser
 
     inst = optimiser.load(path)
     values = [10.0 * k / (points - 1) for k in range(points)]
+    variants = [{"shift_policies[0].increase_pp": v} for v in values]
     t0 = time.perf_counter()
     one = optimiser.solve(inst)
     one_cold = time.perf_counter() - t0
     t0 = time.perf_counter()
     session = optimiser.Session(inst)
-    warm = [session.solve({"shift_policies[0].increase_pp": v}) for v in values]
+    warm = [session.solve(v) for v in variants]
     warm_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    overlapped = list(optimiser.Session(inst).solve_many(variants))
+    many_s = time.perf_counter() - t0
     cold_s, same = None, None
     if cold_sweep:
         t0 = time.perf_counter()
-        cold = [optimiser.solve(inst.with_overrides({"shift_policies[0].increase_pp": v})) for v in values]
+        cold = [optimiser.solve(inst.with_overrides(v)) for v in variants]
         cold_s = time.perf_counter() - t0
         same = all(a.status == b.status and (a.objective is None or abs(a.objective - b.objective)
                                              <= 1e-7 * max(1, abs(a.objective))) for a, b in zip(cold, warm))
     return {"points": points, "one_cold_solve_seconds": one_cold, "warm_sweep_seconds": warm_s,
-            "cold_sweep_seconds": cold_s, "warm_over_one_cold": warm_s / one_cold, "same_answers": same,
+            "solve_many_seconds": many_s, "cold_sweep_seconds": cold_s, "warm_over_one_cold": warm_s / one_cold,
+            "solve_many_over_one_cold": many_s / one_cold, "same_answers": same,
+            "solve_many_same_as_warm": all(a.status == b.status and a.objective == b.objective
+                                           for a, b in zip(warm, overlapped)),
+            "highs_seconds_one_cold": round(one.stats["highs_seconds"], 4),
             "highs_seconds_warm": [round(r.stats["highs_seconds"], 4) for r in warm],
+            "highs_seconds_solve_many": [round(r.stats["highs_seconds"], 4) for r in overlapped],
             "statuses": [r.status.value for r in warm], "first_status": one.status.value}
 
 
@@ -186,9 +197,12 @@ def main(argv=None) -> None:
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         doc["sweep"] = json.loads(out.strip().splitlines()[-1])
         sw = doc["sweep"]
-        print(f"11-point shift sweep at {a.sweep} variables: one cold solve {sw['one_cold_solve_seconds']:.2f}s, "
-              f"warm sweep {sw['warm_sweep_seconds']:.2f}s ({sw['warm_over_one_cold']:.2f}x one cold solve), "
-              f"cold sweep {sw['cold_sweep_seconds']}s; same answers: {sw['same_answers']}")
+        cold = "skipped" if sw["cold_sweep_seconds"] is None else f"{sw['cold_sweep_seconds']:.2f}s"
+        print(f"11-point shift sweep at {a.sweep} variables: one cold solve {sw['one_cold_solve_seconds']:.2f}s; "
+              f"warm, point by point {sw['warm_sweep_seconds']:.2f}s ({sw['warm_over_one_cold']:.2f}x one cold "
+              f"solve); warm with solve_many {sw['solve_many_seconds']:.2f}s ({sw['solve_many_over_one_cold']:.2f}x); "
+              f"cold sweep {cold}; same answers: {sw['same_answers']} (solve_many as warm: "
+              f"{sw['solve_many_same_as_warm']})")
     if a.points_per_second:
         subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_sweep.py"), "--variables",
                         str(a.points_per_second)], check=True)
