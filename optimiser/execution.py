@@ -344,6 +344,24 @@ def run(task, points: Sequence[Point], *, backend: str = "local", workers: int |
 
 
 def _run_here(task, todo: Sequence[Point], finish: Callable, stats: RunStats) -> None:
+    todo = list(todo)
+    run_many = getattr(task, "run_many", None)
+    if run_many is not None and len(todo) > 1:
+        # a task that can overlap its points (Session.solve_many) solves them in one pass; a point
+        # that raises ends the pass, and it and the points after it go one by one below (retried cold)
+        state = _take_state(task)
+        done = 0
+        try:
+            for record in run_many(state, [p.spec for p in todo]):
+                finish(todo[done], clean_record(record))
+                done += 1
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception:  # noqa: BLE001 - the rest are solved point by point, with their retries
+            todo = todo[done:]
+        else:
+            _give_back(task, state)
+            return
     for p in todo:
         try:
             record = run_point(task, p.spec)

@@ -91,7 +91,8 @@ class Session:
         variant = self._prepare(overrides)
         return self._result(variant, self._run(variant))
 
-    def solve_many(self, variants: Iterable[Mapping[str, Any] | list[str] | None]) -> Iterator:
+    def solve_many(self, variants: Iterable[Mapping[str, Any] | list[str] | None],
+                   invalid: str = "raise") -> Iterator:
         """Solve each variant in turn, as :meth:`solve` would one call after another (the same
         warm sequence, so the same plans), yielding each Result as it is ready.
 
@@ -99,21 +100,29 @@ class Session:
         solves variant k on a helper thread, this thread validates and builds variant k+1 and
         extracts the tables of variant k-1. On two cores a point then costs about the larger of
         HiGHS's time and ours rather than their sum. A variant that is invalid raises its
-        :class:`~optimiser.errors.InstanceError` when its turn comes, as :meth:`solve` would.
+        :class:`~optimiser.errors.InstanceError` when its turn comes, as :meth:`solve` would; with
+        ``invalid="yield"`` the error is yielded in the variant's place and the others go on.
         """
         from concurrent.futures import ThreadPoolExecutor
 
+        from .errors import InstanceError
+
+        if invalid not in ("raise", "yield"):
+            raise ValueError(f"invalid must be 'raise' or 'yield', not {invalid!r}")
         variants = iter(variants)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="budgetshift-highs") as pool:
             running = None  # (variant, future of its solve)
             for overrides in variants:
                 try:
                     variant = self._prepare(overrides)  # overlaps the solve of the variant before
-                except Exception:
+                except Exception as exc:
                     if running is not None:  # the variant before is answered first, as solve() would
                         done, future = running
                         running = None
                         yield self._result(done, future.result())
+                    if invalid == "yield" and isinstance(exc, InstanceError):
+                        yield exc
+                        continue
                     raise
                 if running is not None:
                     done, future = running

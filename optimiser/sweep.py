@@ -14,7 +14,9 @@ point whose overrides make the instance invalid has status ``invalid`` and the p
 ``message``; a point whose solve fails twice has status ``failed``.
 
 Points are solved warm in this process by default (one :class:`~optimiser.session.Session`:
-only the changed numbers are pushed into HiGHS between points), in ``workers`` local processes,
+only the changed numbers are pushed into HiGHS between points, and with
+:meth:`~optimiser.session.Session.solve_many` the next point is built while HiGHS solves), in
+``workers`` local processes,
 or on Dask (``backend="dask"``); see :mod:`optimiser.execution` for the backends, retries and
 checkpoints (``checkpoint=FILE, resume=True`` continues an interrupted sweep).
 """
@@ -255,6 +257,13 @@ class SweepTask:
     def run(self, session, spec: Mapping[str, Any]) -> dict[str, Any]:
         result, invalid = solve_point(session, spec)
         return invalid if result is None else plan_record(result, explain=self.explain)
+
+    def run_many(self, session, specs: Sequence[Mapping[str, Any]]):
+        """The records of ``specs`` in order, solved by :meth:`Session.solve_many` (the same plans
+        as :meth:`run` point by point; validation, building and extraction overlap HiGHS)."""
+        for answer in session.solve_many((dict(spec["overrides"]) for spec in specs), invalid="yield"):
+            yield invalid_record(answer) if isinstance(answer, InstanceError) else \
+                plan_record(answer, explain=self.explain)
 
 
 def as_instance(instance, overrides=None, scenarios=None):

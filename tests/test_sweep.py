@@ -137,6 +137,36 @@ def test_a_failing_point_is_retried_once_then_reported_and_the_others_go_on(monk
     assert stats.retried == 2 and stats.failed == 1 and stats.solved == 3
 
 
+@dataclass
+class FlakyInOnePass(Flaky):
+    """The same task, able to solve its points in one pass (as SweepTask does with solve_many)."""
+
+    kind: str = "flaky-pass"
+    fingerprint: str = "flaky-pass-1"
+
+    def run_many(self, state, specs):
+        state["passes"] = state.get("passes", 0) + 1
+        for spec in specs:
+            yield self.run(state, spec)
+
+
+def test_a_point_failing_in_a_one_pass_run_is_retried_and_the_others_go_on(monkeypatch):
+    """The pass ends at the failing point; it and the points after it go one by one, with the same
+    retries, records and counts as a task without the pass."""
+    monkeypatch.delenv("FLAKY_ONCE", raising=False)
+    pts = _points([{"x": 1}, {"x": 2, "fail": "always"}, {"x": 3, "fail": "once"}, {"x": 4}])
+    records, stats = execution.run(FlakyInOnePass(), pts)
+    assert [r["status"] for r in records] == ["optimal", "failed", "optimal", "optimal"]
+    assert "boom at 2" in records[1]["message"] and records[1]["attempts"] == 2
+    assert [r.get("value") for r in records] == [2, None, 6, 8]
+    assert stats.retried == 2 and stats.failed == 1 and stats.solved == 3
+    task = FlakyInOnePass(fingerprint="flaky-pass-2")
+    records, stats = execution.run(task, _points([{"x": k} for k in range(5)]))
+    assert [r["value"] for r in records] == [0, 2, 4, 6, 8] and stats.retried == 0
+    state = execution._take_state(task)
+    assert state["passes"] == 1 and state["calls"] == 5  # one pass, the state kept warm for the next run
+
+
 def test_a_lost_worker_process_is_retried_in_a_new_pool_and_never_loses_the_other_points():
     pts = _points([{"x": 1}, {"x": 2, "crash": True}, {"x": 3}, {"x": 4}, {"x": 5, "fail": "always"}])
     records, stats = execution.run(Flaky(), pts, workers=2)
@@ -171,7 +201,14 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_points(tmp_path, 
         calls.append(dict(spec["overrides"]))
         return real_run(self, session, spec)
 
+    real_many = SweepTask.run_many
+
+    def counting_many(self, session, specs):  # in this process the points are solved in one pass
+        calls.extend(dict(spec["overrides"]) for spec in specs)
+        return real_many(self, session, specs)
+
     monkeypatch.setattr(SweepTask, "run", counting_run)
+    monkeypatch.setattr(SweepTask, "run_many", counting_many)
     resumed = optimiser.sweep(TINY, vary=VARY, checkpoint=ck, resume=True)
     assert len(calls) == 6  # only the points not in the checkpoint
     assert resumed.attrs["run"]["resumed"] == 4 and resumed.attrs["run"]["solved"] == 6
