@@ -7,6 +7,7 @@ shown as short messages (the traceback only with ``--debug``).
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import traceback
 
@@ -35,6 +36,7 @@ Exit status:
   {EXIT_UNBOUNDED}  unbounded: the objective can improve without limit
   {EXIT_SOLVER}  solver failure, or a result that fails verification
   {EXIT_TIME_LIMIT}  time limit reached (the best plan found, if any, is reported)
+  141  the output's reader went away before it was all written (e.g. | head)
 """
 
 
@@ -45,14 +47,44 @@ def _status_exit(status) -> int:
             Status.TIME_LIMIT: EXIT_TIME_LIMIT}.get(status, EXIT_SOLVER)
 
 
+EXIT_READER_GONE = 141  # 128 + SIGPIPE, as a shell reports a command whose reader went away
+
+
+def _drop_stdout() -> None:
+    """The reader of stdout has gone away (``budgetshift solve ... | head``): send the rest of the
+    output nowhere, so that neither this command nor Python's exit tries to write it again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _flush_stdout() -> None:
+    """Flush what the command printed; a reader that stopped reading is not an error."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _drop_stdout()
+
+
 def _handle_errors(fn):
-    """Turn planner-fixable errors into a short message and an exit status."""
+    """Turn planner-fixable errors into a short message and an exit status. Output cut short by its
+    reader (``| head``) keeps the command's status when the command had finished, and otherwise
+    exits with 141, as a shell reports a command killed by a closed pipe."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         debug = kwargs.get("debug", False)
         try:
-            return fn(*args, **kwargs)
+            try:
+                out = fn(*args, **kwargs)
+            except SystemExit:
+                _flush_stdout()
+                raise
+            _flush_stdout()
+            return out
+        except BrokenPipeError:
+            _drop_stdout()
+            sys.exit(EXIT_READER_GONE)
         except InstanceError as exc:
             if debug:
                 traceback.print_exc()
@@ -183,7 +215,11 @@ def verify(result_dir, debug):
 
 from .commands import register_all  # noqa: E402
 
-register_all(main)
+if __name__ == "__main__":  # pragma: no cover - python -m optimiser.cli
+    # run the package's own module: the commands import it by name, and registering them from this
+    # copy as well would import them while they are half made
+    from optimiser.cli import main as _main
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+    _main()
+else:
+    register_all(main)

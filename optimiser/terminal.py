@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import math
 
 from rich.console import Console
 from rich.table import Table
+
+
+class PlannerConsole(Console):
+    """rich's Console for the CLI's standard output. Output cut short by its reader (``| head``)
+    raises BrokenPipeError, which the CLI turns into exit status 141 (as a shell reports a command
+    whose pipe closed); rich's own default exits with status 1, which budgetshift keeps for
+    internal errors."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "the reader of the output went away")
 
 
 def money(v: float, currency: str = "GBP") -> str:
@@ -26,7 +38,7 @@ def number(v: float) -> str:
 
 
 def print_result(result, check=None, console: Console | None = None) -> None:
-    console = console or Console(highlight=False, width=120)
+    console = console or PlannerConsole(highlight=False, width=120)
     s = result.summary
     cur = s.get("currency", "GBP")
     colour = "green" if result.status.is_ok else ("yellow" if result.has_plan else "red")

@@ -76,3 +76,23 @@ def test_installed_console_script():
     proc = subprocess.run([exe, "solve", TINY, "--json"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["status"] == "optimal"
+
+
+def test_output_cut_short_by_its_reader_is_not_an_internal_error():
+    """``budgetshift solve kent.yaml | head -1``: no traceback, no 'internal error', and the status
+    a shell gives a command whose pipe closed (141), not 1 (internal errors)."""
+    exe = shutil.which("budgetshift") or str(__import__("pathlib").Path(sys.executable).with_name("budgetshift"))
+    proc = subprocess.Popen([exe, "solve", str(ROOT / "instances" / "kent.yaml")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout.readline()  # the first line, then the reader goes away
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141, err
+    assert b"error" not in err and b"Traceback" not in err
+
+
+def test_python_m_runs_the_command():
+    for module in ("optimiser", "optimiser.cli"):
+        proc = subprocess.run([sys.executable, "-m", module, "validate", TINY], capture_output=True, text=True,
+                              timeout=120, cwd=ROOT)
+        assert proc.returncode == EXIT_OK, proc.stderr

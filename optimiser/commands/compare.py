@@ -8,6 +8,7 @@ import sys
 import click
 import pandas as pd
 from rich.console import Console
+from ..terminal import PlannerConsole
 from rich.markup import escape
 from rich.table import Table
 
@@ -81,7 +82,7 @@ def _side_table(cmp, tidy: pd.DataFrame, keys: list[str], title: str, console: C
 
 
 def print_comparison(cmp, console: Console | None = None) -> None:
-    console = console or Console(highlight=False, width=160)
+    console = console or PlannerConsole(highlight=False, width=160)
     cur = cmp.currency
     t = Table(title="Runs (differences are against the first)", title_justify="left")
     for c in ("instance", "file", "scenarios", "overrides", "status", "total cost", "discounted cost"):

@@ -6,6 +6,7 @@ import sys
 
 import click
 from rich.console import Console
+from ..terminal import PlannerConsole
 from rich.markup import escape
 from rich.table import Table
 
@@ -83,7 +84,7 @@ def register(group) -> None:
             if as_json:
                 click.echo(to_json(records(table)))
             else:
-                print_presets(table, Console(highlight=False, width=160))
+                print_presets(table, PlannerConsole(highlight=False, width=160))
             sys.exit(EXIT_OK)
         lib = api.library()
         pid, _, mid = preset_id.partition("/")
@@ -97,5 +98,5 @@ def register(group) -> None:
                 doc["measures"] = [m for m in doc["measures"] if m["id"] == mid]
             click.echo(to_json(doc))
         else:
-            print_preset(preset, mid or None, Console(highlight=False, width=120))
+            print_preset(preset, mid or None, PlannerConsole(highlight=False, width=120))
         sys.exit(EXIT_OK)

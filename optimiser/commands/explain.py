@@ -85,12 +85,12 @@ def register(group) -> None:
 
 # ------------------------------------------------------------------------------------------- printing
 def print_explanation(ex, console=None, show_all: bool = False) -> None:
-    from rich.console import Console
+    from ..terminal import PlannerConsole
 
     from ..explain import money, number
     from ..solve import Status
 
-    console = console or Console(highlight=False, width=120)
+    console = console or PlannerConsole(highlight=False, width=120)
     s = ex.summary
     colour = {Status.OPTIMAL: "green", Status.INFEASIBLE: "yellow"}.get(ex.status, "red")
     console.print(f"[bold]{s['instance']}[/bold]  ({s['source']})")

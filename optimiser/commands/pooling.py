@@ -7,6 +7,7 @@ import sys
 
 import click
 from rich.console import Console
+from ..terminal import PlannerConsole
 from rich.markup import escape
 from rich.table import Table
 
@@ -123,7 +124,7 @@ def register(group) -> None:
         if as_json:
             click.echo(to_json(p.to_dict()))
         else:
-            _show(p, Console())
+            _show(p, PlannerConsole())
         for arr in bad:
             click.echo(f"{arr}: the plan fails verification", err=True)
         code = _status_exit(p.results["pooled"].status)

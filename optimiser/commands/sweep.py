@@ -134,12 +134,12 @@ def fmt(value, money: bool = False, currency: str = "GBP") -> str:
 
 
 def print_points(table, keys: list[str], title: str, max_rows: int = 200) -> None:
-    from rich.console import Console
+    from ..terminal import PlannerConsole
     from rich.markup import escape
     from rich.table import Table
 
     cur = table.attrs.get("currency", "GBP")
-    console = Console(highlight=False, width=200)
+    console = PlannerConsole(highlight=False, width=200)
     spend = [c for c in table.columns if str(c).startswith("spend:") and str(c).count(":") == 1]
     t = Table(title=title, title_justify="left")
     for k in keys:

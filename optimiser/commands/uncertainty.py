@@ -14,14 +14,14 @@ from .sweep import MANY_EXIT_HELP, any_failed, fmt, output_options, run_many, ru
 
 
 def show(table) -> None:
-    from rich.console import Console
+    from ..terminal import PlannerConsole
     from rich.markup import escape
     from rich.table import Table
 
     from ..uncertainty import central_summary, quantiles
 
     cur = table.attrs.get("currency", "GBP")
-    console = Console(highlight=False, width=200)
+    console = PlannerConsole(highlight=False, width=200)
     a = table.attrs
     console.print(f"{a.get('samples')} samples of {a.get('instance')} (seed {a.get('seed')}): "
                   + ", ".join(f"{v} {k}" for k, v in table["status"].value_counts(sort=False).items()))
