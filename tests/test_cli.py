@@ -96,3 +96,14 @@ def test_python_m_runs_the_command():
         proc = subprocess.run([sys.executable, "-m", module, "validate", TINY], capture_output=True, text=True,
                               timeout=120, cwd=ROOT)
         assert proc.returncode == EXIT_OK, proc.stderr
+
+
+def test_explain_takes_a_scenario():
+    """The file's scenarios apply to explain as to solve: Kent kept siloed has no plan (pooled it
+    has one), and explain says so, with a relaxation (exit 0: the explanation is the answer)."""
+    res = run("explain", str(ROOT / "instances" / "kent.yaml"), "--scenario", "siloed", "--json", "--no-conflict",
+              "--no-alone")
+    assert res.exit_code == EXIT_OK, res.output
+    doc = json.loads(res.output)
+    assert doc["status"] == "infeasible" and doc["overrides"]["budget.arrangement"] == "siloed"
+    assert doc["relaxation"]

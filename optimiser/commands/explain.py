@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from ..cli import EXIT_OK, _handle_errors, _status_exit, debug_option, set_option
+from ..cli import EXIT_OK, _handle_errors, _status_exit, debug_option, scenario_option, set_option
 
 
 EXPLAIN_EXIT_HELP = f"""
@@ -45,6 +45,7 @@ def register(group) -> None:
     @group.command(epilog=EXPLAIN_EXIT_HELP)
     @click.argument("file", type=click.Path(dir_okay=False))
     @set_option
+    @scenario_option
     @click.option("--weight", "weights", multiple=True, metavar="FAMILY=W",
                   help="Weight of relaxing one family when no plan exists: targets, budget, shift, capacity or "
                        "stability, per unit of relative change (default 1 each: moving any bound by 1% of its "
@@ -58,7 +59,7 @@ def register(group) -> None:
     @click.option("--threads", type=click.IntRange(min=1), help="Threads HiGHS may use.")
     @debug_option
     @_handle_errors
-    def explain(file, overrides, weights, as_json, no_alone, no_conflict, show_all, time_limit, threads, debug):
+    def explain(file, overrides, scenarios, weights, as_json, no_alone, no_conflict, show_all, time_limit, threads, debug):
         """Explain the plan for FILE: what binds and what it costs at the margin, or, when no
         plan exists, the smallest relaxation and the conflicting constraints."""
         from .. import load
@@ -69,7 +70,7 @@ def register(group) -> None:
             check_weights(parsed)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--weight") from None
-        inst = load(file, overrides=list(overrides))
+        inst = load(file, overrides=list(overrides), scenarios=list(scenarios))
         ex = explain_api(inst, weights=parsed, alone=not no_alone, conflict=not no_conflict,
                          time_limit=time_limit, threads=threads)
         if as_json:
@@ -85,10 +86,9 @@ def register(group) -> None:
 
 # ------------------------------------------------------------------------------------------- printing
 def print_explanation(ex, console=None, show_all: bool = False) -> None:
-    from ..terminal import PlannerConsole
-
     from ..explain import money, number
     from ..solve import Status
+    from ..terminal import PlannerConsole
 
     console = console or PlannerConsole(highlight=False, width=120)
     s = ex.summary
