@@ -15,6 +15,7 @@ Both carry the same labels, so duals and values come back as planner tables eith
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -324,29 +325,46 @@ def highs_model(cost, col_lower, col_upper, row_lower, row_upper, matrix: sp.csc
     return lp
 
 
+_HIGHS_LOCK = threading.Lock()
+_BANNER_SILENCED = False  # HiGHS prints its banner once per process, at the first construction
+_SCHEDULER_THREADS: int | None = None  # the thread count HiGHS's global scheduler was last reset to
+
+
 def new_highs(threads: int | None = None):
-    """A quiet ``highspy.Highs`` (output off). HiGHS 1.16 prints a banner to stdout when the object
-    is constructed, which would corrupt ``--json`` output: stdout is closed over the constructor.
-    ``threads`` resets HiGHS's global task scheduler first, as HiGHS requires to change it."""
+    """A quiet ``highspy.Highs`` (output off).
+
+    HiGHS 1.16 prints a banner to stdout the first time a ``Highs`` is constructed in a process,
+    which would corrupt ``--json`` output: stdout is closed over that first construction only (the
+    file descriptor is the whole process's, so later constructions, from any thread, leave it
+    alone). ``threads`` resets HiGHS's global task scheduler, as HiGHS requires to change it, and
+    only when it changes (a reset while another thread's solve runs is not safe)."""
     import os
     import sys
 
     import highspy
 
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.close(devnull)
-        h = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    h.setOptionValue("output_flag", False)
-    if threads is not None:
-        highspy.Highs.resetGlobalScheduler(True)
-        h.setOptionValue("threads", int(threads))
+    global _BANNER_SILENCED, _SCHEDULER_THREADS
+    with _HIGHS_LOCK:
+        if _BANNER_SILENCED:
+            h = highspy.Highs()
+        else:
+            sys.stdout.flush()
+            saved = os.dup(1)
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 1)
+                os.close(devnull)
+                h = highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+            _BANNER_SILENCED = True
+        h.setOptionValue("output_flag", False)
+        if threads is not None:
+            if _SCHEDULER_THREADS != int(threads):
+                highspy.Highs.resetGlobalScheduler(True)
+                _SCHEDULER_THREADS = int(threads)
+            h.setOptionValue("threads", int(threads))
     return h
 
 

@@ -17,6 +17,7 @@ variant that changes the model's shape (another service, pathway, year) is passe
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping
@@ -82,6 +83,8 @@ class Session:
         self.options = SolverOptions(time_limit=time_limit, threads=threads, mip_gap=mip_gap)
         self._h = None
         self._loaded: _Loaded | None = None
+        # one solve at a time touches the HiGHS model (solve_many runs them on a helper thread)
+        self._solving = threading.Lock()
         self.warm_solves = 0
         self.cold_solves = 0
 
@@ -146,7 +149,13 @@ class Session:
         return _Variant(inst, lp, _Loaded.of(lp), {"load": t1 - t0, "build": t2 - t1})
 
     def _run(self, variant: "_Variant") -> "_Solved":
-        """Load the variant into HiGHS (just its changes when the shape is the same) and solve."""
+        """Load the variant into HiGHS (just its changes when the shape is the same) and solve. One
+        at a time: a solve() called while a solve_many pass is paused waits for the pass's solve in
+        flight, then goes on from the model that solve left."""
+        with self._solving:
+            return self._run_locked(variant)
+
+    def _run_locked(self, variant: "_Variant") -> "_Solved":
         t2 = time.perf_counter()
         new = variant.loaded
         warm = self._h is not None and self._loaded is not None and self._loaded.same_shape(new)
