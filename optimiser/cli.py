@@ -53,9 +53,24 @@ EXIT_READER_GONE = 141  # 128 + SIGPIPE, as a shell reports a command whose read
 def _drop_stdout() -> None:
     """The reader of stdout has gone away (``budgetshift solve ... | head``): send the rest of the
     output nowhere, so that neither this command nor Python's exit tries to write it again."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):  # stdout is not a file descriptor: nothing to redirect
+        pass
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether standard output is a pipe whose reader has gone away (poll reports an error on it)."""
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _flush_stdout() -> None:
@@ -82,7 +97,13 @@ def _handle_errors(fn):
                 raise
             _flush_stdout()
             return out
-        except BrokenPipeError:
+        except BrokenPipeError as exc:
+            if not _stdout_reader_gone():  # a broken pipe of something else is an error like any other
+                if debug:
+                    traceback.print_exc()
+                click.echo(f"internal error: {type(exc).__name__}: {exc}\n(run again with --debug for the "
+                           "traceback, and please report it)", err=True)
+                sys.exit(EXIT_INTERNAL)
             _drop_stdout()
             sys.exit(EXIT_READER_GONE)
         except InstanceError as exc:

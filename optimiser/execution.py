@@ -348,20 +348,39 @@ def _run_here(task, todo: Sequence[Point], finish: Callable, stats: RunStats) ->
     run_many = getattr(task, "run_many", None)
     if run_many is not None and len(todo) > 1:
         # a task that can overlap its points (Session.solve_many) solves them in one pass; a point
-        # that raises ends the pass, and it and the points after it go one by one below (retried cold)
+        # that raises ends the pass: it is tried once more from a fresh state (its second attempt),
+        # and the points after it go one by one below
         state = _take_state(task)
-        done = 0
+        answers = run_many(state, [p.spec for p in todo])
+        done, error = 0, None
         try:
-            for record in run_many(state, [p.spec for p in todo]):
+            while done < len(todo):
+                try:
+                    record = next(answers)
+                except StopIteration:
+                    break
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - retried once, cold, then reported
+                    error = exc
+                    break
                 finish(todo[done], clean_record(record))
                 done += 1
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except Exception:  # noqa: BLE001 - the rest are solved point by point, with their retries
-            todo = todo[done:]
-        else:
+        finally:
+            answers.close()
+        if error is None:
             _give_back(task, state)
             return
+        stats.retried += 1
+        p = todo[done]
+        try:
+            record = run_point(task, p.spec, fresh=True)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            record = failed_record(_error_text(exc), 2)
+        finish(p, record)
+        todo = todo[done + 1:]
     for p in todo:
         try:
             record = run_point(task, p.spec)

@@ -106,6 +106,7 @@ class _NodeYears:
 
     def __init__(self, nodes: pd.DataFrame):
         self.levels = [pd.Index(pd.unique(nodes[col])) for col in ("pathway", "node", "segment", "year")]
+        self._unknown = 0  # unknown rows get -1, -2, ... across every call: no two of them match
 
     def key(self, df: pd.DataFrame, node: str = "node") -> np.ndarray:
         key = np.zeros(len(df), dtype=np.int64)
@@ -114,7 +115,9 @@ class _NodeYears:
             code = level.get_indexer(df[col])
             missing |= code < 0
             key = key * max(len(level), 1) + code
-        key[missing] = -1 - np.arange(int(missing.sum()))
+        n = int(missing.sum())
+        key[missing] = -1 - self._unknown - np.arange(n)
+        self._unknown += n
         return key
 
 

@@ -156,3 +156,41 @@ def test_tiebreak_costs_cover_every_column():
     for (label, vec), (label2, full) in zip(lp.tiebreaks, lp.tiebreak_costs()):
         assert label == label2 and len(full) == lp.n_cols
         assert np.array_equal(full[:len(vec)], vec) and not full[len(vec):].any()
+
+
+def test_verifier_does_not_pair_rows_that_name_unknown_nodes():
+    """A source renamed one way in the flows table and another way in the need table names no node
+    of the nodes table in either: its need must not be checked against those flows by position."""
+    from .conftest import treatment_instance
+
+    d = treatment_instance(20000)
+    p = d["pathways"][0]
+    p["nodes"] = [n for n in p["nodes"] if n["name"] != "untreated"]
+    p["edges"] = [e for e in p["edges"] if e["to"] != "untreated"]
+    r = optimiser.solve(optimiser.load_data(d, file="t"))
+    assert r.verify().ok
+    t = {k: v.copy() for k, v in r.tables.items()}
+    f, n = t["flows"], t["need"]
+    f.loc[f["from"] == "need", "from"] = "ghostA"
+    n.loc[n["node"] == "need", "node"] = "ghostB"
+    assert "source need" in {v.check for v in verify_tables(t, r.summary).violations}
+
+
+def test_new_highs_leaves_stdout_alone_once_the_banner_is_silenced():
+    """HiGHS prints its banner once per process: only the first construction redirects the process's
+    stdout (a redirect from a helper thread could swallow, or keep, another thread's output)."""
+    import os
+
+    from formulations.lp import new_highs
+
+    new_highs()
+
+    def no_redirect(*args):
+        raise AssertionError("stdout redirected again")
+
+    real = os.dup2
+    os.dup2 = no_redirect  # by hand, not monkeypatch: pytest's own capture needs dup2 at teardown
+    try:
+        assert new_highs() is not None and new_highs(threads=1) is not None
+    finally:
+        os.dup2 = real
