@@ -371,15 +371,7 @@ def _run_here(task, todo: Sequence[Point], finish: Callable, stats: RunStats) ->
         if error is None:
             _give_back(task, state)
             return
-        stats.retried += 1
-        p = todo[done]
-        try:
-            record = run_point(task, p.spec, fresh=True)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except Exception as exc:  # noqa: BLE001
-            record = failed_record(_error_text(exc), 2)
-        finish(p, record)
+        finish(todo[done], _second_attempt(task, todo[done], stats))
         todo = todo[done + 1:]
     for p in todo:
         try:
@@ -387,14 +379,20 @@ def _run_here(task, todo: Sequence[Point], finish: Callable, stats: RunStats) ->
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception:  # noqa: BLE001 - retried once, cold, then reported
-            stats.retried += 1
-            try:
-                record = run_point(task, p.spec, fresh=True)
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except Exception as exc:  # noqa: BLE001
-                record = failed_record(_error_text(exc), 2)
+            record = _second_attempt(task, p, stats)
         finish(p, record)
+
+
+def _second_attempt(task, p: Point, stats: RunStats) -> dict[str, Any]:
+    """A point whose first attempt raised, tried once more from a fresh (cold) state; its record,
+    or a failed record after two attempts."""
+    stats.retried += 1
+    try:
+        return run_point(task, p.spec, fresh=True)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001
+        return failed_record(_error_text(exc), 2)
 
 
 def _pool(task, n: int):
