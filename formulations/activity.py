@@ -18,12 +18,6 @@ def usage_terms_by_segment(lp: LinearProgram, inst) -> pd.DataFrame:
     return t[["service", "segment", "year", "col", "coef"]]
 
 
-def usage_terms(lp: LinearProgram, inst) -> pd.DataFrame:
-    """(service, year, col, coef): activity units used by pathway patients,
-    u_n x patients arriving at care node n, summed over the service's nodes and segments."""
-    return usage_terms_by_segment(lp, inst)[["service", "year", "col", "coef"]]
-
-
 def add_activity_covers_flows(lp: LinearProgram, inst) -> None:
     """For every service i and year t:
 

@@ -51,11 +51,6 @@ def flow_table(inst) -> pd.DataFrame:
     return f[FLOW_KEYS + FLOW_CODES]
 
 
-def flow_index(inst) -> pd.DataFrame:
-    """Every (pathway, from, to, segment, year): the pathway's edges x its segments x planning years."""
-    return flow_table(inst)[FLOW_KEYS]
-
-
 def add_flows(lp: LinearProgram, inst) -> None:
     """flow[p, (u, v), s, t] >= 0: patients of segment s taking edge u -> v of pathway p in year t."""
     f = flow_table(inst)

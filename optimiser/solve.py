@@ -226,7 +226,8 @@ def _tiebreak(h, lp: LinearProgram, best: float, x: np.ndarray, row_value: np.nd
     is again exactly ``lp`` (for warm re-solves)."""
     import highspy
 
-    objective, sense, value = lp.objective, lp.sense, best
+    primary = lp.objective
+    objective, sense, value = primary, lp.sense, best
     extra = 0.0
     # only the columns some objective prices change cost (all of them would cost ~0.1 s a change
     # at a million variables)
@@ -269,7 +270,7 @@ def _tiebreak(h, lp: LinearProgram, best: float, x: np.ndarray, row_value: np.nd
         if added:
             h.deleteRows(added, np.arange(lp.n_rows, lp.n_rows + added, dtype=np.int32))
         h.changeObjectiveSense(highspy.ObjSense.kMinimize if lp.sense == "min" else highspy.ObjSense.kMaximize)
-        h.changeColsCost(len(cols), cols, lp.objective[cols])
+        h.changeColsCost(len(cols), cols, primary[cols])
 
 
 def fixed_integer_duals(lp: LinearProgram, x: np.ndarray, options: SolverOptions):

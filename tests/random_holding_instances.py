@@ -253,6 +253,13 @@ def _values_spec(rng, values: dict, pick):
     return {int(t): _r(v, 2) for t, v in values.items()}
 
 
+def _keep_only(scope: dict, key: str, allowed) -> None:
+    """Keep the members of ``scope[key]`` that ``allowed`` accepts; drop the key when none are left."""
+    kept = [v for v in scope.pop(key, []) if allowed(v)]
+    if kept:
+        scope[key] = kept
+
+
 def _scope(rng, data, places):
     segs = [s["name"] for s in data["segments"]]
     services = [s["name"] for s in data["services"]]
@@ -321,21 +328,14 @@ def _add_rules(rng, data, places, plan):
         by_place = bool(rng.random() < 0.5)
         if by_place:                  # validation: by_place needs its segments and services placed
             for key, items in (("segments", data["segments"]), ("services", data["services"])):
-                placed = {v["name"] for v in items if v.get("place")}
-                kept = [v for v in scope.get(key, []) if v in placed]
-                scope.pop(key, None)
-                if kept:
-                    scope[key] = kept
+                _keep_only(scope, key, {i["name"] for i in items if i.get("place")}.__contains__)
             if not scope.get("segments") and not scope.get("places"):
                 scope["places"] = _pick(rng, places)
             # validation: a named service must sit in a place that has some of the segments
             seg_places = {v.get("place") for v in data["segments"] if v["name"] in scope.get("segments", [])}
             seg_places |= set(scope.get("places", []))
             svc_place = {v["name"]: v.get("place") for v in data["services"]}
-            kept = [v for v in scope.get("services", []) if svc_place[v] in seg_places]
-            scope.pop("services", None)
-            if kept:
-                scope["services"] = kept
+            _keep_only(scope, "services", lambda v: svc_place[v] in seg_places)
         segs, whole, sectors = _members(data, scope)
         ys = _rule_years(rng, years)
         place_of_seg = {s["name"]: s.get("place") for s in data["segments"]}
