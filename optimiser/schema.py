@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 FORMAT_VERSION = 1
 
@@ -153,16 +153,6 @@ class Contract(Strict):
         "activity")
     per_head: YearValues | None = Field(None, description="capitation only: currency per head per year")
     segments: list[Name] | None = Field(None, description="capitation only: segments covered; none = all")
-
-    @model_validator(mode="after")
-    def _fields_of_form(self):
-        wrong = [f for f, form in (("price", "activity"), ("block_value", "block"), ("per_head", "capitation"),
-                                   ("segments", "capitation")) if getattr(self, f) is not None and self.form != form]
-        if wrong:
-            raise ValueError(f"{', '.join(wrong)} only with form {'/'.join(sorted({dict(price='activity', block_value='block', per_head='capitation', segments='capitation')[f] for f in wrong}))}, not {self.form}")
-        if self.form == "capitation" and self.per_head is None:
-            raise ValueError("form capitation needs per_head")
-        return self
 
 
 class Transition(Strict):
@@ -423,9 +413,7 @@ class TransformationFund(Strict):
     description: str = ""
     per_year: YearValues | None = Field(None, description="most it pays out in a year; none = no yearly limit")
     total: NonNegative | None = Field(None, description="most it pays out over the plan; none = no total limit")
-    years: list[int] | Literal["all"] = Field("all", description="years it is available")
-    holder: Name | None = Field(None, description="who provides it (for the cash-flow view); none = outside the "
-                                "holders")
+    years: list[int] | Literal["all"] = Field("all", description="planning years it is available")
 
 
 class InstanceFile(Strict):
