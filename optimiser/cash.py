@@ -55,7 +55,7 @@ def provider_steps(activity: np.ndarray, capacity: float, lag: int, baseline_ste
     """(in use, paid for) per planning year of a provider whose steps follow its activity:
     in use = ceil(activity / capacity); paid = max(in use over this year and the ``lag`` before,
     the base-year steps for years before the plan)."""
-    in_use = np.maximum(np.ceil(np.asarray(activity, dtype=float) / capacity - 1e-9), 0.0)
+    in_use = np.maximum(np.ceil(np.asarray(activity, dtype=float) / capacity - 1e-7), 0.0)
     history = np.concatenate([np.full(lag, float(baseline_steps)), in_use])  # history[k + lag] = in_use[k]
     paid = np.array([history[k:k + lag + 1].max() for k in range(len(in_use))])
     return in_use, paid

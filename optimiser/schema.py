@@ -147,7 +147,8 @@ class Contract(Strict):
         description="activity: a price per unit, avoided activity releases price x activity at once; block: a "
         "yearly block value that falls only when a step of capacity is closed and its cost stops (the block "
         "is renegotiated by the step's cost); capitation: per head of population covered, whatever the activity")
-    price: YearValues | None = Field(None, description="activity only: price per unit; none = the unit cost")
+    price: YearValues | None = Field(None, description="activity only: price per unit, in currency units; none = the unit "
+                                    "cost")
     block_value: YearValues | None = Field(
         None, description="block only: block value per year at the base-year steps; none = unit cost x baseline "
         "activity")

@@ -425,7 +425,7 @@ def _verify_cash(c: _Checker, t: dict, alloc: pd.DataFrame, summary: dict) -> No
               "activity above steps in use x activity per step")
         derived = stepped & (form != "block")
         c.eq("provider's steps", np.where(derived, n, 0.0),
-             np.where(derived, np.ceil(cash["activity"].to_numpy(dtype=float) / np.where(stepped, cap, 1.0) - 1e-9),
+             np.where(derived, np.ceil(cash["activity"].to_numpy(dtype=float) / np.where(stepped, cap, 1.0) - 1e-7),
                       0.0), w, "steps in use = activity / capacity rounded up (the provider's own steps)")
         window = _steps_window(cash)
         c.leq("closure lag", np.where(stepped, window, 0.0), np.where(stepped, p, 0.0), w,

@@ -26,6 +26,23 @@ Semantics (stated independently of the product code):
   a flat tail up to the driver's bound (U x cost for a spend driver). Concave curves with
   ``response_model: auto`` keep the LP hypograph of the LP reference.
 
+Cost behaviour, contract form and transition costs (written from docs/formulation.md "Cost
+behaviour and contract form" and "Transition costs and the cash-flow view"; cross-checked in
+tests/test_cash_crosscheck.py):
+
+* Spend (budgets, shift policies, scopes, objective) is the commissioner's payment: price[t] x a[t]
+  for an activity contract (price default unit_cost[t]; no contract = activity at the unit cost);
+  for a block, block_value[t] (default unit_cost[t] x baseline) + step_cost[t] x (P[t] - N0) when
+  the provider's cost has steps; for capitation, per_head[t] x the covered segments' population[t].
+  The constants ride on a column fixed at 1.
+* Block steps only: N[t] integer >= 0 with a[t] <= capacity x N[t]; P[t] >= N[s] for every s in
+  [t - lag, t] after the base year, and P[t] >= N0 (baseline_steps, default ceil(baseline /
+  capacity)) when t - lag reaches the base year. Steps of other contracts change no cash of the
+  commissioner's, so they are not in the model.
+* Set-up: su[t] >= setup_cost[t] x (a[t] - a[t-1]), a[base] = baseline, su >= 0. A fund gives
+  fp[i, t] in [0, su[i, t]] (0 outside its years), sum_i fp[i, t] <= per_year[t], sum fp <= total.
+  Budget rows add su - fp; the min_cost objective adds su (discounted); shift rows neither.
+
 U[t] (a bound on activity) is min(capacity.max[t], pooled[t] / unit_cost[t],
 activity_per_team * max_teams): each is implied by the other constraints, so it is a valid
 big-M.
