@@ -252,3 +252,46 @@ def test_bad_input_names_the_field(change, path, expected):
         optimiser.load(ROOT / "instances" / "tiny" / "cash_release.yaml", overrides=change)
     problems = [(p.path, p.expected) for p in err.value.problems]
     assert any(p == path and expected in e for p, e in problems), problems
+
+
+def test_duals_of_the_closure_lag_and_setup_rows():
+    """Duals (of the LP with the whole wards fixed, for the block): in the block example the 2026
+    row 'steps paid >= base-year steps' (3) binds; one step fewer to carry saves one ward's cost,
+    £2m, so its dual is 2,000,000 (currency per step). In the transition example the 2026 set-up
+    row (set-up >= 40 x growth) binds with the programme's activity fixed: one more unit of
+    required set-up costs exactly £1 of objective: dual 1."""
+    block = solve(ward_instance({"form": "block"}))
+    c = block.tables["constraints"]
+    lag = c[(c["constraint"] == "step_closure_lag") & (c["keys"] == "ward, 2026, 2025")]
+    assert len(lag) == 1 and bool(lag["binding"].iat[0])
+    assert abs(lag["dual"].iat[0]) == pytest.approx(2_000_000)
+    tr = solve(transition_instance())
+    c = tr.tables["constraints"]
+    setup = c[(c["constraint"] == "setup_cost_of_growth") & (c["keys"] == "programme, 2026")]
+    assert abs(setup["dual"].iat[0]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("contract, acute_cash", [({"form": "activity"}, 800_000), ({"form": "block"}, 1_000_000)])
+def test_the_shift_share_counts_cash_paid(contract, acute_cash):
+    """A ward (1,000 bed days at £1,000 in the base year, forced down to 800) and a prevention
+    programme (100 units at £100). Base share of prevention s0 = 10,000 / 1,010,000 = 1/101; a
+    share policy of +1 point in one year needs s = 1/101 + 1/100 of spend. The share counts the
+    commissioner's cash: under an activity contract the ward costs 800 x 1,000 = £800,000, under a
+    block (£1m, no steps) still £1m. Prevention spend P must satisfy P / (P + ward) >= s, so the
+    cheapest plan has P = s / (1 - s) x ward: £16,244 under the activity contract, £20,305 under
+    the block (the block's avoided activity releases no cash to shift)."""
+    s = 1 / 101 + 1 / 100
+    data = {
+        "format_version": 1, "name": "share", "horizon": {"base_year": 2025, "years": 1, "discount_rate": 0.0},
+        "budget": {"pooled": 2_000_000}, "sectors": ["prevention", "acute"],
+        "services": [
+            {"name": "programme", "sector": "prevention", "unit_cost": 100, "baseline_activity": 100},
+            {"name": "ward", "sector": "acute", "unit_cost": 1000, "baseline_activity": 1000,
+             "non_pathway_activity": 800, "capacity": {"max": 800}, "contract": contract}],
+        "segments": [{"name": "all", "population": 1000}],
+        "shift_policies": [{"kind": "share", "name": "upstream", "sectors": ["prevention"], "increase_pp": 1}],
+    }
+    r = solve(data)
+    prevention = by_year(r, "allocation", "spend", service="programme")[0]
+    assert prevention == pytest.approx(s / (1 - s) * acute_cash, rel=1e-6)
+    assert r.objective == pytest.approx(acute_cash + s / (1 - s) * acute_cash, rel=1e-9)
