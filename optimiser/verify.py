@@ -463,6 +463,14 @@ def _verify_cash(c: _Checker, t: dict, alloc: pd.DataFrame, summary: dict) -> No
              "set-up cost per unit x growth")
         c.leq("fund pays transition only", tr["fund_paid"], tr["setup_cost"], wt, "fund paid above the set-up cost")
         c.eq("budget bears", tr["budget_bears"], tr["setup_cost"] - tr["fund_paid"], wt, "set-up cost - fund paid")
+        h = t.get("holders")
+        if h is not None and len(h) and (h["arrangement"] == "siloed").all():
+            # siloed: each holder's budget also bears its services' set-up costs the fund does not meet
+            bears = tr.assign(b=tr["budget_bears"]).groupby(["holder", "year"])["b"].sum()
+            hb = bears.reindex(pd.MultiIndex.from_frame(h[["holder", "year"]]), fill_value=0.0).to_numpy()
+            c.leq("holder within its budget with transition costs", h["spend"] + hb, h["budget"],
+                  _where(h, ["holder", "year"]), "spend + set-up costs the fund does not meet above the holder's budget",
+                  scale=h["budget"])
     fund = t.get("transformation_fund")
     if fund is not None and len(fund):
         c.out.checks_run.append("transformation fund")

@@ -295,3 +295,22 @@ def test_the_shift_share_counts_cash_paid(contract, acute_cash):
     prevention = by_year(r, "allocation", "spend", service="programme")[0]
     assert prevention == pytest.approx(s / (1 - s) * acute_cash, rel=1e-6)
     assert r.objective == pytest.approx(acute_cash + s / (1 - s) * acute_cash, rel=1e-9)
+
+
+def test_siloed_holder_bears_its_own_setup_costs():
+    """Siloed, the council (budget £20,000 a year) pays the programme (£5,000 a year) and its
+    set-up (£2,000 in 2026) less the fund's £1,500: £5,500 <= £20,000, a plan. With a council budget
+    of £5,400 the 2026 bill of £5,500 is over it (no plan); with £5,500 it just fits, and the
+    verifier finds the council's budget exactly used in 2026 (a tampered spend above it is caught)."""
+    def with_council(amount):
+        data = transition_instance()
+        data["budget"]["holders"][1]["budget"] = amount
+        data["budget"]["arrangement"] = "siloed"
+        return data
+    assert optimiser.solve(optimiser.load_data(with_council(5_400), file="t.yaml")).status.value == "infeasible"
+    r = solve(with_council(5_500))
+    tables = {k: v.copy() for k, v in r.tables.items()}
+    h = tables["holders"]
+    h.loc[(h["holder"] == "council") & (h["year"] == 2026), "budget"] = 5_400
+    found = {v.check for v in optimiser.verify.verify_tables(tables, r.summary).violations}
+    assert "holder within its budget with transition costs" in found
