@@ -314,3 +314,16 @@ def test_siloed_holder_bears_its_own_setup_costs():
     h.loc[(h["holder"] == "council") & (h["year"] == 2026), "budget"] = 5_400
     found = {v.check for v in optimiser.verify.verify_tables(tables, r.summary).violations}
     assert "holder within its budget with transition costs" in found
+
+
+def test_cash_tables_written_and_verified_from_csv(tmp_path):
+    """The four tables are written with the others, and the plan verifies from the CSV files alone."""
+    from optimiser.output import read_result
+
+    r = optimiser.solve(optimiser.load(ROOT / "instances" / "tiny" / "cash_release.yaml"))
+    r.write(tmp_path / "out")
+    tables, summary = read_result(tmp_path / "out")
+    assert set(NEW_TABLES) <= set(tables)
+    check = optimiser.verify.verify_tables(tables, summary)
+    assert check.ok, str(check)
+    assert "cash flow" in check.checks_run and "steps and closure lags" in check.checks_run
