@@ -327,3 +327,11 @@ def test_cash_tables_written_and_verified_from_csv(tmp_path):
     check = optimiser.verify.verify_tables(tables, summary)
     assert check.ok, str(check)
     assert "cash flow" in check.checks_run and "steps and closure lags" in check.checks_run
+
+
+def test_block_activity_is_the_least_the_demand_needs():
+    """Under a block without steps activity costs the commissioner nothing, so any activity from
+    the 1,900 bed days needed up to no limit is equally cheap (£5m a year); the tie-break on the
+    provider's cost (here £2,000 a bed day, no stated cost behaviour) picks 1,900."""
+    r = solve(ward_instance({"form": "block", "block_value": 5_000_000}, steps=False, capacity={}))
+    assert by_year(r, "allocation", "activity") == [1900, 1900]
