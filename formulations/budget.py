@@ -10,18 +10,36 @@ from .lp import LinearProgram
 
 
 def spend_terms(lp: LinearProgram, inst) -> pd.DataFrame:
-    """(service, sector, year, col, coef) of spend per service and year:
+    """(service, sector, year, col, coef) of spend per service and year: the commissioner's recurrent
+    cash payment for the service, which the budgets, the shift policies and the objective all count.
 
-        spend[i, t] = unit_cost[i, t] * activity[i, t]
+        spend[i, t] = unit_cost[i, t] * activity[i, t]                        (no contract given)
+                    | price[i, t] * activity[i, t]                            (activity contract)
+                    | pay[i, t]                                               (block or capitation contract;
+                                                                               formulations.cost_behaviour)
                       + cost_per_team[i, t] * teams[i, t]                     (services in teams)
                       + running_cost[i, t] * open[i, t] + opening_cost_i * opened[i, t]   (new sites)
+
+    The provider's own cost behaviour (variable, steps, fixed) is not spend: it decides what the
+    system saves (reported), and moves spend only through a block renegotiation. One-off
+    transition costs are not spend either (:func:`formulations.transition.transition_terms`).
     """
     from .discrete import openings_terms
 
     keys = ["service", "year"]
     sy = inst.service_years
     a = lp.variables["activity"]
-    parts = [a.index.assign(col=a.cols).merge(sy[keys + ["unit_cost"]], on=keys).rename(columns={"unit_cost": "coef"})]
+    if "contract" in inst.services and inst.services["contract_given"].any():
+        form = sy["service"].map(inst.services["contract"])
+        per_unit = sy[keys].assign(unit_cost=np.where(form == "activity", sy["price"], 0.0))
+        per_unit = per_unit[(form == "activity").to_numpy()]
+        parts = [a.index.assign(col=a.cols).merge(per_unit, on=keys).rename(columns={"unit_cost": "coef"})]
+        if "contract_payment" in lp.variables:
+            b = lp.variables["contract_payment"]
+            parts.append(b.index.assign(col=b.cols, coef=1.0))
+    else:
+        parts = [a.index.assign(col=a.cols).merge(sy[keys + ["unit_cost"]], on=keys).rename(
+            columns={"unit_cost": "coef"})]
     if "teams" in lp.variables:
         b = lp.variables["teams"]
         parts.append(b.index.assign(col=b.cols).merge(sy[keys + ["team_cost"]], on=keys).rename(
@@ -39,14 +57,26 @@ def spend_terms(lp: LinearProgram, inst) -> pd.DataFrame:
     return t[["service", "sector", "year", "col", "coef"]]
 
 
+def budget_terms(lp: LinearProgram, inst) -> pd.DataFrame:
+    """(service, sector, year, col, coef) of what a year's budget pays: spend (:func:`spend_terms`)
+    plus the transition costs the transformation fund does not meet
+    (:func:`formulations.transition.transition_terms`; none without set-up costs)."""
+    from .transition import transition_terms
+
+    t = spend_terms(lp, inst)
+    if "setup_cost" not in lp.variables:
+        return t
+    return pd.concat([t, transition_terms(lp, inst)], ignore_index=True)
+
+
 def add_pooled_budget(lp: LinearProgram, inst) -> None:
-    """For every planning year t:  sum_i spend[i, t] <= budget[t]
+    """For every planning year t:  sum_i spend[i, t] + sum_i (setup[i, t] - fund[i, t]) <= budget[t]
 
     (``budget.pooled``, or the sum of the holders' budgets when holders are given; under a siloed
     or partial arrangement it is implied by the holders' rows, and kept so that every plan reports
     the same budget row)."""
     rows = pd.DataFrame({"year": list(inst.years)})
-    lp.add_constraints("pooled_budget", rows, spend_terms(lp, inst)[["year", "col", "coef"]],
+    lp.add_constraints("pooled_budget", rows, budget_terms(lp, inst)[["year", "col", "coef"]],
                        upper=inst.budget.reindex(inst.years).to_numpy(),
                        description="total spend <= pooled budget", unit="currency",
                        dual_unit="cost per extra unit of budget")
@@ -84,7 +114,7 @@ def add_holder_budgets(lp: LinearProgram, inst) -> None:
         pd.Series(0.0, index=inst.holders["holder"])
     kept = (1.0 - hb["holder"].map(share).to_numpy()) * hb["budget"].to_numpy()
     rows = hb[["holder", "year"]]
-    t = spend_terms(lp, inst)
+    t = budget_terms(lp, inst)
     t["holder"] = t["service"].map(inst.services["holder"])
     parts = [t[["holder", "year", "col", "coef"]]]
     if "fund_draw" in lp.variables:
@@ -135,7 +165,7 @@ def prefer_least_transfers(lp: LinearProgram, inst) -> None:
     hb = inst.holder_budgets
     over = lp.add_variables("holder_overspend", hb[["holder", "year"]], description="spend beyond the holder's own "
                             "budget, paid from the pool", unit="currency")
-    t = spend_terms(lp, inst)
+    t = budget_terms(lp, inst)
     t["holder"] = t["service"].map(inst.services["holder"])
     parts = [t[["holder", "year", "col", "coef"]], over.index.assign(col=over.cols, coef=-1.0)]
     lp.add_constraints("holder_overspend_def", hb[["holder", "year"]], parts, upper=hb["budget"].to_numpy(),

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import time
 
-from . import (activity, budget, discrete, equity, objective, outcomes, pathway_flows, prevention,
-               ring_fences, shift_policy, stability, variables)
+from . import (activity, budget, cost_behaviour, discrete, equity, objective, outcomes, pathway_flows, prevention,
+               ring_fences, shift_policy, stability, transition, variables)
 from .lp import LinearProgram
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,8 @@ STEPS = (
     ("variables: prevention reduction", variables.add_prevention),
     ("variables: open, on, teams", discrete.add_discrete_variables),
     ("variables: pooled fund draws", budget.add_fund_draws),
+    ("variables: contract payments, steps", cost_behaviour.add_contract_variables),
+    ("variables: set-up costs, transformation fund", transition.add_transition_variables),
     ("source incidence", pathway_flows.add_source_incidence),
     ("flow conservation", pathway_flows.add_flow_conservation),
     ("edge shares", pathway_flows.add_edge_shares),
@@ -33,6 +35,12 @@ STEPS = (
     ("minimum viable scale", discrete.add_minimum_scale),
     ("whole teams", discrete.add_teams),
     ("openings per year", discrete.add_openings_limit),
+    ("step capacity", cost_behaviour.add_step_capacity),
+    ("step closure lag", cost_behaviour.add_step_closure_lag),
+    ("block payment", cost_behaviour.add_block_payment),
+    ("set-up cost of growth", transition.add_setup_costs),
+    ("transformation fund pays transition only", transition.add_fund_pays_transition_only),
+    ("transformation fund limits", transition.add_transformation_fund),
     ("pooled budget", budget.add_pooled_budget),
     ("holder budgets", budget.add_holder_budgets),
     ("pooled funds", budget.add_pooled_funds),
@@ -47,6 +55,8 @@ STEPS = (
     ("objective", objective.set_objective),
     ("tie-break: full prevention effect", objective.prefer_full_prevention_effect),
     ("tie-break: least money moved between holders", budget.prefer_least_transfers),
+    ("tie-break: transformation fund first", transition.prefer_fund_first),
+    ("tie-break: least provider cost under block contracts", cost_behaviour.prefer_least_provider_cost),
 )
 
 

@@ -9,9 +9,25 @@ from .lp import LinearProgram
 from .outcomes import outcome_value_terms, outcome_weights
 
 
-def set_min_discounted_cost(lp: LinearProgram, inst) -> None:
-    """minimise sum_t d_t sum_i unit_cost[i, t] * activity[i, t],  d_t = (1 + r)^-(t - base_year)."""
+def cost_terms(lp: LinearProgram, inst):
+    """Spend plus the whole transition (set-up) cost, per service and year: the cost a plan is
+    judged by."""
+    import pandas as pd
+
+    from .transition import transition_terms
+
     t = spend_terms(lp, inst)
+    if "setup_cost" not in lp.variables:
+        return t
+    return pd.concat([t, transition_terms(lp, inst, with_fund=False)], ignore_index=True)
+
+
+def set_min_discounted_cost(lp: LinearProgram, inst) -> None:
+    """minimise sum_t d_t sum_i (spend[i, t] + setup[i, t]),  d_t = (1 + r)^-(t - base_year)
+
+    (spend as in :func:`formulations.budget.spend_terms`, e.g. unit_cost[i, t] * activity[i, t];
+    setup the one-off transition costs, whoever pays them, :mod:`formulations.transition`)."""
+    t = cost_terms(lp, inst)
     d = inst.discount.reindex(t["year"]).to_numpy()
     lp.sense = "min"
     lp.add_objective_terms(t["col"].to_numpy(), t["coef"].to_numpy() * d)
@@ -29,7 +45,7 @@ def set_max_weighted_outcome(lp: LinearProgram, inst) -> None:
     lp.sense = "max"
     lp.add_objective_terms(t["col"].to_numpy(), (t["coef"] * t["weight"]).to_numpy())
     lp.objective_description = "weighted outcome"
-    c = spend_terms(lp, inst)
+    c = cost_terms(lp, inst)
     cost = np.zeros(lp.n_cols)
     np.add.at(cost, c["col"].to_numpy(), c["coef"].to_numpy() * inst.discount.reindex(c["year"]).to_numpy())
     lp.tiebreaks.append(("least discounted cost among the best plans", cost))

@@ -6,6 +6,7 @@ Everything the formulation, the result tables and the reports need is computed h
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -129,6 +130,20 @@ class Instance:
             other = expand_years(s.non_pathway_activity, years, base)
             running = expand_years(s.opening.running_cost, years, base) if s.opening else {y: 0.0 for y in years}
             team_cost = expand_years(s.teams.cost_per_team, years, base) if s.teams else {y: 0.0 for y in years}
+            cb, ct, tr = s.cost_behaviour, s.contract, s.transition
+            steps = cb.steps if cb is not None else None
+            zero = {y: 0.0 for y in years}
+            nan = {y: np.nan for y in years}
+            variable = expand_years(cb.variable_cost, years, base) if cb is not None else nan
+            fixed = expand_years(cb.fixed_cost, years, base) if cb is not None else nan
+            step_cost = expand_years(steps.cost, years, base) if steps is not None else nan
+            form = ct.form if ct is not None else None
+            price = expand_years(ct.price, years, base) if form == "activity" and ct.price is not None else \
+                {y: cost[y] for y in years}
+            block = expand_years(ct.block_value, years, base) if form == "block" and ct.block_value is not None \
+                else {y: cost[y] * s.baseline_activity for y in years}
+            per_head = expand_years(ct.per_head, years, base) if form == "capitation" else nan
+            setup = expand_years(tr.setup_cost, years, base) if tr is not None else zero
             srv_rows.append({
                 "service": s.name, "sector": s.sector, "unit": s.unit,
                 "baseline_activity": s.baseline_activity, "base_unit_cost": cost[base],
@@ -142,12 +157,24 @@ class Instance:
                 "activity_per_team": s.teams.activity_per_team if s.teams else np.nan,
                 "max_teams": np.nan if (s.teams is None or s.teams.max_teams is None) else s.teams.max_teams,
                 "holder": holder_of.get(s.name), "place": s.place,
+                # cost behaviour, contract form, transition (formulations.cost_behaviour, .transition)
+                "contract": form or "activity", "contract_given": ct is not None,
+                "cost_behaviour": cb is not None,
+                "step_capacity": steps.capacity if steps is not None else np.nan,
+                "closure_lag": steps.closure_lag if steps is not None else np.nan,
+                "baseline_steps": (float(steps.baseline_steps) if steps.baseline_steps is not None else
+                                   float(math.ceil(s.baseline_activity / steps.capacity - 1e-9)))
+                if steps is not None else np.nan,
+                "covered_segments": tuple(ct.segments) if form == "capitation" and ct.segments is not None else None,
             })
             for y in years:
                 sy_rows.append({
                     "service": s.name, "year": y, "unit_cost": cost[y], "capacity_min": cap_min[y],
                     "capacity_max": np.inf if cap_max is None else cap_max[y],
                     "non_pathway_activity": other[y], "running_cost": running[y], "team_cost": team_cost[y],
+                    "price": price[y], "block_value": block[y], "per_head": per_head[y],
+                    "variable_cost": variable[y], "step_cost": step_cost[y], "fixed_cost": fixed[y],
+                    "setup_cost": setup[y],
                 })
         services = pd.DataFrame(srv_rows).set_index("service")
         service_years = pd.DataFrame(sy_rows)
@@ -169,6 +196,14 @@ class Instance:
         population = pd.Series(seg_pop, name="population", dtype=float,
                                index=pd.MultiIndex.from_arrays([seg_names, seg_years], names=["segment", "year"]))
         all_segments = [seg.name for seg in m.segments]
+        # a capitation contract pays per head of the population it covers
+        cap_rows = services.index[services["contract"] == "capitation"]
+        service_years["capitation_value"] = 0.0
+        for name in cap_rows:
+            segs = services.at[name, "covered_segments"] or tuple(all_segments)
+            at = (service_years["service"] == name).to_numpy()
+            heads = [sum(population[(sg, y)] for sg in segs) for y in service_years.loc[at, "year"]]
+            service_years.loc[at, "capitation_value"] = service_years.loc[at, "per_head"].to_numpy() * np.asarray(heads)
 
         graphs, node_rows, edge_rows, ps_rows, inc_rows = {}, [], [], [], []
         for p in m.pathways:
@@ -288,7 +323,8 @@ class Instance:
         """Whether the model has integer variables (openings, minimum scales, teams, exact curves)."""
         svc = self.services
         return bool(svc["opens"].any() or svc["minimum_scale"].notna().any()
-                    or svc["activity_per_team"].notna().any() or self.effects["exact"].any())
+                    or svc["activity_per_team"].notna().any() or self.effects["exact"].any()
+                    or ((svc["contract"] == "block") & svc["step_capacity"].notna()).any())
 
     @property
     def arrangement(self) -> str:

@@ -54,6 +54,12 @@ TABLES = {
     "evidence": "prevention effects taken from the evidence library: preset, published figure, citation",
     "population": "population per segment (and its place) and planning year",
     "spend_scopes": "what counts towards each group's attributable spend: services whole, segments, sectors",
+    "cash_release": "per service and year: activity avoided and its notional value against cash released to the "
+                    "commissioner and in the system (contract form, steps, closure lags)",
+    "transition": "set-up costs of growth per service and year, and what the transformation fund pays of them",
+    "transformation_fund": "the transformation fund per year: available, paid, cumulative",
+    "cash_flow": "cash flow per budget holder, the fund and the system per year: invested, saved, net, "
+                 "cumulative, payback year",
 }
 
 
@@ -144,6 +150,15 @@ def extract(instance, lp: LinearProgram, raw: RawSolution, timing: dict | None =
         d = instance.discount.reindex(alloc["year"]).to_numpy()
         summary["total_cost"] = float(alloc["spend"].sum())
         summary["discounted_cost"] = float((alloc["spend"].to_numpy() * d).sum())
+        tr = tables.get("transition")
+        if tr is not None and len(tr):
+            # one-off set-up costs count in the cost a plan is judged by, whoever pays them
+            setup = tr["setup_cost"].to_numpy(dtype=float)
+            summary["recurrent_cost"] = summary["total_cost"]
+            summary["transition_cost"] = float(setup.sum())
+            summary["transformation_fund_paid"] = float(tr["fund_paid"].sum())
+            summary["total_cost"] += float(setup.sum())
+            summary["discounted_cost"] += float((setup * instance.discount.reindex(tr["year"]).to_numpy()).sum())
     stats = {
         "backend": backend,
         "variables": lp.n_cols,
@@ -224,7 +239,13 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution) -> dict[str, pd.DataF
     alloc["teams"] = alloc["teams"].fillna(0.0)
     alloc["fixed_spend"] = (alloc["team_cost"] * alloc["teams"] + alloc["running_cost"] * np.where(opens, alloc["open"], 0.0)
                             + alloc["opening_cost"] * alloc["opened"])
-    alloc["spend"] = alloc["unit_cost"] * alloc["activity"] + alloc["fixed_spend"]
+    contracts = bool(inst.services["contract_given"].any())
+    if contracts:
+        from .cash import contract_spend
+
+        alloc["spend"] = contract_spend(inst, lp, x, alloc) + alloc["fixed_spend"]
+    else:
+        alloc["spend"] = alloc["unit_cost"] * alloc["activity"] + alloc["fixed_spend"]
     # ---------------------------------------------------------------- flows and nodes
     # placed by the flow variables' integer codes (formulations.variables.flow_table): on a large
     # model, grouping a million flows by their text keys costs more than building the model
@@ -350,7 +371,15 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution) -> dict[str, pd.DataF
         outcomes[col] = outcomes[col].astype(float).replace([inf], np.nan)
 
     holders = holder_table(inst, alloc)
-    return {
+    from .cash import cash_features, cash_tables
+
+    cash = cash_tables(inst, lp, x, alloc) if cash_features(inst) else {}
+    if len(cash.get("transition", ())):
+        tr = cash["transition"].groupby("year")[["setup_cost", "fund_paid"]].sum().reindex(years, fill_value=0.0)
+        budget["transition_cost"] = tr["setup_cost"].to_numpy()
+        budget["fund_paid"] = tr["fund_paid"].to_numpy()
+        budget["headroom"] = budget["budget"] - budget["spend"] - budget["transition_cost"] + budget["fund_paid"]
+    return {**cash,
         "allocation": alloc, "sector_shares": shares, "shift": shift, "budget": budget,
         "outcomes": outcomes, "flows": flows, "nodes": nodes, "need": need, "prevention": prevention,
         "holders": holders, "holder_spend": holder_sector_spend(inst, alloc),

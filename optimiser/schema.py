@@ -115,6 +115,54 @@ class Teams(Strict):
     max_teams: Annotated[int, Field(ge=0)] | None = Field(None, description="most teams in any year")
 
 
+class Steps(Strict):
+    """Semi-fixed cost in whole steps (a ward, a team): each step carries ``capacity`` units of
+    activity a year and costs ``cost`` a year; a step's cost stops only ``closure_lag`` years after
+    the year it is no longer needed (mixed-integer under a block contract)."""
+
+    capacity: Annotated[float, Field(gt=0)] = Field(
+        description="units of activity one step carries a year, e.g. 1000 bed days for a ward")
+    cost: YearValues = Field(description="cost of one step a year, in currency units (staff, estate)")
+    closure_lag: Annotated[int, Field(ge=0)] = Field(
+        1, description="years a step is still paid for after the first year it is no longer needed")
+    baseline_steps: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="steps in the base year; none = baseline activity / capacity, rounded up")
+
+
+class CostBehaviour(Strict):
+    """How the provider's cost of a service behaves when its activity changes (what the system
+    really saves): variable + semi-fixed steps + fixed."""
+
+    variable_cost: YearValues = Field(0.0, description="cost per unit of activity, in currency units")
+    steps: Steps | None = Field(None, description="semi-fixed cost in whole steps; none = no steps")
+    fixed_cost: YearValues = Field(
+        0.0, description="cost per year that does not change with activity; never released within the plan "
+        "(a service is not closed outright by the model)")
+
+
+class Contract(Strict):
+    """How the commissioner pays for a service (what the commissioner's budget really saves)."""
+
+    form: Literal["activity", "block", "capitation"] = Field(
+        description="activity: a price per unit, avoided activity releases price x activity at once; block: a "
+        "yearly block value that falls only when a step of capacity is closed and its cost stops (the block "
+        "is renegotiated by the step's cost); capitation: per head of population covered, whatever the activity")
+    price: YearValues | None = Field(None, description="activity only: price per unit, in currency units; none = the unit "
+                                    "cost")
+    block_value: YearValues | None = Field(
+        None, description="block only: block value per year at the base-year steps; none = unit cost x baseline "
+        "activity")
+    per_head: YearValues | None = Field(None, description="capitation only: currency per head per year")
+    segments: list[Name] | None = Field(None, description="capitation only: segments covered; none = all")
+
+
+class Transition(Strict):
+    """One-off costs of changing a service (recruitment, training, set-up)."""
+
+    setup_cost: YearValues = Field(
+        description="one-off cost per unit of activity growth over the year before, in currency units")
+
+
 class Service(Strict):
     name: Name
     sector: Name = Field(description="name of one of the sectors")
@@ -141,6 +189,13 @@ class Service(Strict):
     teams: Teams | None = Field(None, description="activity in whole teams (mixed-integer)")
     place: Name | None = Field(
         None, description="the place (locality) the service belongs to; none = shared by all places")
+    cost_behaviour: CostBehaviour | None = Field(
+        None, description="the provider's cost split into variable, semi-fixed steps and fixed; none = every unit "
+        "costs the unit cost")
+    contract: Contract | None = Field(
+        None, description="how the commissioner pays; none = unit cost x activity (an activity contract at the "
+        "unit cost)")
+    transition: Transition | None = Field(None, description="one-off set-up costs of growth")
 
 
 class Segment(Strict):
@@ -351,6 +406,17 @@ class Limits(Strict):
         None, description="most new services or sites (with 'opening') that may open in one year")
 
 
+class TransformationFund(Strict):
+    """A time-limited transformation (bridging) fund outside the recurrent budget: it may pay for
+    transition (set-up) costs only, never for recurrent spend."""
+
+    name: Name = "transformation fund"
+    description: str = ""
+    per_year: YearValues | None = Field(None, description="most it pays out in a year; none = no yearly limit")
+    total: NonNegative | None = Field(None, description="most it pays out over the plan; none = no total limit")
+    years: list[int] | Literal["all"] = Field("all", description="planning years it is available")
+
+
 class InstanceFile(Strict):
     format_version: Literal[1]
     name: Name
@@ -372,6 +438,8 @@ class InstanceFile(Strict):
     ring_fences: list[RingFence] = Field(default_factory=list)
     capitation: list[Capitation] = Field(default_factory=list)
     equity: list[Equity] = Field(default_factory=list)
+    transformation_fund: TransformationFund | None = Field(
+        None, description="a time-limited fund for transition costs, outside the recurrent budget")
 
     @field_validator("sectors")
     @classmethod

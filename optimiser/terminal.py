@@ -94,6 +94,7 @@ def print_result(result, check=None, console: Console | None = None) -> None:
         console.print(t)
 
     _print_holdings(result, console, cur)
+    _print_cash(result, console, cur)
 
     alloc = result.allocation
     t = Table(title="Allocation: spend by service and year", title_justify="left")
@@ -112,7 +113,7 @@ def print_result(result, check=None, console: Console | None = None) -> None:
         bind = cons[cons["binding"] & cons["constraint"].isin(
             ["pooled_budget", "holder_budget", "pooled_fund", "ring_fence", "capitation", "equity_ratio",
              "equity_gap", "shift_share", "shift_transfer", "outcome_target", "growth_limit", "shrink_limit",
-             "incidence_floor"])]
+             "incidence_floor", "step_closure_lag", "transformation_fund_year", "transformation_fund_total"])]
         if len(bind):
             console.print("binding: " + "; ".join(f"{k} [{', '.join(v)}]" for k, v in
                                                   bind.groupby("constraint")["keys"].apply(list).items()))
@@ -177,6 +178,32 @@ def _print_holdings(result, console: Console, cur: str) -> None:
 
         console.print("evidence: " + "; ".join(f"{r.effect} <- {r.preset}/{r.measure} ({used(r)}): {r.citation}"
                                                for r in ev.itertuples(index=False)))
+
+
+def _print_cash(result, console: Console, cur: str) -> None:
+    """Activity avoided against cash released, set-up costs and the fund, and the cash flow per
+    holder: shown only when the instance has contracts, cost behaviour or transition costs."""
+    tables = result.tables
+    cr = tables.get("cash_release")
+    if cr is None or not len(cr):
+        return
+    console.print(year_table(
+        "Activity avoided (notional value at unit cost) -> cash released to the commissioner / in the system",
+        cr, "service", lambda r: f"{number(r['activity_avoided'])} ({money(r['notional_value'], cur)}) -> "
+        f"{money(r['commissioner_cash_released'], cur)} / {money(r['system_cash_released'], cur)}"
+        + (f"; steps {r['steps_in_use']:.0f} in use, {r['steps_paid']:.0f} paid"
+           if not math.isnan(r["steps_in_use"]) else "")))
+    s = result.summary
+    if s.get("transition_cost") is not None:
+        console.print(f"transition (set-up) costs {money(s['transition_cost'], cur)}, of which the transformation "
+                      f"fund paid {money(s.get('transformation_fund_paid', 0.0), cur)}")
+    flow = tables.get("cash_flow")
+    if flow is not None and len(flow):
+        console.print(year_table("Cash flow per holder: invested / saved, cumulative net (+ = saved)", flow, "holder",
+                                 lambda r: f"{money(r['invested'], cur)} / {money(r['saved'], cur)}, "
+                                 f"{money(r['cumulative_net'], cur)}"))
+        pay = flow.drop_duplicates("holder")
+        console.print("payback: " + "; ".join(f"{r.holder} {r.payback}" for r in pay.itertuples(index=False)))
 
 
 def year_table(title: str, frame, key: str, cell) -> Table:

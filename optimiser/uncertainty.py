@@ -375,9 +375,9 @@ def evaluate_fixed(inst, central: Mapping[tuple[str, int], float], weights: Mapp
 
 
 def _discounted_spend(lp, inst, x) -> float:
-    from formulations.budget import spend_terms
+    from formulations.objective import cost_terms
 
-    t = spend_terms(lp, inst)
+    t = cost_terms(lp, inst)  # spend, plus set-up costs where the instance has them
     d = inst.discount.reindex(t["year"]).to_numpy()
     return float((t["coef"].to_numpy() * d * x[t["col"].to_numpy()]).sum())
 

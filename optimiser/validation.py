@@ -8,6 +8,8 @@ not again wherever it is referred to.
 
 from __future__ import annotations
 
+import math
+
 from collections import Counter
 from typing import Any, Iterable
 
@@ -98,6 +100,7 @@ def _check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Probl
     _check_places(report, m, known)
     _check_spend_scopes(report, m, known, years, all_years)
     _check_equity(report, m, known, years)
+    _check_fund(report, m, years)
     return report.problems
 
 
@@ -150,9 +153,68 @@ def _check_services(report, services, raw, known, years, all_years) -> None:
                 _year_series(report, f"{at}.opening.running_cost", s.opening.running_cost, years, set(all_years))
             if s.teams is not None:
                 _year_series(report, f"{at}.teams.cost_per_team", s.teams.cost_per_team, years, set(all_years))
+            _check_cash(report, at, s, known, years, all_years)
             if (s.opening is not None or s.minimum_scale is not None) and not _bounded(s, years, all_years[0]):
                 report(f"{at}.capacity.max", "a capacity (or a unit cost above 0 in every year) to bound the "
                        "activity of a service with 'opening' or 'minimum_scale'", "no capacity.max and a zero unit cost")
+
+
+def _check_cash(report, at: str, s: schema.Service, known, years, all_years) -> None:
+    """Cost behaviour, contract form and transition costs of one service."""
+    allowed = set(all_years)
+    cb, ct = s.cost_behaviour, s.contract
+    if cb is not None:
+        _year_series(report, f"{at}.cost_behaviour.variable_cost", cb.variable_cost, years, allowed)
+        _year_series(report, f"{at}.cost_behaviour.fixed_cost", cb.fixed_cost, years, allowed)
+        if cb.steps is not None:
+            _year_series(report, f"{at}.cost_behaviour.steps.cost", cb.steps.cost, years, allowed)
+            n0 = cb.steps.baseline_steps
+            if n0 is not None and n0 * cb.steps.capacity < s.baseline_activity - 1e-9:
+                report(f"{at}.cost_behaviour.steps.baseline_steps",
+                       f"enough steps to carry the baseline activity {s.baseline_activity:g} "
+                       f"(at least {math.ceil(s.baseline_activity / cb.steps.capacity - 1e-9)} of "
+                       f"{cb.steps.capacity:g})", repr(n0))
+            if s.teams is not None:
+                report(f"{at}.cost_behaviour.steps", "either teams or cost_behaviour.steps (both state capacity in "
+                       "whole units)", "both")
+    if ct is not None:
+        for fld, form in (("price", "activity"), ("block_value", "block"), ("per_head", "capitation"),
+                          ("segments", "capitation")):
+            if getattr(ct, fld) is not None and ct.form != form:
+                report(f"{at}.contract.{fld}", f"no {fld} with form {ct.form} ({fld} is for form {form})",
+                       repr(getattr(ct, fld)))
+        if ct.form == "capitation" and ct.per_head is None:
+            report(f"{at}.contract.per_head", "the yearly payment per head of a capitation contract",
+                   "nothing (the field is missing)")
+        for fld in ("price", "block_value", "per_head"):
+            _year_series(report, f"{at}.contract.{fld}", getattr(ct, fld), years, allowed)
+        if ct.form != "activity":
+            for fld in ("opening", "minimum_scale", "teams"):
+                if getattr(s, fld) is not None:
+                    report(f"{at}.contract.form", f"an activity contract for a service with '{fld}' (its fixed "
+                           "costs are paid on top of a price per unit)", repr(ct.form))
+        for seg in ct.segments or []:
+            if seg not in known["segments"]:
+                report(f"{at}.contract.segments", f"segments defined under 'segments' {sorted(known['segments'])}",
+                       repr(seg))
+    if s.transition is not None:
+        _year_series(report, f"{at}.transition.setup_cost", s.transition.setup_cost, years, allowed)
+
+
+def _check_fund(report, m, years) -> None:
+    """The transformation fund: its years within the plan, and something for it to pay for."""
+    fund = getattr(m, "transformation_fund", None)
+    if fund is None or not years:
+        return
+    if fund.years != "all":
+        outside = [y for y in fund.years if y not in years]
+        if outside:
+            report("transformation_fund.years", f"planning years {years[0]}-{years[-1]}", f"{outside}")
+    _year_series(report, "transformation_fund.per_year", fund.per_year, [y for y in years if fund.years == "all"
+                                                                          or y in fund.years], set(years))
+    if not any(s.transition is not None for s in (getattr(m, "services", None) or [])):
+        report("transformation_fund", "a service with transition.setup_cost (the fund pays for transition costs "
+               "only)", "no service with transition costs")
 
 
 def _check_pathways(report, pathways, raw, known) -> dict[str, nx.DiGraph]:

@@ -143,8 +143,12 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
                  + alloc["running_cost"].fillna(0) * np.where(opens_col, alloc["open"], 0.0)
                  + alloc["opening_cost"].fillna(0) * alloc["opened"].fillna(0)).to_numpy()
         c.eq("fixed spend", alloc["fixed_spend"], fixed, w, "fixed spend vs teams, running and opening costs")
-    c.eq("spend = unit cost x activity + fixed", alloc["spend"], alloc["unit_cost"] * alloc["activity"] + fixed, w,
-         "spend")
+    per_unit = (alloc["unit_cost"] * alloc["activity"]).to_numpy(dtype=float)
+    cash = t.get("cash_release")
+    if cash is not None and len(cash):
+        per_unit = _contract_payments(cash, alloc)
+    c.eq("spend = unit cost x activity + fixed", alloc["spend"], per_unit + fixed, w,
+         "spend (the payment by contract form, plus the fixed extras)")
     if "open" in alloc:
         _verify_discrete(c, alloc, t["services"], summary, w)
     c.out.checks_run.append("capacity")
@@ -158,7 +162,15 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     b = t["budget"]
     spend_by_year = alloc.groupby("year")["spend"].sum().reindex(b["year"]).to_numpy()
     c.eq("budget table spend", b["spend"], spend_by_year, _where(b, ["year"]), "reported spend vs allocation")
-    c.leq("pooled budget", spend_by_year, b["budget"], _where(b, ["year"]), "spend above budget")
+    tr = t.get("transition")
+    bears = np.zeros(len(b))
+    if tr is not None and len(tr):
+        bears = (tr.groupby("year")["setup_cost"].sum() - tr.groupby("year")["fund_paid"].sum()).reindex(
+            b["year"], fill_value=0.0).to_numpy()
+    c.leq("pooled budget", spend_by_year + bears, b["budget"], _where(b, ["year"]),
+          "spend (plus transition costs the fund does not meet) above budget")
+    if cash is not None and len(cash):
+        _verify_cash(c, t, alloc, summary)
 
     holders = t.get("holders")
     counts = summary.get("rules") or {}
@@ -334,6 +346,9 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
          "discount factor")
     discounted = float((alloc["spend"] * disc.reindex(alloc["year"]).to_numpy()).sum())
     total = float(alloc["spend"].sum())
+    if tr is not None and len(tr):  # one-off set-up costs count, whoever pays them
+        discounted += float((tr["setup_cost"] * disc.reindex(tr["year"]).to_numpy()).sum())
+        total += float(tr["setup_cost"].sum())
     c.eq("total cost", [summary.get("total_cost", np.nan)], [total], ["summary"], "total cost vs allocation")
     c.eq("discounted cost", [summary.get("discounted_cost", np.nan)], [discounted], ["summary"],
          "discounted cost vs allocation")
@@ -346,6 +361,172 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
         c.eq("objective", [summary["objective"]], [float((w["weight"] * w["value"]).sum())], ["summary"],
              "objective vs weighted outcomes")
     return c.out
+
+
+def _contract_payments(cash: pd.DataFrame, alloc: pd.DataFrame) -> np.ndarray:
+    """The commissioner's payment per allocation row, recomputed from the cash_release table:
+    price x activity (activity contract), block value + step cost x (steps paid - base-year steps)
+    (block), the capitated amount (capitation)."""
+    cr = alloc[["service", "year", "activity"]].merge(
+        cash.drop(columns=["activity"]), on=["service", "year"], how="left")
+    form = cr["contract"].to_numpy()
+    stepped = cr["step_capacity"].notna().to_numpy()
+    block = cr["block_value"] + np.where(stepped, cr["step_cost"] * (cr["steps_paid"] - cr["baseline_steps"]), 0.0)
+    return np.select([form == "activity", form == "block"], [cr["price"] * cr["activity"], block],
+                     cr["capitation_value"]).astype(float)
+
+
+def _steps_window(cash: pd.DataFrame) -> np.ndarray:
+    """The most steps in use over each row's year and its closure lag before it (the base-year
+    steps for years before the plan): what must still be paid for."""
+    out = np.full(len(cash), np.nan)
+    stepped = cash[cash["step_capacity"].notna()]
+    for _, g in stepped.groupby("service", sort=False):
+        g = g.sort_values("year")
+        lag = int(g["closure_lag"].iat[0])
+        n0 = float(g["baseline_steps"].iat[0])
+        used = dict(zip(g["year"], g["steps_in_use"]))
+        first = int(g["year"].min())
+        for i, y in zip(g.index, g["year"]):
+            window = [used[s] if s >= first else n0 for s in range(int(y) - lag, int(y) + 1)]
+            out[cash.index.get_loc(i)] = max(window)
+    return out
+
+
+def _verify_cash(c: _Checker, t: dict, alloc: pd.DataFrame, summary: dict) -> None:
+    """Cost behaviour, contract forms, transition costs, the transformation fund and the cash flow,
+    recomputed from the cash_release, transition, transformation_fund and cash_flow tables."""
+    c.out.checks_run.append("cash released")
+    cash = t["cash_release"].reset_index(drop=True)
+    w = _where(cash, ["service", "year"])
+    a = cash[["service", "year"]].merge(alloc[["service", "year", "activity", "spend", "fixed_spend"]],
+                                        on=["service", "year"], how="left")
+    c.eq("cash release activity", cash["activity"], a["activity"], w, "activity vs allocation")
+    c.eq("payment", cash["payment"], a["spend"], w, "payment vs allocation spend")
+    c.eq("activity avoided", cash["activity_avoided"], cash["baseline_activity"] - cash["activity"], w,
+         "baseline activity - activity")
+    c.eq("notional value", cash["notional_value"], cash["unit_cost"] * cash["activity_avoided"], w,
+         "unit cost x activity avoided")
+    form = cash["contract"].to_numpy()
+    base_pay = np.select([form == "activity", form == "block"],
+                         [cash["price"] * cash["baseline_activity"], cash["block_value"]], cash["capitation_value"])
+    c.eq("baseline payment", cash["baseline_payment"], base_pay, w, "baseline payment by contract form")
+    c.eq("cash released to the commissioner", cash["commissioner_cash_released"],
+         cash["baseline_payment"] - cash["payment"], w, "baseline payment - payment")
+    stepped = cash["step_capacity"].notna().to_numpy()
+    if stepped.any():
+        c.out.checks_run.append("steps and closure lags")
+        n = cash["steps_in_use"].to_numpy(dtype=float)
+        p = cash["steps_paid"].to_numpy(dtype=float)
+        cap = cash["step_capacity"].to_numpy(dtype=float)
+        c.leq("integrality of steps", np.where(stepped, np.abs(n - np.round(n)), 0.0), np.zeros(len(cash)), w,
+              "steps in use not whole")
+        c.leq("step capacity", np.where(stepped, cash["activity"], 0.0), np.where(stepped, cap * n, 0.0), w,
+              "activity above steps in use x activity per step")
+        derived = stepped & (form != "block")
+        c.eq("provider's steps", np.where(derived, n, 0.0),
+             np.where(derived, np.ceil(cash["activity"].to_numpy(dtype=float) / np.where(stepped, cap, 1.0) - 1e-7),
+                      0.0), w, "steps in use = activity / capacity rounded up (the provider's own steps)")
+        window = _steps_window(cash)
+        c.leq("closure lag", np.where(stepped, window, 0.0), np.where(stepped, p, 0.0), w,
+              "a step paid for less than its closure lag after its last year in use")
+        c.eq("provider's closure lag", np.where(derived, p, 0.0), np.where(derived, window, 0.0), w,
+             "steps paid = most in use within the closure lag")
+        c.eq("double running", cash["double_running"],
+             np.where(stepped, cash["step_cost"] * (cash["steps_paid"] - cash["steps_in_use"]), 0.0), w,
+             "step cost x steps paid for but not in use")
+    has_cb = cash["variable_cost"].notna().to_numpy()
+    step_part = np.where(stepped, cash["step_cost"] * cash["steps_paid"], 0.0)
+    step_base = np.where(stepped, cash["step_cost"] * cash["baseline_steps"], 0.0)
+    cost = np.where(has_cb, cash["variable_cost"].fillna(0) * cash["activity"] + step_part + cash["fixed_cost"].fillna(0),
+                    cash["unit_cost"] * cash["activity"] + a["fixed_spend"].fillna(0))
+    base = np.where(has_cb, cash["variable_cost"].fillna(0) * cash["baseline_activity"] + step_base
+                    + cash["fixed_cost"].fillna(0), cash["unit_cost"] * cash["baseline_activity"])
+    c.eq("provider cost", cash["provider_cost"], cost, w, "variable x activity + step cost x steps paid + fixed")
+    c.eq("baseline provider cost", cash["baseline_provider_cost"], base, w, "the provider's base-year cost")
+    c.eq("cash released in the system", cash["system_cash_released"], base - cost, w,
+         "baseline provider cost - provider cost")
+
+    tr = t.get("transition")
+    if tr is not None and len(tr):
+        c.out.checks_run.append("transition costs")
+        wt = _where(tr, ["service", "year"])
+        act = alloc.set_index(["service", "year"])["activity"]
+        key = pd.MultiIndex.from_frame(tr[["service", "year"]])
+        prev_key = pd.MultiIndex.from_arrays([tr["service"], tr["year"] - 1])
+        base_act = cash.drop_duplicates("service").set_index("service")["baseline_activity"]
+        prev = act.reindex(prev_key).to_numpy()
+        prev = np.where(np.isnan(prev), base_act.reindex(tr["service"]).to_numpy(), prev)
+        growth = np.maximum(act.reindex(key).to_numpy() - prev, 0.0)
+        c.eq("growth", tr["growth"], growth, wt, "activity - last year's (at least 0)")
+        c.eq("set-up cost", tr["setup_cost"], tr["setup_cost_per_unit"] * growth, wt,
+             "set-up cost per unit x growth")
+        c.leq("fund pays transition only", tr["fund_paid"], tr["setup_cost"], wt, "fund paid above the set-up cost")
+        c.eq("budget bears", tr["budget_bears"], tr["setup_cost"] - tr["fund_paid"], wt, "set-up cost - fund paid")
+        h = t.get("holders")
+        if h is not None and len(h) and (h["arrangement"] == "siloed").all():
+            # siloed: each holder's budget also bears its services' set-up costs the fund does not meet
+            bears = tr.assign(b=tr["budget_bears"]).groupby(["holder", "year"])["b"].sum()
+            hb = bears.reindex(pd.MultiIndex.from_frame(h[["holder", "year"]]), fill_value=0.0).to_numpy()
+            c.leq("holder within its budget with transition costs", h["spend"] + hb, h["budget"],
+                  _where(h, ["holder", "year"]), "spend + set-up costs the fund does not meet above the holder's budget",
+                  scale=h["budget"])
+    fund = t.get("transformation_fund")
+    if fund is not None and len(fund):
+        c.out.checks_run.append("transformation fund")
+        wf = _where(fund, ["year"])
+        paid = tr.groupby("year")["fund_paid"].sum().reindex(fund["year"], fill_value=0.0).to_numpy()             if tr is not None and len(tr) else np.zeros(len(fund))
+        c.eq("fund paid", fund["paid"], paid, wf, "fund paid vs transition table")
+        c.leq("fund per year", paid, fund["available"].fillna(np.inf), wf, "paid above what the fund has for the year")
+        c.eq("fund cumulative", fund["cumulative_paid"], np.cumsum(paid), wf, "running total")
+        c.leq("fund total", [paid.sum()], [fund["total"].fillna(np.inf).iat[0]], ["total"], "paid above the fund's total")
+    flow = t.get("cash_flow")
+    if flow is not None and len(flow):
+        c.out.checks_run.append("cash flow")
+        _verify_cash_flow(c, cash, tr, fund, flow)
+
+
+def _verify_cash_flow(c: _Checker, cash: pd.DataFrame, tr, fund, flow: pd.DataFrame) -> None:
+    """Each holder's invested, saved, net and cumulative net, and its payback year, from the
+    cash_release, transition and fund tables; the system row the sum of the others."""
+    diff = (cash["payment"] - cash["baseline_payment"]).to_numpy(dtype=float)
+    per = cash.assign(up=np.maximum(diff, 0), down=np.maximum(-diff, 0)).groupby(["holder", "year"])[["up", "down"]].sum()
+    if tr is not None and len(tr):
+        tb = tr.assign(b=tr["setup_cost"] - tr["fund_paid"]).groupby(["holder", "year"])["b"].sum()
+        per = per.join(tb, how="outer").fillna(0.0)
+    else:
+        per["b"] = 0.0
+    per["invested"], per["saved"] = per["up"] + per["b"], per["down"]
+    per = per[["invested", "saved"]]
+    if fund is not None and len(fund):
+        fr = pd.DataFrame({"holder": fund["fund"], "year": fund["year"], "invested": fund["paid"], "saved": 0.0})
+        per = pd.concat([per, fr.set_index(["holder", "year"])])
+    system = per.groupby(level="year").sum()
+    system.index = pd.MultiIndex.from_product([["system"], system.index], names=["holder", "year"])
+    per = pd.concat([per, system])
+    key = pd.MultiIndex.from_frame(flow[["holder", "year"]])
+    wc = _where(flow, ["holder", "year"])
+    inv = per["invested"].reindex(key).to_numpy()
+    sav = per["saved"].reindex(key).to_numpy()
+    c.known("cash flow rows", inv, wc, "a holder-year the tables do not explain")
+    c.eq("invested", flow["invested"], inv, wc, "payments up + transition cost the fund does not meet")
+    c.eq("saved", flow["saved"], sav, wc, "payments down")
+    c.eq("net", flow["net"], sav - inv, wc, "saved - invested")
+    if len(set(zip(flow["holder"], flow["year"]))) < len(per):
+        c.out.violations.append(Violation("cash flow rows", "cash_flow", float(len(per) - len(flow)),
+                                          "holders or years missing from the cash-flow table"))
+    for h, g in flow.assign(_net=sav - inv).groupby("holder", sort=False):
+        g = g.sort_values("year")
+        cum = np.cumsum(g["_net"].to_numpy())
+        c.eq("cumulative net", g["cumulative_net"], cum, _where(g, ["holder", "year"]), "running sum of net")
+        scale = 1e-6 * max(1.0, float(np.abs(cum).max()))
+        below = np.flatnonzero(cum < -scale)
+        after = [k for k in range(below[0] + 1, len(cum)) if cum[k] >= -scale] if len(below) else []
+        expected = float(g["year"].iat[after[0]]) if after else np.nan
+        got = g["payback_year"].to_numpy(dtype=float)
+        if not np.all((np.isnan(got) & np.isnan(expected)) | (got == expected)):
+            c.out.violations.append(Violation("payback year", str(h), float("nan"),
+                                              f"reported {got[0]}, expected {expected}"))
 
 
 def _verify_discrete(c: _Checker, alloc: pd.DataFrame, services: pd.DataFrame, summary: dict, w) -> None:

@@ -26,6 +26,23 @@ Semantics (stated independently of the product code):
   a flat tail up to the driver's bound (U x cost for a spend driver). Concave curves with
   ``response_model: auto`` keep the LP hypograph of the LP reference.
 
+Cost behaviour, contract form and transition costs (written from docs/formulation.md "Cost
+behaviour and contract form" and "Transition costs and the cash-flow view"; cross-checked in
+tests/test_cash_crosscheck.py):
+
+* Spend (budgets, shift policies, scopes, objective) is the commissioner's payment: price[t] x a[t]
+  for an activity contract (price default unit_cost[t]; no contract = activity at the unit cost);
+  for a block, block_value[t] (default unit_cost[t] x baseline) + step_cost[t] x (P[t] - N0) when
+  the provider's cost has steps; for capitation, per_head[t] x the covered segments' population[t].
+  The constants ride on a column fixed at 1.
+* Block steps only: N[t] integer >= 0 with a[t] <= capacity x N[t]; P[t] >= N[s] for every s in
+  [t - lag, t] after the base year, and P[t] >= N0 (baseline_steps, default ceil(baseline /
+  capacity)) when t - lag reaches the base year. Steps of other contracts change no cash of the
+  commissioner's, so they are not in the model.
+* Set-up: su[t] >= setup_cost[t] x (a[t] - a[t-1]), a[base] = baseline, su >= 0. A fund gives
+  fp[i, t] in [0, su[i, t]] (0 outside its years), sum_i fp[i, t] <= per_year[t], sum fp <= total.
+  Budget rows add su - fp; the min_cost objective adds su (discounted); shift rows neither.
+
 U[t] (a bound on activity) is min(capacity.max[t], pooled[t] / unit_cost[t],
 activity_per_team * max_teams): each is implied by the other constraints, so it is a valid
 big-M.
@@ -252,10 +269,89 @@ def _build_reference(data: dict):
             n = lp.var(("teams", i, t), lb=0.0, ub=None if mx is None else float(mx), integer=True)
             lp.le({lp.col(("a", i, t)): 1.0, n: -float(teams["activity_per_team"])}, 0.0)
 
+    # --- cost behaviour, contract form, transition costs, transformation fund
+    contract = {i: services[i].get("contract") for i in service_names}
+    form = {i: (contract[i] or {}).get("form", "activity") for i in service_names}
+    price = {i: year_values(contract[i]["price"], years, base) if (contract[i] or {}).get("price") is not None
+             else {t: unit_cost[i][t] for t in years} for i in service_names}
+    fixed_payment = {}      # i -> {t: the block value or the capitated amount}
+    for i in service_names:
+        if form[i] == "block":
+            bv = contract[i].get("block_value")
+            fixed_payment[i] = year_values(bv, years, base) if bv is not None else \
+                {t: unit_cost[i][t] * baseline[i] for t in years}
+        elif form[i] == "capitation":
+            covered = contract[i].get("segments") or segment_names
+            ph = year_values(contract[i]["per_head"], years, base)
+            fixed_payment[i] = {t: ph[t] * sum(population[sg][t] for sg in covered) for t in years}
+    one = lp.var(("one",), lb=1.0, ub=1.0) if fixed_payment else None   # carries the constants
+    block_steps = {}        # i -> (capacity, cost per year, lag, base-year steps)
+    for i in service_names:
+        steps = ((services[i].get("cost_behaviour") or {}).get("steps"))
+        if form[i] != "block" or steps is None:
+            continue
+        cap = float(steps["capacity"])
+        n0 = steps.get("baseline_steps")
+        n0 = math.ceil(baseline[i] / cap - 1e-9) if n0 is None else int(n0)
+        lag = int(steps.get("closure_lag", 1))
+        block_steps[i] = (cap, year_values(steps["cost"], years, base), lag, n0)
+        for t in years:
+            n = lp.var(("steps", i, t), lb=0.0, integer=True)
+            lp.le({lp.col(("a", i, t)): 1.0, n: -cap}, 0.0)
+        for t in years:
+            paid = lp.var(("paid", i, t), lb=0.0)
+            for back in range(lag + 1):
+                y = t - back
+                if y > base:
+                    lp.ge({paid: 1.0, lp.col(("steps", i, y)): -1.0}, 0.0)
+                else:
+                    lp.ge({paid: 1.0}, float(n0))
+                    break
+    setup = {i: year_values(services[i]["transition"]["setup_cost"], years, base)
+             for i in service_names if services[i].get("transition") is not None}
+    fund = data.get("transformation_fund")
+    for i, e in setup.items():
+        for t in years:
+            su = lp.var(("setup", i, t), lb=0.0)
+            coeffs = {su: 1.0, lp.col(("a", i, t)): -e[t]}
+            if t > years[0]:
+                lp.ge({**coeffs, lp.col(("a", i, t - 1)): e[t]}, 0.0)
+            else:
+                lp.ge(coeffs, -e[t] * baseline[i])
+    if fund is not None and setup:
+        fyears = years if fund.get("years", "all") == "all" else [t for t in years if t in fund["years"]]
+        for i in setup:
+            for t in years:
+                fp = lp.var(("fund", i, t), lb=0.0, ub=None if t in fyears else 0.0)
+                lp.le({fp: 1.0, lp.col(("setup", i, t)): -1.0}, 0.0)
+        if fund.get("per_year") is not None:
+            per_year = year_values(fund["per_year"], years, base)
+            for t in fyears:
+                lp.le({lp.col(("fund", i, t)): 1.0 for i in setup}, per_year[t])
+        if fund.get("total") is not None:
+            lp.le({lp.col(("fund", i, t)): 1.0 for i in setup for t in years}, float(fund["total"]))
+
+    def transition_coeffs(service_list, t, coeffs, with_fund=True):
+        """Adds the set-up costs (less what the fund pays, for a budget) of ``service_list``."""
+        for i in service_list:
+            if i in setup:
+                add_to(coeffs, lp.col(("setup", i, t)), 1.0)
+                if with_fund and fund is not None:
+                    add_to(coeffs, lp.col(("fund", i, t)), -1.0)
+        return coeffs
+
     def spend_coeffs(service_list, t, factor=1.0):
         coeffs = {}
         for i in service_list:
-            add_to(coeffs, lp.col(("a", i, t)), factor * unit_cost[i][t])
+            if form[i] == "activity":
+                add_to(coeffs, lp.col(("a", i, t)), factor * price[i][t])
+            else:
+                constant = fixed_payment[i][t]
+                if i in block_steps:
+                    _, step_cost, _, n0 = block_steps[i]
+                    add_to(coeffs, lp.col(("paid", i, t)), factor * step_cost[t])
+                    constant -= step_cost[t] * n0
+                add_to(coeffs, one, factor * constant)
             if i in team_cost:
                 add_to(coeffs, lp.col(("teams", i, t)), factor * team_cost[i][t])
             if i in running:
@@ -433,12 +529,15 @@ def _build_reference(data: dict):
 
     # --- pooled budget (spend with the fixed extras); with holders, by the arrangement
     arrangement = data["budget"].get("arrangement", "pooled")
+    def budget_coeffs(service_list, t):
+        return transition_coeffs(service_list, t, spend_coeffs(service_list, t))
+
     if not holders or arrangement == "pooled":
         for t in years:
-            lp.le(spend_coeffs(service_names, t), pooled[t])
+            lp.le(budget_coeffs(service_names, t), pooled[t])
     else:
         add_holder_rows(lp, data, holders, holder_budget, arrangement, service_names, sector_of,
-                        years, spend_coeffs)
+                        years, budget_coeffs)
 
     # --- scopes: ring fences and capitation
     place_names = [p["name"] for p in data.get("places") or []]
@@ -637,6 +736,8 @@ def _build_reference(data: dict):
         for t in years:
             for col, v in spend_coeffs(service_names, t, discount[t]).items():
                 lp.cost[col] += v
+            for col, v in transition_coeffs(service_names, t, {}, with_fund=False).items():
+                lp.cost[col] += discount[t] * v
         sense = 1.0
     else:
         discount_outcomes = objective.get("discount_outcomes", True)
