@@ -68,10 +68,15 @@ HOLDER_COLUMNS = ["programme", "paid_by", "period", "holder", "invested", "savin
                   "net_saving", "discounted_invested", "discounted_savings"]
 
 
+# a ratio's denominator (improvement, extra spend, savings) at or below this is rounding in the
+# solver, not a programme's effect: the ratio is left blank
+MIN_DENOMINATOR = 1e-6
+
+
 def _ratio(num, den, positive_den: bool = True) -> np.ndarray:
     num = np.asarray(num, dtype=float)
     den = np.asarray(den, dtype=float)
-    ok = den > 1e-9 * np.maximum(1.0, np.abs(num)) if positive_den else np.abs(den) > 0
+    ok = den > MIN_DENOMINATOR if positive_den else np.abs(den) > MIN_DENOMINATOR
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(ok, num / np.where(ok, den, 1.0), np.nan)
 
@@ -248,9 +253,10 @@ def return_tables(alloc: pd.DataFrame, services: pd.DataFrame, budget: pd.DataFr
                        "discounted_net_cost"]], on=["programme", "period"])
     # cost per unit: only where the programme spends more than in the base year and improves the
     # outcome; net cost per unit wherever it improves it (negative: saves more than it costs)
-    m["cost_per_unit"] = np.where(m["extra_spend"] > 0, _ratio(m["extra_spend"], m["improvement"]), np.nan)
+    m["cost_per_unit"] = np.where(m["extra_spend"] > MIN_DENOMINATOR, _ratio(m["extra_spend"], m["improvement"]),
+                                  np.nan)
     m["net_cost_per_unit"] = _ratio(m["net_cost"], m["improvement"])
-    m["discounted_cost_per_unit"] = np.where(m["discounted_extra_spend"] > 0,
+    m["discounted_cost_per_unit"] = np.where(m["discounted_extra_spend"] > MIN_DENOMINATOR,
                                              _ratio(m["discounted_extra_spend"], m["discounted_improvement"]), np.nan)
     m["discounted_net_cost_per_unit"] = _ratio(m["discounted_net_cost"], m["discounted_improvement"])
     outcome_order = {x: i for i, x in enumerate(outcomes["outcome"])}

@@ -6,7 +6,8 @@ node; need at sources = baseline need x (1 - net prevention reduction); edge sha
 bounds; activity covers pathway use plus non-pathway demand; growth and shrink limits; prevention
 reductions equal to their response curves at the lagged driver, and the incidence floors; sector
 shares and the shift trajectories; outcome values and their targets; reported costs and the
-objective.
+objective; and every return-on-investment figure (cases avoided, per-case consequences, returns,
+cost per outcome, who saves), recomputed a different way from the one that made them.
 """
 
 from __future__ import annotations
@@ -326,6 +327,9 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     if "attributable_spend" in t and len(t["attributable_spend"]):
         _verify_groups(c, t, alloc, years)
 
+    if "programme_returns" in t:
+        _verify_returns(c, t, alloc, b)
+
     # costs and objective ------------------------------------------------------------------------
     c.out.checks_run.append("costs and objective")
     disc = b.set_index("year")["discount_factor"]
@@ -529,3 +533,245 @@ def _outcomes_by_segment(terms: pd.DataFrame, flows: pd.DataFrame, nodes: pd.Dat
     if not parts:
         return pd.DataFrame(columns=["outcome", "segment", "year", "value"])
     return pd.concat(parts, ignore_index=True).groupby(["outcome", "segment", "year"], as_index=False)["value"].sum()
+
+
+# ------------------------------------------------------------------------------ return on investment
+
+def _compare_rows(c: _Checker, check: str, reported: pd.DataFrame, expected: pd.DataFrame, keys: list[str],
+                  cols: list[str]) -> None:
+    """Every row of ``expected`` must be reported once, and every reported row expected, with the
+    same figures; a figure missing on one side only (NaN) is a violation too."""
+    rep = reported.copy()
+    exp = expected.copy()
+    for df in (rep, exp):
+        for k in keys:
+            df[k] = df[k].astype(str).where(df[k].notna(), "")
+    m = rep.merge(exp, on=keys, how="outer", suffixes=("", "_expected"), indicator=True)
+    for side, text in (("left_only", "reported but not expected"), ("right_only", "expected but not reported")):
+        bad = m[m["_merge"] == side]
+        for i in range(min(len(bad), 20)):
+            c.out.violations.append(Violation(check, ", ".join(str(bad[k].iat[i]) for k in keys), float("nan"), text))
+    both = m[m["_merge"] == "both"]
+    w = _where(both, keys)
+    for col in cols:
+        got = pd.to_numeric(both[col], errors="coerce").to_numpy(dtype=float)
+        want = pd.to_numeric(both[f"{col}_expected"], errors="coerce").to_numpy(dtype=float)
+        c.eq(check, got, want, w, col)
+        for i in np.flatnonzero(np.isnan(got) != np.isnan(want))[:20]:
+            c.out.violations.append(Violation(check, w[i], float("nan"),
+                                              f"{col}: reported {got[i]:.10g}, recomputed {want[i]:.10g}"))
+
+
+def _per_case_by_propagation(flows: pd.DataFrame, nodes: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
+    """(pathway, source, segment, year, node, visits): one patient put in at each source and passed
+    along the plan's edge shares (flow / patients leaving the tail) step by step until none is
+    left (readmission loops converge geometrically)."""
+    rows = []
+    fl = flows.assign(_out=flows.groupby(["pathway", "segment", "year", "from"])["flow"].transform("sum"))
+    fl["_share"] = np.where(fl["_out"] > 0, fl["flow"] / fl["_out"].where(fl["_out"] > 0, 1.0), 0.0)
+    by_group = dict(tuple(fl.groupby(["pathway", "segment", "year"], sort=False)))
+    node_names = nodes.groupby(["pathway", "segment", "year"], sort=False)["node"].apply(list).to_dict()
+    for (p, s, y, src) in sources[["pathway", "segment", "year", "node"]].itertuples(index=False, name=None):
+        names = node_names.get((p, s, y), [])
+        edges = by_group.get((p, s, y))
+        here = {src: 1.0}
+        visits = dict.fromkeys(names, 0.0)
+        for _ in range(100000):
+            for n, v in here.items():
+                visits[n] = visits.get(n, 0.0) + v
+            nxt: dict = {}
+            if edges is not None:
+                for a, b, sh in zip(edges["from"], edges["to"], edges["_share"]):
+                    if a in here:
+                        nxt[b] = nxt.get(b, 0.0) + here[a] * sh
+            here = {n: v for n, v in nxt.items() if abs(v) > 1e-15}
+            if not here:
+                break
+        rows += [(p, src, s, y, n, v) for n, v in visits.items()]
+    return pd.DataFrame(rows, columns=["pathway", "source", "segment", "year", "node", "visits"])
+
+
+def _verify_returns(c: _Checker, t: dict, alloc: pd.DataFrame, budget: pd.DataFrame) -> None:
+    """Recompute the return-on-investment tables (optimiser.returns) from need, prevention, flows,
+    nodes, outcome terms, allocation, services and budget. A ratio is blank where its denominator
+    is at most 1e-6 (rounding in the solver, as the tables state)."""
+    eps = 1e-6
+
+    def ratio(num: float, den: float) -> float:
+        return num / den if den > eps else np.nan
+    prev = t.get("prevention")
+    pr = t["programme_returns"]
+    if prev is None or not len(prev):
+        if len(pr):
+            c.out.violations.append(Violation("programme returns", "programme_returns", float("nan"),
+                                              "returns reported for a plan with no prevention effects"))
+        return
+    c.out.checks_run.append("programme returns")
+    names = ("programme_cases", "case_consequences", "programme_outcomes", "programme_savings", "savings_by_holder")
+    missing = [n for n in names if n not in t]
+    if missing:
+        c.out.violations.append(Violation("programme returns", ", ".join(missing), float("nan"), "tables missing"))
+        return
+    years = sorted(int(y) for y in budget["year"])
+    disc = dict(zip(budget["year"].astype(int), budget["discount_factor"].astype(float)))
+    services = t["services"].set_index("service")
+    holder = {s: (h if isinstance(h, str) and h else "pooled budget") for s, h in services["holder"].items()}
+    programmes = list(dict.fromkeys(prev["service"]))
+
+    # cases avoided: baseline need x each effect's net reduction, at every source it acts on
+    tg = t["prevention_targets"].merge(prev[["effect", "service", "year", "net_reduction"]], on="effect")
+    tg = tg.merge(t["need"][["pathway", "node", "segment", "year", "baseline_need"]],
+                  on=["pathway", "node", "segment", "year"])
+    cases = tg.rename(columns={"service": "programme"})
+    cases["cases_avoided"] = cases["baseline_need"] * cases["net_reduction"]
+    _compare_rows(c, "cases avoided", t["programme_cases"], cases, ["programme", "effect", "pathway", "node", "segment",
+                                                                     "year"],
+                  ["baseline_need", "net_reduction", "cases_avoided"])
+
+    # per case: outcomes and activity on the plan's paths, by propagation
+    flows, nodes = t["flows"], t["nodes"]
+    sources = cases[["pathway", "node", "segment", "year"]].drop_duplicates()
+    v = _per_case_by_propagation(flows, nodes, sources)
+    terms = t["outcome_terms"]
+    defs = t["outcomes"][["outcome", "unit", "direction"]].drop_duplicates("outcome")
+    per = []
+    for o in defs["outcome"]:
+        ot = terms[terms["outcome"] == o]
+        nt = ot[ot["on"] == "node"].merge(v, on=["pathway", "node", "segment"])
+        vals = (nt["weight"] * nt["visits"]).groupby([nt["pathway"], nt["source"], nt["segment"], nt["year"]]).sum()
+        et = ot[ot["on"] == "edge"]
+        if len(et):
+            fl = flows.assign(_share=flows["flow"] / flows.groupby(["pathway", "segment", "year", "from"])[
+                "flow"].transform("sum").replace(0.0, np.nan))
+            e = et.merge(fl, on=["pathway", "from", "to", "segment"]).merge(
+                v.rename(columns={"node": "from"}), on=["pathway", "from", "segment", "year"])
+            ev = (e["weight"] * e["visits"] * e["_share"].fillna(0.0)).groupby(
+                [e["pathway"], e["source"], e["segment"], e["year"]]).sum()
+            vals = vals.add(ev, fill_value=0.0)
+        for (p, src, s, y) in sources.itertuples(index=False, name=None):
+            per.append({"pathway": p, "node": src, "segment": s, "year": y, "kind": "outcome", "item": o,
+                        "per_case": float(vals.get((p, src, s, y), 0.0)), "spend_per_case": np.nan})
+    care = nodes[nodes["kind"] == "care"]
+    a = v.merge(care[["pathway", "node", "segment", "year", "service", "units_per_patient"]],
+                on=["pathway", "node", "segment", "year"])
+    a["per_case"] = a["visits"] * a["units_per_patient"]
+    a = a.groupby(["pathway", "source", "segment", "year", "service"], as_index=False)["per_case"].sum()
+    cost = alloc.set_index(["service", "year"])["unit_cost"]
+    a["spend_per_case"] = a["per_case"] * cost.reindex(pd.MultiIndex.from_frame(a[["service", "year"]])).to_numpy()
+    per_case = pd.concat([pd.DataFrame(per), a.rename(columns={"source": "node", "service": "item"}).assign(
+        kind="activity")], ignore_index=True)
+    _compare_rows(c, "per-case consequences", t["case_consequences"], per_case,
+                  ["pathway", "node", "segment", "year", "kind", "item"], ["per_case", "spend_per_case"])
+
+    # consequences of each programme's cases, per year
+    cc = cases[["programme", "pathway", "node", "segment", "year", "cases_avoided"]].merge(
+        per_case, on=["pathway", "node", "segment", "year"])
+    cc["amount"] = cc["cases_avoided"] * cc["per_case"]
+    cc["money"] = cc["cases_avoided"] * cc["spend_per_case"]
+    n_cases = cases.groupby(["programme", "year"])["cases_avoided"].sum()
+    by_service = cc[cc["kind"] == "activity"].groupby(["programme", "year", "item"])[["amount", "money"]].sum()
+    by_outcome = cc[cc["kind"] == "outcome"].groupby(["programme", "year", "item"])["amount"].sum()
+    spend = alloc.set_index(["service", "year"])["spend"]
+
+    def periods(values: dict) -> list[tuple[str, float, dict]]:
+        """(period, discount factor, figures) for each year, then the total (figures summed)."""
+        out = [(str(y), disc[y], values[y]) for y in years]
+        total = {k: sum(values[y][k] for y in years) for k in values[years[0]]}
+        return out + [("total", np.nan, total)]
+
+    ret_rows, out_rows, sav_rows, hold_rows = [], [], [], []
+    holders_all: dict = {}
+    for p in programmes:
+        yearly = {}
+        for y in years:
+            sv = by_service.loc[(p, y)] if (p, y) in by_service.index.droplevel(2) else pd.DataFrame(
+                columns=["amount", "money"])
+            avoided = float(sv["money"].sum())
+            extra = float(spend[(p, y)]) - float(services.at[p, "base_spend"])
+            yearly[y] = {"spend": float(spend[(p, y)]), "base_spend": float(services.at[p, "base_spend"]),
+                         "extra": extra, "cases": float(n_cases.get((p, y), 0.0)), "avoided": avoided,
+                         "d_extra": extra * disc[y], "d_avoided": avoided * disc[y]}
+            for svc_name, r in sv.iterrows():
+                sav_rows.append({"programme": p, "period": str(y), "service": svc_name, "activity_avoided": r["amount"],
+                                 "spend_avoided": r["money"], "discounted_spend_avoided": r["money"] * disc[y],
+                                 "_year": y})
+        for period, d, f in periods(yearly):
+            net = f["extra"] - f["avoided"]
+            d_net = f["d_extra"] - f["d_avoided"]
+            ret_rows.append({"programme": p, "period": period, "spend": f["spend"], "base_spend": f["base_spend"],
+                             "extra_spend": f["extra"], "cases_avoided": f["cases"],
+                             "downstream_spend_avoided": f["avoided"], "net_cost": net,
+                             "return_per_pound": ratio(f["avoided"], f["extra"]),
+                             "discount_factor": d, "discounted_extra_spend": f["d_extra"],
+                             "discounted_spend_avoided": f["d_avoided"], "discounted_net_cost": d_net,
+                             "discounted_return_per_pound": ratio(f["d_avoided"], f["d_extra"])})
+            for o, direction in zip(defs["outcome"], defs["direction"]):
+                sign = -1.0 if direction == "higher_is_better" else 1.0
+                if period == "total":
+                    gain = sum(sign * float(by_outcome.get((p, y, o), 0.0)) for y in years)
+                    d_gain = sum(sign * float(by_outcome.get((p, y, o), 0.0)) * disc[y] for y in years)
+                else:
+                    gain = sign * float(by_outcome.get((p, int(period), o), 0.0))
+                    d_gain = gain * d
+                out_rows.append({"programme": p, "period": period, "outcome": o, "improvement": gain,
+                                 "discounted_improvement": d_gain,
+                                 "cost_per_unit": ratio(f["extra"], gain) if f["extra"] > eps else np.nan,
+                                 "net_cost_per_unit": ratio(net, gain),
+                                 "discounted_cost_per_unit": ratio(f["d_extra"], d_gain) if f["d_extra"] > eps
+                                 else np.nan,
+                                 "discounted_net_cost_per_unit": ratio(d_net, d_gain)})
+            # who saves: spend avoided by the holder of each service, against who pays
+            per_holder: dict = {}
+            for r in sav_rows:
+                if r["programme"] == p and (period == "total" or r["period"] == period):
+                    h = holder[r["service"]]
+                    per_holder.setdefault(h, [0.0, 0.0])
+                    per_holder[h][0] += r["spend_avoided"]
+                    per_holder[h][1] += r["discounted_spend_avoided"]
+            payer = holder[p]
+            per_holder.setdefault(payer, [0.0, 0.0])
+            total_saved = sum(x[0] for x in per_holder.values())
+            for h, (saved, d_saved) in per_holder.items():
+                inv = f["extra"] if h == payer else 0.0
+                d_inv = f["d_extra"] if h == payer else 0.0
+                hold_rows.append({"programme": p, "paid_by": payer, "period": period, "holder": h, "invested": inv,
+                                  "savings": saved, "net_saving": saved - inv, "discounted_invested": d_inv,
+                                  "discounted_savings": d_saved,
+                                  "share_of_savings": saved / total_saved if abs(total_saved) > eps else np.nan})
+                acc = holders_all.setdefault((period, h), [0.0, 0.0, 0.0, 0.0])
+                for i, x in enumerate((inv, saved, d_inv, d_saved)):
+                    acc[i] += x
+    for period in [str(y) for y in years] + ["total"]:
+        tot = sum(v_[1] for (pp, _), v_ in holders_all.items() if pp == period)
+        for (pp, h), (inv, saved, d_inv, d_saved) in holders_all.items():
+            if pp == period:
+                hold_rows.append({"programme": "all programmes", "paid_by": "", "period": period, "holder": h,
+                                  "invested": inv, "savings": saved, "net_saving": saved - inv,
+                                  "discounted_invested": d_inv, "discounted_savings": d_saved,
+                                  "share_of_savings": saved / tot if abs(tot) > eps else np.nan})
+    sav = pd.DataFrame(sav_rows, columns=["programme", "period", "service", "activity_avoided", "spend_avoided",
+                                          "discounted_spend_avoided", "_year"])
+    if len(sav):
+        tot = sav.groupby(["programme", "service"], as_index=False)[
+            ["activity_avoided", "spend_avoided", "discounted_spend_avoided"]].sum().assign(period="total")
+        sav = pd.concat([sav, tot], ignore_index=True)
+    _compare_rows(c, "programme returns", pr, pd.DataFrame(ret_rows), ["programme", "period"],
+                  ["spend", "base_spend", "extra_spend", "cases_avoided", "downstream_spend_avoided", "net_cost",
+                   "return_per_pound", "discount_factor", "discounted_extra_spend", "discounted_spend_avoided",
+                   "discounted_net_cost", "discounted_return_per_pound"])
+    _compare_rows(c, "programme outcomes", t["programme_outcomes"], pd.DataFrame(out_rows),
+                  ["programme", "period", "outcome"],
+                  ["improvement", "discounted_improvement", "cost_per_unit", "net_cost_per_unit",
+                   "discounted_cost_per_unit", "discounted_net_cost_per_unit"])
+    _compare_rows(c, "programme savings", t["programme_savings"], sav, ["programme", "period", "service"],
+                  ["activity_avoided", "spend_avoided", "discounted_spend_avoided"])
+    rep = t["savings_by_holder"].assign(paid_by=t["savings_by_holder"]["paid_by"].fillna(""))
+    _compare_rows(c, "who saves", rep, pd.DataFrame(hold_rows), ["programme", "paid_by", "period", "holder"],
+                  ["invested", "savings", "share_of_savings", "net_saving", "discounted_invested",
+                   "discounted_savings"])
+    sh = t["savings_by_holder"]
+    if len(sh):
+        mismatch = sh[sh["holder"].notna()]
+        names_ok = set(holder.values())
+        for h in sorted(set(mismatch["holder"]) - names_ok)[:20]:
+            c.out.violations.append(Violation("who saves", str(h), float("nan"), "holder not in the services table"))
