@@ -243,12 +243,18 @@ def _print_returns(result, console: Console, cur: str) -> None:
     if po is not None and len(po):
         po = po[po["period"].astype(str) == "total"]
         measures = list(dict.fromkeys(po["measure"]))
+        # headers in the outcomes' own units ("QALYs gained") where those tell the outcomes apart
+        first = po.drop_duplicates("measure").set_index("measure")
+        units = [first.at[m, "unit"] for m in measures]
+        plain = all(isinstance(u, str) and u for u in units) and len(set(units)) == len(units)
+        heading = {m: (f"{first.at[m, 'unit']} {'gained' if first.at[m, 'direction'] == 'higher_is_better' else 'avoided'}"
+                       if plain else m.replace("_", " ")) for m in measures}
         t = Table(title=f"Prevention programmes: outcomes as they happen, total {span}, and cost per outcome "
                         f"(costs and outcomes both {rate}; net = after downstream spend avoided)",
                   title_justify="left")
         t.add_column("programme")
         for m in measures:
-            t.add_column(m.replace("_", " "), justify="right")
+            t.add_column(heading[m], justify="right")
 
         def cell(r) -> str:
             v = r.improvement
