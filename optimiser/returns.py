@@ -81,38 +81,66 @@ def _ratio(num, den, positive_den: bool = True) -> np.ndarray:
         return np.where(ok, num / np.where(ok, den, 1.0), np.nan)
 
 
+def pathway_batches(flows: pd.DataFrame, nodes: pd.DataFrame, sources: pd.DataFrame, share: np.ndarray):
+    """For each pathway with sources: (pathway, want, names, srcs, P, rhs) with ``want`` its
+    rows of ``sources`` (with ``_g``: their (segment, year) group, ``_k``: their source), ``names``
+    its nodes, ``srcs`` its source nodes, ``P[g, i, j]`` the share of node i's patients going to j
+    in group g (``share``: one per flows row) and ``rhs[i, k]`` = 1 where node i is source k. One
+    array per pathway, not a loop over groups: a national instance has thousands of segments."""
+    keys = ["pathway", "segment", "year"]
+    src = sources[keys + ["node"]].drop_duplicates().reset_index(drop=True)
+    groups = src[keys].drop_duplicates().reset_index(drop=True)
+    groups["_g"] = groups.groupby("pathway", sort=False).cumcount()
+    src = src.merge(groups, on=keys)
+    f = flows[["pathway", "segment", "year", "from", "to"]].assign(_share=share).merge(groups, on=keys)
+    f_by = dict(tuple(f.groupby("pathway", sort=False)))
+    node_names = nodes.drop_duplicates(["pathway", "node"]).groupby("pathway", sort=False)["node"].apply(list)
+    for p, want in src.groupby("pathway", sort=False):
+        names = node_names[p]
+        pos = pd.Index(names)
+        srcs = list(dict.fromkeys(want["node"]))
+        want = want.assign(_k=pd.Index(srcs).get_indexer(want["node"]))
+        n_groups = int(want["_g"].max()) + 1
+        P = np.zeros((n_groups, len(names), len(names)))
+        fp = f_by.get(p)
+        if fp is not None:
+            P[fp["_g"].to_numpy(), pos.get_indexer(fp["from"]), pos.get_indexer(fp["to"])] = \
+                fp["_share"].to_numpy(dtype=float)
+        rhs = np.zeros((len(names), len(srcs)))
+        rhs[pos.get_indexer(srcs), np.arange(len(srcs))] = 1.0
+        yield p, want, names, srcs, P, rhs
+
+
+def batch_table(want: pd.DataFrame, names: list[str], v: np.ndarray) -> pd.DataFrame:
+    """``v[g, i, k]`` (visits of node i per entrant at source k in group g) as rows (pathway,
+    source, segment, year, node, visits) for each row of ``want``."""
+    n = len(names)
+    picked = v[want["_g"].to_numpy()[:, None], np.arange(n)[None, :], want["_k"].to_numpy()[:, None]]
+    rep = np.repeat(np.arange(len(want)), n)
+    return pd.DataFrame({"pathway": want["pathway"].to_numpy()[rep], "source": want["node"].to_numpy()[rep],
+                         "segment": want["segment"].to_numpy()[rep], "year": want["year"].to_numpy()[rep],
+                         "node": np.tile(np.asarray(names, dtype=object), len(want)),
+                         "visits": picked.reshape(-1)})
+
+
 def visits_per_entrant(flows: pd.DataFrame, nodes: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
     """(pathway, source, segment, year, node, visits): expected passes through each node of a
     patient entering at each of ``sources`` (pathway, node, segment, year), from the plan's edge
-    shares; solved directly, one small linear system per pathway, segment and year."""
-    out = []
+    shares: (I - P') visits = e_source, solved directly for every segment and year of a pathway
+    at once."""
+    cols = ["pathway", "source", "segment", "year", "node", "visits"]
     if sources.empty or flows.empty:
-        return pd.DataFrame(columns=["pathway", "source", "segment", "year", "node", "visits"])
-    keys = ["pathway", "segment", "year"]
-    f = flows.merge(sources[keys].drop_duplicates(), on=keys)
-    nd = nodes.merge(sources[keys].drop_duplicates(), on=keys)
-    fg = dict(tuple(f.groupby(keys, sort=False)))
-    src_g = dict(tuple(sources.groupby(keys, sort=False)))
-    for key, g in nd.groupby(keys, sort=False):
-        names = g["node"].tolist()
-        pos = {n: i for i, n in enumerate(names)}
-        P = np.zeros((len(names), len(names)))
-        e = fg.get(key)
-        if e is not None and len(e):
-            share = e["share"].fillna(0.0).to_numpy(dtype=float)
-            P[[pos[a] for a in e["from"]], [pos[b] for b in e["to"]]] = share
-        srcs = src_g[key]["node"].tolist()
-        rhs = np.zeros((len(names), len(srcs)))
-        rhs[[pos[s] for s in srcs], range(len(srcs))] = 1.0
-        A = np.eye(len(names)) - P.T
+        return pd.DataFrame(columns=cols)
+    out = []
+    for p, want, names, srcs, P, rhs in pathway_batches(flows, nodes, sources, flows["share"].fillna(0.0).to_numpy()):
+        A = np.eye(len(names))[None, :, :] - P.transpose(0, 2, 1)
+        b = np.broadcast_to(rhs, (len(P),) + rhs.shape)
         try:
-            v = np.linalg.solve(A, rhs)
-        except np.linalg.LinAlgError:
-            v = np.linalg.lstsq(A, rhs, rcond=None)[0]
-        for j, s in enumerate(srcs):
-            out.append(pd.DataFrame({"pathway": key[0], "source": s, "segment": key[1], "year": key[2],
-                                     "node": names, "visits": v[:, j]}))
-    return pd.concat(out, ignore_index=True)
+            v = np.linalg.solve(A, b)
+        except np.linalg.LinAlgError:  # a closed loop no patient takes: least squares per group
+            v = np.stack([np.linalg.lstsq(A[g], rhs, rcond=None)[0] for g in range(len(P))])
+        out.append(batch_table(want, names, v))
+    return pd.concat(out, ignore_index=True)[cols]
 
 
 def case_consequences(flows: pd.DataFrame, nodes: pd.DataFrame, terms: pd.DataFrame, outcomes: pd.DataFrame,
