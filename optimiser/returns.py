@@ -82,45 +82,58 @@ def _ratio(num, den, positive_den: bool = True) -> np.ndarray:
 
 
 def pathway_batches(flows: pd.DataFrame, nodes: pd.DataFrame, sources: pd.DataFrame, share: np.ndarray):
-    """For each pathway with sources: (pathway, want, names, srcs, P, rhs) with ``want`` its
-    rows of ``sources`` (with ``_g``: their (segment, year) group, ``_k``: their source), ``names``
-    its nodes, ``srcs`` its source nodes, ``P[g, i, j]`` the share of node i's patients going to j
-    in group g (``share``: one per flows row) and ``rhs[i, k]`` = 1 where node i is source k. One
-    array per pathway, not a loop over groups: a national instance has thousands of segments."""
+    """The per-case systems of every (pathway, segment, year) with sources, batched by the number of
+    nodes n of their pathway: for each n, (want, names, P, rhs) with
+
+    * ``want``: the rows of ``sources`` in the batch, with ``_g`` (their group in the batch) and
+      ``_k`` (their source's column);
+    * ``names[g, i]``: node i of group g's pathway;
+    * ``P[g, i, j]``: the share of node i's patients going to node j (``share``: one per flows row);
+    * ``rhs[g, i, k]`` = 1 where node i is the pathway's k-th source.
+
+    A handful of array operations per batch, however many pathways, segments and years (a national
+    instance has thousands)."""
     keys = ["pathway", "segment", "year"]
     src = sources[keys + ["node"]].drop_duplicates().reset_index(drop=True)
     groups = src[keys].drop_duplicates().reset_index(drop=True)
-    groups["_g"] = groups.groupby("pathway", sort=False).cumcount()
-    src = src.merge(groups, on=keys)
-    f = flows[["pathway", "segment", "year", "from", "to"]].assign(_share=share).merge(groups, on=keys)
-    f_by = dict(tuple(f.groupby("pathway", sort=False)))
-    node_names = nodes.drop_duplicates(["pathway", "node"]).groupby("pathway", sort=False)["node"].apply(list)
-    for p, want in src.groupby("pathway", sort=False):
-        names = node_names[p]
-        pos = pd.Index(names)
-        srcs = list(dict.fromkeys(want["node"]))
-        want = want.assign(_k=pd.Index(srcs).get_indexer(want["node"]))
-        n_groups = int(want["_g"].max()) + 1
-        P = np.zeros((n_groups, len(names), len(names)))
-        fp = f_by.get(p)
-        if fp is not None:
-            P[fp["_g"].to_numpy(), pos.get_indexer(fp["from"]), pos.get_indexer(fp["to"])] = \
-                fp["_share"].to_numpy(dtype=float)
-        rhs = np.zeros((len(names), len(srcs)))
-        rhs[pos.get_indexer(srcs), np.arange(len(srcs))] = 1.0
-        yield p, want, names, srcs, P, rhs
+    pn = nodes[["pathway", "node"]].drop_duplicates()
+    pn = pn[pn["pathway"].isin(set(groups["pathway"]))].reset_index(drop=True)
+    pn["_i"] = pn.groupby("pathway", sort=False).cumcount()
+    size = pn.groupby("pathway", sort=False).size()
+    sp = src[["pathway", "node"]].drop_duplicates().reset_index(drop=True)
+    sp["_k"] = sp.groupby("pathway", sort=False).cumcount()
+    sp = sp.merge(pn, on=["pathway", "node"])
+    groups["_n"] = groups["pathway"].map(size).to_numpy()
+    f = flows[keys + ["from", "to"]].assign(_share=share)
+    for n, gs in groups.groupby("_n", sort=True):
+        n = int(n)
+        gs = gs.reset_index(drop=True).assign(_g=lambda d: np.arange(len(d)))
+        n_src = int(sp[sp["pathway"].isin(set(gs["pathway"]))]["_k"].max()) + 1
+        fb = f.merge(gs[keys + ["_g"]], on=keys)
+        fb = fb.merge(pn.rename(columns={"node": "from", "_i": "_a"}), on=["pathway", "from"]).merge(
+            pn.rename(columns={"node": "to", "_i": "_b"}), on=["pathway", "to"])
+        P = np.zeros((len(gs), n, n))
+        P[fb["_g"].to_numpy(), fb["_a"].to_numpy(), fb["_b"].to_numpy()] = fb["_share"].to_numpy(dtype=float)
+        r = gs[["pathway", "_g"]].merge(sp, on="pathway")
+        rhs = np.zeros((len(gs), n, n_src))
+        rhs[r["_g"].to_numpy(), r["_i"].to_numpy(), r["_k"].to_numpy()] = 1.0
+        names = np.empty((len(gs), n), dtype=object)
+        pg = gs[["pathway", "_g"]].merge(pn, on="pathway")
+        names[pg["_g"].to_numpy(), pg["_i"].to_numpy()] = pg["node"].to_numpy(dtype=object)
+        want = src.merge(gs[keys + ["_g"]], on=keys).merge(sp[["pathway", "node", "_k"]], on=["pathway", "node"])
+        yield want, names, P, rhs
 
 
-def batch_table(want: pd.DataFrame, names: list[str], v: np.ndarray) -> pd.DataFrame:
+def batch_table(want: pd.DataFrame, names: np.ndarray, v: np.ndarray) -> pd.DataFrame:
     """``v[g, i, k]`` (visits of node i per entrant at source k in group g) as rows (pathway,
     source, segment, year, node, visits) for each row of ``want``."""
-    n = len(names)
-    picked = v[want["_g"].to_numpy()[:, None], np.arange(n)[None, :], want["_k"].to_numpy()[:, None]]
+    n = names.shape[1]
+    g = want["_g"].to_numpy()
+    picked = v[g[:, None], np.arange(n)[None, :], want["_k"].to_numpy()[:, None]]
     rep = np.repeat(np.arange(len(want)), n)
     return pd.DataFrame({"pathway": want["pathway"].to_numpy()[rep], "source": want["node"].to_numpy()[rep],
                          "segment": want["segment"].to_numpy()[rep], "year": want["year"].to_numpy()[rep],
-                         "node": np.tile(np.asarray(names, dtype=object), len(want)),
-                         "visits": picked.reshape(-1)})
+                         "node": names[g].reshape(-1), "visits": picked.reshape(-1)})
 
 
 def visits_per_entrant(flows: pd.DataFrame, nodes: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
@@ -132,13 +145,12 @@ def visits_per_entrant(flows: pd.DataFrame, nodes: pd.DataFrame, sources: pd.Dat
     if sources.empty or flows.empty:
         return pd.DataFrame(columns=cols)
     out = []
-    for p, want, names, srcs, P, rhs in pathway_batches(flows, nodes, sources, flows["share"].fillna(0.0).to_numpy()):
-        A = np.eye(len(names))[None, :, :] - P.transpose(0, 2, 1)
-        b = np.broadcast_to(rhs, (len(P),) + rhs.shape)
+    for want, names, P, rhs in pathway_batches(flows, nodes, sources, flows["share"].fillna(0.0).to_numpy()):
+        A = np.eye(P.shape[1])[None, :, :] - P.transpose(0, 2, 1)
         try:
-            v = np.linalg.solve(A, b)
+            v = np.linalg.solve(A, rhs)
         except np.linalg.LinAlgError:  # a closed loop no patient takes: least squares per group
-            v = np.stack([np.linalg.lstsq(A[g], rhs, rcond=None)[0] for g in range(len(P))])
+            v = np.stack([np.linalg.lstsq(A[g], rhs[g], rcond=None)[0] for g in range(len(P))])
         out.append(batch_table(want, names, v))
     return pd.concat(out, ignore_index=True)[cols]
 

@@ -575,9 +575,9 @@ def _per_case_by_propagation(flows: pd.DataFrame, nodes: pd.DataFrame, sources: 
     flow = flows["flow"].to_numpy(dtype=float)
     share = np.where(out > 0, flow / np.where(out > 0, out, 1.0), 0.0)
     parts = []
-    for p, want, names, srcs, P, rhs in pathway_batches(flows, nodes, sources, share):
-        step = np.broadcast_to(rhs, (len(P),) + rhs.shape).copy()
-        visits = step.copy()
+    for want, names, P, rhs in pathway_batches(flows, nodes, sources, share):
+        step = rhs.copy()
+        visits = rhs.copy()
         PT = P.transpose(0, 2, 1)
         for _ in range(100000):
             step = PT @ step
@@ -644,9 +644,10 @@ def _verify_returns(c: _Checker, t: dict, alloc: pd.DataFrame, budget: pd.DataFr
             ev = (e["weight"] * e["visits"] * e["_share"].fillna(0.0)).groupby(
                 [e["pathway"], e["source"], e["segment"], e["year"]]).sum()
             vals = vals.add(ev, fill_value=0.0)
-        for (p, src, s, y) in sources.itertuples(index=False, name=None):
-            per.append({"pathway": p, "node": src, "segment": s, "year": y, "kind": "outcome", "item": o,
-                        "per_case": float(vals.get((p, src, s, y), 0.0)), "spend_per_case": np.nan})
+        at = pd.MultiIndex.from_frame(sources[["pathway", "node", "segment", "year"]])
+        per.append(sources[["pathway", "node", "segment", "year"]].assign(
+            kind="outcome", item=o, per_case=vals.reindex(at, fill_value=0.0).to_numpy() if len(vals) else 0.0,
+            spend_per_case=np.nan))
     care = nodes[nodes["kind"] == "care"]
     a = v.merge(care[["pathway", "node", "segment", "year", "service", "units_per_patient"]],
                 on=["pathway", "node", "segment", "year"])
@@ -654,7 +655,7 @@ def _verify_returns(c: _Checker, t: dict, alloc: pd.DataFrame, budget: pd.DataFr
     a = a.groupby(["pathway", "source", "segment", "year", "service"], as_index=False)["per_case"].sum()
     cost = alloc.set_index(["service", "year"])["unit_cost"]
     a["spend_per_case"] = a["per_case"] * cost.reindex(pd.MultiIndex.from_frame(a[["service", "year"]])).to_numpy()
-    per_case = pd.concat([pd.DataFrame(per), a.rename(columns={"source": "node", "service": "item"}).assign(
+    per_case = pd.concat(per + [a.rename(columns={"source": "node", "service": "item"}).assign(
         kind="activity")], ignore_index=True)
     _compare_rows(c, "per-case consequences", t["case_consequences"], per_case,
                   ["pathway", "node", "segment", "year", "kind", "item"], ["per_case", "spend_per_case"])
