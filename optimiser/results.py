@@ -118,7 +118,10 @@ def _df(rows, columns) -> pd.DataFrame:
 
 @without_gc_pauses
 def extract(instance, lp: LinearProgram, raw: RawSolution, timing: dict | None = None,
-            backend: str = "highs") -> Result:
+            backend: str = "highs", returns: bool = True) -> Result:
+    """The Result of a solve. ``returns=False`` leaves out the return-on-investment tables
+    (:mod:`optimiser.returns`): loops over many plans that keep one record per plan (sweep,
+    Pareto) do not pay for them."""
     t0 = time.perf_counter()
     m = instance.model
     summary: dict[str, Any] = {
@@ -150,7 +153,7 @@ def extract(instance, lp: LinearProgram, raw: RawSolution, timing: dict | None =
         summary["tiebreaks_not_applied"] = list(lp.tiebreaks_skipped)
     tables = static_tables(instance)
     if raw.has_plan:
-        tables.update(plan_tables(instance, lp, raw))
+        tables.update(plan_tables(instance, lp, raw, returns=returns))
         alloc = tables["allocation"]
         d = instance.discount.reindex(alloc["year"]).to_numpy()
         summary["total_cost"] = float(alloc["spend"].sum())
@@ -212,7 +215,7 @@ def _values(lp: LinearProgram, name: str, x: np.ndarray) -> pd.DataFrame:
     return block.index.assign(value=x[block.start:block.start + len(block)])
 
 
-def plan_tables(inst, lp: LinearProgram, raw: RawSolution) -> dict[str, pd.DataFrame]:
+def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True) -> dict[str, pd.DataFrame]:
     x = raw.x
     years = list(inst.years)
     # ---------------------------------------------------------------- allocation
@@ -367,8 +370,8 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution) -> dict[str, pd.DataF
         "holders": holders, "holder_spend": holder_sector_spend(inst, alloc),
         "holder_transfers": holder_transfers(holders), **scope_tables(inst, lp, x, alloc, nodes),
         "constraints": constraint_table(lp, raw),
-        **roi_tables(alloc, static_tables_services(inst), budget, need, prevention, inst.effect_targets, flows,
-                     nodes, inst.outcome_terms, inst.outcomes),
+        **(roi_tables(alloc, static_tables_services(inst), budget, need, prevention, inst.effect_targets, flows,
+                      nodes, inst.outcome_terms, inst.outcomes) if returns else {}),
     }
 
 

@@ -301,3 +301,13 @@ def test_report_has_the_returns_table_and_plot(solved):
     assert "Who saves" in text and "Cost per outcome" in text
     two = report_html({"hand": solved, "again": solved})
     assert "Prevention programmes over the whole plan" in two
+
+
+def test_many_plan_loops_can_leave_the_return_tables_out():
+    """Session(returns=False), as sweeps use it: the same plan, without the six return tables, and
+    the verifier checks the rest."""
+    plain = optimiser.Session(returns_instance(), returns=False).solve()
+    full = optimiser.Session(returns_instance()).solve()
+    assert plain.objective == pytest.approx(full.objective)
+    assert "programme_returns" not in plain.tables and "programme_returns" in full.tables
+    assert plain.verify().ok and full.verify().ok
