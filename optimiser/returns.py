@@ -26,7 +26,9 @@ total over the plan:
   so per case: outcome o = sum of o's node weights x visits + edge weights x visits[tail] x
   share; activity at service i = sum over i's care nodes of visits x units per patient; spend
   avoided = that activity x unit cost. Summed over every source with its entrants, the per-case
-  figures give back the plan's own node and outcome totals. This is an *average* attribution
+  figures give back the plan's own node and outcome totals (a node no patient passes in the plan
+  sends none on, so a source whose need prevention has cut to nothing has no consequences to
+  attribute). This is an *average* attribution
   (what an avoided case would on average have gone on to use); the *marginal* value of one more
   case avoided is a shadow price (``budgetshift explain``). Spend avoided is activity avoided at
   unit cost: it is not cash released (fixed and semi-fixed costs stay until capacity closes);
