@@ -629,7 +629,7 @@ class Comparison:
                 rows += [(r.programme, "spend above base year (discounted)", cur, r.discounted_extra_spend),
                          (r.programme, "cases avoided", "cases", r.cases_avoided),
                          (r.programme, "downstream spend avoided (discounted)", cur, r.discounted_spend_avoided),
-                         (r.programme, "net cost (discounted)", cur, r.discounted_net_cost),
+                         (r.programme, "net cost (discounted; below 0: saves money)", cur, r.discounted_net_cost),
                          (r.programme, "return per £1 (discounted)", "ratio", r.discounted_return_per_pound)]
             po = t.get("programme_outcomes")
             if po is not None and len(po):
@@ -637,7 +637,7 @@ class Comparison:
                     unit = r.unit if isinstance(r.unit, str) and r.unit else str(r.outcome)
                     rows += [(r.programme, str(r.measure), unit, r.improvement),
                              (r.programme, f"cost per {r.measure} (discounted)", cur, r.discounted_cost_per_unit),
-                             (r.programme, f"net cost per {r.measure} (discounted)", cur,
+                             (r.programme, f"net cost per {r.measure} (discounted; below 0: saves money)", cur,
                               r.discounted_net_cost_per_unit)]
             sh = t.get("savings_by_holder")
             if sh is not None and len(sh):
