@@ -50,6 +50,9 @@ TABLES = {
     "sector_shares": "share of spend per sector and year",
     "shift": "shift policies: required against achieved per year",
     "outcomes": "outcomes per year against their targets",
+    "programme_returns": "each prevention programme over the whole plan: spend above the base year, cases avoided, "
+                         "downstream spend avoided, net cost, return per £1, cost per outcome and who saves "
+                         "(money discounted)",
     "binding": "number of binding rows per constraint family",
     "shadow_prices": "shadow prices of the key constraints that bind in some run",
     "input_differences": "input fields that differ between the runs (after scenarios and overrides)",
@@ -607,6 +610,56 @@ class Comparison:
         return _with_differences(tidy, ["outcome", "year", "quantity"], self.labels)
 
     @property
+    def programme_returns(self) -> pd.DataFrame:
+        """Each prevention programme's return over the whole plan (the ``total`` rows of the runs'
+        programme_returns, programme_outcomes and savings_by_holder tables), tidy: programme,
+        quantity, unit, value. Money is discounted at each run's own rate; outcomes are counted as
+        they happen and their cost per unit is discounted cost over discounted outcome."""
+        cols = ["programme", "quantity", "unit", "value"]
+        cur = self.currency
+        parts = []
+        for label in self.labels:
+            t = self.tables_by_run.get(label) or {}
+            ret = t.get("programme_returns")
+            if ret is None or not len(ret):
+                continue
+            rows = []
+            tot = ret[ret["period"].astype(str) == "total"]
+            for r in tot.itertuples(index=False):
+                rows += [(r.programme, "spend above base year (discounted)", cur, r.discounted_extra_spend),
+                         (r.programme, "cases avoided", "cases", r.cases_avoided),
+                         (r.programme, "downstream spend avoided (discounted)", cur, r.discounted_spend_avoided),
+                         (r.programme, "net cost (discounted; below 0: saves money)", cur, r.discounted_net_cost),
+                         (r.programme, "return per £1 (discounted)", "ratio", r.discounted_return_per_pound)]
+            po = t.get("programme_outcomes")
+            if po is not None and len(po):
+                for r in po[po["period"].astype(str) == "total"].itertuples(index=False):
+                    unit = r.unit if isinstance(r.unit, str) and r.unit else str(r.outcome)
+                    rows += [(r.programme, str(r.measure), unit, r.improvement),
+                             (r.programme, f"cost per {r.measure} (discounted)", cur, r.discounted_cost_per_unit),
+                             (r.programme, f"net cost per {r.measure} (discounted; below 0: saves money)", cur,
+                              r.discounted_net_cost_per_unit)]
+            sh = t.get("savings_by_holder")
+            if sh is not None and len(sh):
+                sh = sh[sh["period"].astype(str) == "total"]
+                whole = sh.groupby("programme")["discounted_savings"].transform("sum")
+                for r, w in zip(sh.itertuples(index=False), whole):
+                    rows += [(r.programme, f"savings to {r.holder} (discounted)", cur, r.discounted_savings),
+                             (r.programme, f"share of savings to {r.holder}", "fraction",
+                              r.discounted_savings / w if abs(w) > 1e-6 else np.nan)]
+            df = pd.DataFrame(rows, columns=cols)
+            rank = {p_: i for i, p_ in enumerate(dict.fromkeys(list(tot["programme"]) + list(df["programme"])))}
+            df = df.iloc[np.argsort(df["programme"].map(rank).to_numpy(), kind="stable")]
+            parts.append(df.assign(instance=label))
+        if not parts:
+            return _with_differences(pd.DataFrame(columns=cols, index=pd.Index([], name="instance")),
+                                     ["programme", "quantity"], self.labels)
+        tidy = pd.concat(parts, ignore_index=True)
+        value = pd.to_numeric(tidy["value"], errors="coerce").to_numpy(dtype=float)
+        tidy["value"] = np.where(np.abs(value) <= 1e-6, 0.0, value)  # the solver's rounding, not a figure
+        return _with_differences(tidy.set_index("instance"), ["programme", "quantity"], self.labels)
+
+    @property
     def binding(self) -> pd.DataFrame:
         t = self.table("constraints")
         cols = ["constraint", "quantity", "unit", "value"]
@@ -643,7 +696,8 @@ class Comparison:
     # ------------------------------------------------------------------ side by side
     _KEYS = {"totals": ["quantity"], "spend_by_sector": ["sector", "year"], "sector_shares": ["sector", "year"],
              "shift": ["policy", "year", "quantity"], "outcomes": ["outcome", "year", "quantity"],
-             "binding": ["constraint"], "shadow_prices": ["constraint", "keys"]}
+             "programme_returns": ["programme", "quantity"], "binding": ["constraint"],
+             "shadow_prices": ["constraint", "keys"]}
 
     def side_by_side(self, name: str) -> pd.DataFrame:
         """A comparison table with one column per run, then, for every run after the first, its

@@ -47,6 +47,20 @@ TABLE_UNITS: dict[str, dict[str, str]] = {
     "prevention": {"driver_value": "activity or {currency}: see driver"},
     "prevention_curves": {"x": "activity or {currency}: see the effect's driver"},
     "objective_weights": {"weight": "per outcome unit"},
+    "programme_returns": {**dict.fromkeys(["extra_spend", "downstream_spend_avoided", "net_cost",
+                                           "discounted_extra_spend", "discounted_spend_avoided",
+                                           "discounted_net_cost"], _MONEY),
+                          "cases_avoided": "patients",
+                          **dict.fromkeys(["return_per_pound", "discounted_return_per_pound"], "{currency} per {currency}")},
+    "programme_outcomes": {**dict.fromkeys(["improvement", "discounted_improvement"], "outcome unit"),
+                           **dict.fromkeys(["cost_per_unit", "net_cost_per_unit", "discounted_cost_per_unit",
+                                            "discounted_net_cost_per_unit"], "{currency} per outcome unit")},
+    "programme_savings": {"activity_avoided": "service units",
+                          **dict.fromkeys(["spend_avoided", "discounted_spend_avoided"], _MONEY)},
+    "savings_by_holder": {**dict.fromkeys(["invested", "savings", "net_saving", "discounted_invested",
+                                           "discounted_savings"], _MONEY), "share_of_savings": "fraction"},
+    "programme_cases": {"cases_avoided": "patients"},
+    "case_consequences": {"per_case": "outcome or service units per case", "spend_per_case": _MONEY},
 }
 _MONEY_FORMAT = "#,##0.00"
 _FRACTION_FORMAT = "0.0000"

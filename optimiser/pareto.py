@@ -226,7 +226,7 @@ class ParetoTask:
         level = float(spec["level"])
         _set_level(h, lp, level, self.direction)
         raw = run_highs(lp, state["options"], h=h)
-        result = extract(state["inst"], lp, raw, backend="highs (pareto)")
+        result = extract(state["inst"], lp, raw, backend="highs (pareto)", returns=False)
         rec = {"outcome_total": None, **plan_record(result, explain=False)}
         if result.has_plan:
             rec["outcome_total"] = rec.get(f"outcome:{self.outcome}")

@@ -369,6 +369,92 @@ def run_figures(label: str, tables: Mapping[str, pd.DataFrame], summary: Mapping
     return figs
 
 
+def fig_returns(tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any]):
+    """Each prevention programme's spend above the base year (left bar) against the downstream
+    spend it avoids, stacked by the holder it falls on (right bar), discounted, over the plan."""
+    import plotly.graph_objects as go
+
+    cur = summary.get("currency", "GBP")
+    ret = tables["programme_returns"]
+    tot = ret[ret["period"].astype(str) == "total"]
+    sh = tables.get("savings_by_holder")
+    sh = sh[(sh["period"].astype(str) == "total") & (sh["programme"].isin(tot["programme"]))] \
+        if sh is not None and len(sh) else pd.DataFrame(columns=["programme", "holder", "discounted_savings"])
+    div, unit = _money_scale(list(tot["discounted_extra_spend"]) + list(tot["discounted_spend_avoided"]), cur)
+    progs = list(tot["programme"])
+    fig = go.Figure()
+    fig.add_bar(name="spend above base year", x=progs, y=tot["discounted_extra_spend"].to_numpy() / div,
+                offsetgroup="invest", marker_color="#444444",
+                hovertemplate=f"%{{x}}<br>spend above base year: %{{y:,.4g}} {unit}<extra></extra>")
+    base = np.zeros(len(progs))
+    holders = list(dict.fromkeys(sh["holder"])) or ["all"]
+    for i, h in enumerate(holders):
+        g = sh[sh["holder"] == h].set_index("programme")["discounted_savings"] if len(sh) else \
+            tot.set_index("programme")["discounted_spend_avoided"]
+        y = g.reindex(progs).fillna(0.0).to_numpy() / div
+        if not np.any(np.abs(y) > 0):
+            continue
+        fig.add_bar(name=f"spend avoided: {h}", x=progs, y=y, base=base.copy(), offsetgroup="saved",
+                    marker_color=_PALETTE[i % len(_PALETTE)],
+                    hovertemplate=f"%{{x}}<br>spend avoided, {h}: %{{y:,.4g}} {unit}<extra></extra>")
+        base = base + y
+    rate = float(summary.get("discount_rate", 0.0))
+    fig.update_layout(barmode="group", height=440, yaxis=dict(title=f"{unit} (discounted at {rate:.1%})"),
+                      title="Prevention programmes: investment against downstream spend avoided, by who saves")
+    return fig
+
+
+def returns_html(label: str, tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any]) -> str:
+    """The return-on-investment part of a run's section: a table per programme (totals over the
+    plan), cost per outcome, who saves, and the plot of :func:`fig_returns`; empty without
+    prevention programmes."""
+    ret = tables.get("programme_returns")
+    if ret is None or not len(ret) or "period" not in ret:
+        return ""
+    cur = summary.get("currency", "GBP")
+    years = summary.get("years") or []
+    span = f"{years[0]}–{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "")
+    rate = float(summary.get("discount_rate", 0.0))
+    tot = ret[ret["period"].astype(str) == "total"]
+    main = pd.DataFrame({
+        "Programme": tot["programme"], "Paid by": tot["paid_by"].fillna("–"),
+        f"Spend above base year ({cur}, discounted)": tot["discounted_extra_spend"],
+        "Cases avoided": tot["cases_avoided"],
+        f"Downstream spend avoided ({cur}, discounted)": tot["discounted_spend_avoided"],
+        f"Net cost ({cur}, discounted)": tot["discounted_net_cost"],
+        "Return per £1 (discounted)": tot["discounted_return_per_pound"]})
+    parts = [f"<h3>Prevention programmes: return on investment, {html.escape(span)}</h3>",
+             '<p class="note">Money discounted at ' + f"{rate:.1%}" + " (the objective's own factors); cases and "
+             "outcomes counted as they happen. Spend above base year = spend − base-year spend. Each avoided case "
+             "is given the plan's own average path from its source (an average attribution; the marginal value "
+             "of a case avoided is a shadow price, see <code>budgetshift explain</code>). Downstream spend avoided "
+             "is activity at unit cost, not cash released. Benefits of spend in a programme's last lag years fall "
+             "after the horizon and are not counted. Negative cases avoided: a programme cut below its base-year "
+             "level adds cases.</p>", html_table(main, cur)]
+    po = tables.get("programme_outcomes")
+    if po is not None and len(po):
+        po = po[po["period"].astype(str) == "total"]
+        parts.append("<h4>Cost per outcome</h4>" + html_table(pd.DataFrame({
+            "Programme": po["programme"], "Outcome": po["measure"], "Improvement (as it happens)": po["improvement"],
+            f"Cost per unit ({cur}, discounted)": po["discounted_cost_per_unit"],
+            f"Net cost per unit ({cur}, discounted)": po["discounted_net_cost_per_unit"]}), cur, keys=2))
+    sh = tables.get("savings_by_holder")
+    if sh is not None and len(sh):
+        sh = sh[sh["period"].astype(str) == "total"]
+        whole = sh.groupby("programme")["discounted_savings"].transform("sum")
+        share = np.where(np.abs(whole) > 1e-6, sh["discounted_savings"] / whole.where(np.abs(whole) > 1e-6, 1.0),
+                         np.nan)
+        parts.append("<h4>Who saves</h4>" + html_table(pd.DataFrame({
+            "Programme": sh["programme"], "Holder": sh["holder"],
+            f"Invested ({cur}, discounted)": sh["discounted_invested"],
+            f"Downstream spend avoided ({cur}, discounted)": sh["discounted_savings"],
+            "Share of savings (fraction)": share}), cur, keys=2))
+    parts.append(_figure_html(f"{_slug(label)}-returns", "Each programme's spend above its base-year level (grey) "
+                              "against the downstream spend its avoided cases would have used, stacked by the "
+                              "budget holder it falls on; discounted, whole plan.", fig_returns(tables, summary)))
+    return "".join(parts)
+
+
 # ----------------------------------------------------------------------------- HTML
 
 def _fmt_cell(value: Any, header: str, currency: str) -> tuple[str, str]:
@@ -458,6 +544,8 @@ def report_html(source, title: str | None = None) -> str:
                          "overrides).</p>" + html_table(cmp.side_by_side("input_differences"), cur))
         for name, heading, keys in (("totals", "Totals", 1), ("spend_by_sector", "Spend by sector", 2),
                                     ("shift", "Shift policies", 3), ("outcomes", "Outcomes", 4),
+                                    ("programme_returns", "Prevention programmes over the whole plan (money "
+                                     "discounted)", 2),
                                     ("binding", "Binding constraints", 1), ("shadow_prices", "Shadow prices", 3)):
             table = cmp.side_by_side(name)
             parts.append(f"<h3>{heading}</h3>" + html_table(table, cur, keys=keys))
@@ -480,6 +568,7 @@ def report_html(source, title: str | None = None) -> str:
             parts.append('<p class="note">No plan to plot: ' + html.escape(str(summary.get("status_message", ""))) + "</p>")
         for fig_id, caption, fig in figs:
             parts.append(_figure_html(fig_id, caption, fig))
+        parts.append(returns_html(label, tables, summary))
         parts.append("</section>")
         sections.append("".join(parts))
         nav.append((sid, label))

@@ -21,6 +21,7 @@ from formulations.shift_policy import share_trajectory, trajectory
 
 from . import schema
 from .evidence import evidence_table
+from .returns import roi_tables
 from .holdings import holder_sector_spend, holder_table, holder_transfers, population_table, scope_tables
 from .solve import RawSolution, Status
 from .gc_pause import without_gc_pauses
@@ -36,6 +37,16 @@ TABLES = {
     "nodes": "patients through each pathway node, segment and year, and activity they use",
     "need": "need arising at pathway sources, before and after prevention",
     "prevention": "prevention effects per year: lagged driver, reduction achieved",
+    "programme_returns": "each prevention programme per year and in total: spend above the base year, cases "
+                         "avoided, downstream spend avoided, net cost, return per £1 (discounted too)",
+    "programme_outcomes": "each prevention programme's outcomes improved (admissions avoided, QALYs gained, ...) "
+                          "and its cost per unit improved, gross and net of downstream spend avoided",
+    "programme_savings": "downstream activity and spend avoided by each prevention programme, per service",
+    "savings_by_holder": "who saves: each holder's share of a programme's downstream spend avoided, against "
+                         "who pays for it",
+    "programme_cases": "cases avoided by each prevention effect at each source, segment and year",
+    "case_consequences": "per case entering at a source: outcomes and activity it leads to on the plan's own "
+                         "average path (the attribution rule of programme_returns)",
     "holders": "budget holders per year: budget, what each keeps and pools, spend, draws, net transfer",
     "holder_spend": "spend by budget holder, sector and year",
     "holder_transfers": "transfers between holders the plan implies, within each pool and year",
@@ -113,7 +124,10 @@ def _df(rows, columns) -> pd.DataFrame:
 
 @without_gc_pauses
 def extract(instance, lp: LinearProgram, raw: RawSolution, timing: dict | None = None,
-            backend: str = "highs") -> Result:
+            backend: str = "highs", returns: bool = True) -> Result:
+    """The Result of a solve. ``returns=False`` leaves out the return-on-investment tables
+    (:mod:`optimiser.returns`): loops over many plans that keep one record per plan (sweep,
+    Pareto) do not pay for them."""
     t0 = time.perf_counter()
     m = instance.model
     summary: dict[str, Any] = {
@@ -145,7 +159,7 @@ def extract(instance, lp: LinearProgram, raw: RawSolution, timing: dict | None =
         summary["tiebreaks_not_applied"] = list(lp.tiebreaks_skipped)
     tables = static_tables(instance)
     if raw.has_plan:
-        tables.update(plan_tables(instance, lp, raw))
+        tables.update(plan_tables(instance, lp, raw, returns=returns))
         alloc = tables["allocation"]
         d = instance.discount.reindex(alloc["year"]).to_numpy()
         summary["total_cost"] = float(alloc["spend"].sum())
@@ -216,7 +230,7 @@ def _values(lp: LinearProgram, name: str, x: np.ndarray) -> pd.DataFrame:
     return block.index.assign(value=x[block.start:block.start + len(block)])
 
 
-def plan_tables(inst, lp: LinearProgram, raw: RawSolution) -> dict[str, pd.DataFrame]:
+def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True) -> dict[str, pd.DataFrame]:
     x = raw.x
     years = list(inst.years)
     # ---------------------------------------------------------------- allocation
@@ -385,7 +399,14 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution) -> dict[str, pd.DataF
         "holders": holders, "holder_spend": holder_sector_spend(inst, alloc),
         "holder_transfers": holder_transfers(holders), **scope_tables(inst, lp, x, alloc, nodes),
         "constraints": constraint_table(lp, raw),
+        **(roi_tables(alloc, static_tables_services(inst), budget, need, prevention, inst.effect_targets, flows,
+                      nodes, inst.outcome_terms, inst.outcomes) if returns else {}),
     }
+
+
+def static_tables_services(inst) -> pd.DataFrame:
+    """The services table's columns that the return-on-investment tables read."""
+    return inst.services.reset_index()[["service", "sector", "base_spend", "holder"]]
 
 
 def outcome_values(terms: pd.DataFrame, flows: pd.DataFrame, nodes: pd.DataFrame, outcomes: pd.DataFrame,

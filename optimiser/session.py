@@ -78,8 +78,9 @@ class Session:
     """Solve an instance and its variants, re-using one HiGHS model (see module docstring)."""
 
     def __init__(self, instance, *, time_limit: float | None = None, threads: int | None = None,
-                 mip_gap: float | None = None):
+                 mip_gap: float | None = None, returns: bool = True):
         self.instance = instance
+        self.returns = returns  # False: results without the return-on-investment tables (sweeps)
         self.options = SolverOptions(time_limit=time_limit, threads=threads, mip_gap=mip_gap)
         self._h = None
         self._loaded: _Loaded | None = None
@@ -179,13 +180,12 @@ class Session:
         return _Solved(raw, warm, changes, {"translate": t3 - t2, "translate_and_solve": t4 - t2,
                                             "highs": raw.solver_seconds})
 
-    @staticmethod
-    def _result(variant: "_Variant", solved: "_Solved"):
+    def _result(self, variant: "_Variant", solved: "_Solved"):
         from .results import extract
 
         timing = {**variant.timing, **solved.timing}
         result = extract(variant.instance, variant.lp, solved.raw, timing=timing,
-                         backend="highs (warm)" if solved.warm else "highs")
+                         backend="highs (warm)" if solved.warm else "highs", returns=self.returns)
         result.stats["warm_start"] = solved.warm
         if solved.changes is not None:
             result.stats["changes_pushed"] = solved.changes

@@ -223,10 +223,11 @@ def invalid_record(exc: InstanceError) -> dict[str, Any]:
 # ============================================================================ the task
 
 def warm_session(payload: dict, options: dict):
-    """A Session on the instance a task's payload describes (one per worker: later points are warm)."""
+    """A Session on the instance a task's payload describes (one per worker: later points are warm).
+    A point keeps one record, so its result leaves out the return-on-investment tables."""
     from .session import Session
 
-    return Session(execution.rebuild(payload), **options)
+    return Session(execution.rebuild(payload), returns=False, **options)
 
 
 def solve_point(session, spec: Mapping[str, Any]):

@@ -95,6 +95,7 @@ def print_result(result, check=None, console: Console | None = None) -> None:
 
     _print_holdings(result, console, cur)
     _print_cash(result, console, cur)
+    _print_returns(result, console, cur)
 
     alloc = result.allocation
     t = Table(title="Allocation: spend by service and year", title_justify="left")
@@ -204,6 +205,107 @@ def _print_cash(result, console: Console, cur: str) -> None:
                                  f"{money(r['cumulative_net'], cur)}"))
         pay = flow.drop_duplicates("holder")
         console.print("payback: " + "; ".join(f"{r.holder} {r.payback}" for r in pay.itertuples(index=False)))
+
+
+def _print_returns(result, console: Console, cur: str) -> None:
+    """Prevention programmes: what each costs above its base-year level, what it avoids downstream,
+    its cost per outcome and who saves (totals over the plan, discounted). Shown only when the
+    instance has prevention effects; negative figures are said in words (a programme cut below its
+    base-year level adds cases)."""
+    ret = result.tables.get("programme_returns")
+    if ret is None or not len(ret):
+        return
+    s = result.summary
+    tot = ret[ret["period"].astype(str) == "total"]
+    holders = result.tables.get("savings_by_holder")
+    span = f"{s['years'][0]}-{s['years'][-1]}" if len(s["years"]) > 1 else str(s["years"][0])
+    rate = f"discounted at {s['discount_rate']:.1%}"
+
+    def spent(v: float) -> str:
+        return money(v, cur) if v >= -0.5 else f"{money(-v, cur)} less (cut)"
+
+    def cases(v: float) -> str:
+        return number(v) if v >= -1e-6 else f"{number(-v)} more (cut)"
+
+    t = Table(title=f"Prevention programmes: investment and return, total {span} ({rate})", title_justify="left")
+    for c in ("programme", "paid by", "spend above base year", "cases avoided (as they happen)",
+              "downstream spend avoided",
+              "net cost", "return per £1"):
+        t.add_column(c, justify="left" if c in ("programme", "paid by") else "right",
+                     no_wrap=c in ("programme", "paid by"))
+    for r in tot.itertuples(index=False):
+        net = r.discounted_net_cost
+        t.add_row(r.programme, str(r.paid_by), spent(r.discounted_extra_spend), cases(r.cases_avoided),
+                  money(r.discounted_spend_avoided, cur),
+                  money(net, cur) if net >= 0 else f"saves {money(-net, cur)}",
+                  "-" if math.isnan(r.discounted_return_per_pound) else f"£{r.discounted_return_per_pound:,.2f}")
+    console.print(t)
+
+    if holders is not None and len(holders):
+        h = holders[holders["period"].astype(str) == "total"]
+        names = list(dict.fromkeys(h["holder"]))
+        t = Table(title=f"Who saves: downstream spend avoided by holder (share), and who pays, total {span} ({rate})",
+                  title_justify="left")
+        t.add_column("programme")
+        t.add_column("paid by")
+        for n in names:
+            t.add_column(str(n), justify="right")
+        for programme, g in h.groupby("programme", sort=False):
+            by = {r.holder: r for r in g.itertuples(index=False)}
+            whole = float(g["discounted_savings"].sum())
+
+            def share(r) -> str:
+                if r is None or abs(r.discounted_savings) <= 0.5:
+                    return "-"
+                pct = f" ({r.discounted_savings / whole:.0%})" if abs(whole) > 0.5 else ""
+                return money(r.discounted_savings, cur) + pct
+
+            payer = g["paid_by"].iloc[0]
+            payer = "each its own" if programme == "all programmes" or not isinstance(payer, str) or not payer \
+                else payer
+            t.add_row(str(programme), payer, *[share(by.get(n)) for n in names])
+        console.print(t)
+
+    po = result.tables.get("programme_outcomes")
+    if po is not None and len(po):
+        po = po[po["period"].astype(str) == "total"]
+        measures = list(dict.fromkeys(po["measure"]))
+        # headers in the outcomes' own units ("QALYs gained") where those tell the outcomes apart
+        first = po.drop_duplicates("measure").set_index("measure")
+        units = [first.at[m, "unit"] for m in measures]
+        plain = all(isinstance(u, str) and u for u in units) and len(set(units)) == len(units)
+        heading = {m: (f"{first.at[m, 'unit']} {'gained' if first.at[m, 'direction'] == 'higher_is_better' else 'avoided'}"
+                       if plain else m.replace("_", " ")) for m in measures}
+        t = Table(title=f"Prevention programmes: outcomes as they happen, total {span}, and cost per outcome "
+                        f"(costs and outcomes both {rate}; net = after downstream spend avoided)",
+                  title_justify="left")
+        t.add_column("programme")
+        for m in measures:
+            t.add_column(heading[m], justify="right")
+
+        def cell(r) -> str:
+            v = r.improvement
+            if abs(v) <= 1e-6:
+                return "-"
+            if v < 0:
+                return f"{number(-v)} {'lost' if r.direction == 'higher_is_better' else 'added'} (cut)"
+            text = number(v)
+            if not math.isnan(r.discounted_cost_per_unit):
+                text += f" at {money(r.discounted_cost_per_unit, cur)}"
+            net = r.discounted_net_cost_per_unit
+            if not math.isnan(net):
+                text += f" (net {money(net, cur)})" if net >= 0 else " (net: saves money)"
+            return text
+
+        for programme, g in po.groupby("programme", sort=False):
+            by = {r.measure: r for r in g.itertuples(index=False)}
+            t.add_row(programme, *[cell(by[m]) if m in by else "" for m in measures])
+        console.print(t)
+    console.print("[dim]Average attribution: each avoided case is given the plan's own average path from its "
+                  "source (programme_returns.csv, case_consequences.csv); the marginal value is a shadow price "
+                  "(budgetshift explain). Downstream spend avoided is activity at unit cost, not cash released; "
+                  f"benefits of spend in a programme's last lag years fall after {s['years'][-1]} and are not "
+                  "counted.[/dim]")
 
 
 def year_table(title: str, frame, key: str, cell) -> Table:

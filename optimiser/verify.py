@@ -6,7 +6,8 @@ node; need at sources = baseline need x (1 - net prevention reduction); edge sha
 bounds; activity covers pathway use plus non-pathway demand; growth and shrink limits; prevention
 reductions equal to their response curves at the lagged driver, and the incidence floors; sector
 shares and the shift trajectories; outcome values and their targets; reported costs and the
-objective.
+objective; and every return-on-investment figure (cases avoided, per-case consequences, returns,
+cost per outcome, who saves), recomputed a different way from the one that made them.
 """
 
 from __future__ import annotations
@@ -337,6 +338,9 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
 
     if "attributable_spend" in t and len(t["attributable_spend"]):
         _verify_groups(c, t, alloc, years)
+
+    if "programme_returns" in t:
+        _verify_returns(c, t, alloc, b)
 
     # costs and objective ------------------------------------------------------------------------
     c.out.checks_run.append("costs and objective")
@@ -710,3 +714,216 @@ def _outcomes_by_segment(terms: pd.DataFrame, flows: pd.DataFrame, nodes: pd.Dat
     if not parts:
         return pd.DataFrame(columns=["outcome", "segment", "year", "value"])
     return pd.concat(parts, ignore_index=True).groupby(["outcome", "segment", "year"], as_index=False)["value"].sum()
+
+
+# ------------------------------------------------------------------------------ return on investment
+
+def _compare_rows(c: _Checker, check: str, reported: pd.DataFrame, expected: pd.DataFrame, keys: list[str],
+                  cols: list[str]) -> None:
+    """Every row of ``expected`` must be reported once, and every reported row expected, with the
+    same figures; a figure missing on one side only (NaN) is a violation too."""
+    rep = reported.copy()
+    exp = expected.copy()
+    for df in (rep, exp):
+        for k in keys:
+            df[k] = df[k].astype(str).where(df[k].notna(), "")
+    m = rep.merge(exp, on=keys, how="outer", suffixes=("", "_expected"), indicator=True)
+    for side, text in (("left_only", "reported but not expected"), ("right_only", "expected but not reported")):
+        bad = m[m["_merge"] == side]
+        for i in range(min(len(bad), 20)):
+            c.out.violations.append(Violation(check, ", ".join(str(bad[k].iat[i]) for k in keys), float("nan"), text))
+    both = m[m["_merge"] == "both"]
+    w = _where(both, keys)
+    for col in cols:
+        got = pd.to_numeric(both[col], errors="coerce").to_numpy(dtype=float)
+        want = pd.to_numeric(both[f"{col}_expected"], errors="coerce").to_numpy(dtype=float)
+        c.eq(check, got, want, w, col)
+        for i in np.flatnonzero(np.isnan(got) != np.isnan(want))[:20]:
+            c.out.violations.append(Violation(check, w[i], float("nan"),
+                                              f"{col}: reported {got[i]:.10g}, recomputed {want[i]:.10g}"))
+
+
+def _per_case_by_propagation(flows: pd.DataFrame, nodes: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
+    """(pathway, source, segment, year, node, visits): one patient put in at each source and passed
+    along the plan's edge shares (flow / patients leaving the tail, recomputed here) step by step
+    until none is left (readmission loops converge geometrically) — every segment and year of a
+    pathway at once."""
+    from .returns import batch_table, pathway_batches
+
+    out = pd.Series(flows["flow"].to_numpy(dtype=float)).groupby(
+        [flows["pathway"].to_numpy(), flows["segment"].to_numpy(), flows["year"].to_numpy(),
+         flows["from"].to_numpy()]).transform("sum").to_numpy()
+    flow = flows["flow"].to_numpy(dtype=float)
+    share = np.where(out > 0, flow / np.where(out > 0, out, 1.0), 0.0)
+    parts = []
+    for want, names, P, rhs in pathway_batches(flows, nodes, sources, share):
+        step = rhs.copy()
+        visits = rhs.copy()
+        PT = P.transpose(0, 2, 1)
+        for _ in range(100000):
+            step = PT @ step
+            visits += step
+            if not np.any(np.abs(step) > 1e-15):
+                break
+        parts.append(batch_table(want, names, visits))
+    if not parts:
+        return pd.DataFrame(columns=["pathway", "source", "segment", "year", "node", "visits"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _verify_returns(c: _Checker, t: dict, alloc: pd.DataFrame, budget: pd.DataFrame) -> None:
+    """Recompute the return-on-investment tables (optimiser.returns) from need, prevention, flows,
+    nodes, outcome terms, allocation, services and budget. A ratio is blank where its denominator
+    is at most 1e-6 (rounding in the solver, as the tables state)."""
+    eps = 1e-6
+    prev = t.get("prevention")
+    pr = t["programme_returns"]
+    if prev is None or not len(prev):
+        if len(pr):
+            c.out.violations.append(Violation("programme returns", "programme_returns", float("nan"),
+                                              "returns reported for a plan with no prevention effects"))
+        return
+    c.out.checks_run.append("programme returns")
+    names = ("programme_cases", "case_consequences", "programme_outcomes", "programme_savings", "savings_by_holder")
+    missing = [n for n in names if n not in t]
+    if missing:
+        c.out.violations.append(Violation("programme returns", ", ".join(missing), float("nan"), "tables missing"))
+        return
+    years = sorted(int(y) for y in budget["year"])
+    disc = dict(zip(budget["year"].astype(int), budget["discount_factor"].astype(float)))
+    services = t["services"].set_index("service")
+    holder = {s: (h if isinstance(h, str) and h else "pooled budget") for s, h in services["holder"].items()}
+    programmes = list(dict.fromkeys(prev["service"]))
+
+    # cases avoided: baseline need x each effect's net reduction, at every source it acts on
+    tg = t["prevention_targets"].merge(prev[["effect", "service", "year", "net_reduction"]], on="effect")
+    tg = tg.merge(t["need"][["pathway", "node", "segment", "year", "baseline_need"]],
+                  on=["pathway", "node", "segment", "year"])
+    cases = tg.rename(columns={"service": "programme"})
+    cases["cases_avoided"] = cases["baseline_need"] * cases["net_reduction"]
+    _compare_rows(c, "cases avoided", t["programme_cases"], cases, ["programme", "effect", "pathway", "node", "segment",
+                                                                     "year"],
+                  ["baseline_need", "net_reduction", "cases_avoided"])
+
+    # per case: outcomes and activity on the plan's paths, by propagation
+    flows, nodes = t["flows"], t["nodes"]
+    sources = cases[["pathway", "node", "segment", "year"]].drop_duplicates()
+    v = _per_case_by_propagation(flows, nodes, sources)
+    terms = t["outcome_terms"]
+    defs = t["outcomes"][["outcome", "unit", "direction"]].drop_duplicates("outcome")
+    per = []
+    for o in defs["outcome"]:
+        ot = terms[terms["outcome"] == o]
+        nt = ot[ot["on"] == "node"].merge(v, on=["pathway", "node", "segment"])
+        vals = (nt["weight"] * nt["visits"]).groupby([nt["pathway"], nt["source"], nt["segment"], nt["year"]]).sum()
+        et = ot[ot["on"] == "edge"]
+        if len(et):
+            fl = flows.assign(_share=flows["flow"] / flows.groupby(["pathway", "segment", "year", "from"])[
+                "flow"].transform("sum").replace(0.0, np.nan))
+            e = et.merge(fl, on=["pathway", "from", "to", "segment"]).merge(
+                v.rename(columns={"node": "from"}), on=["pathway", "from", "segment", "year"])
+            ev = (e["weight"] * e["visits"] * e["_share"].fillna(0.0)).groupby(
+                [e["pathway"], e["source"], e["segment"], e["year"]]).sum()
+            vals = vals.add(ev, fill_value=0.0)
+        at = pd.MultiIndex.from_frame(sources[["pathway", "node", "segment", "year"]])
+        per.append(sources[["pathway", "node", "segment", "year"]].assign(
+            kind="outcome", item=o, per_case=vals.reindex(at, fill_value=0.0).to_numpy() if len(vals) else 0.0,
+            spend_per_case=np.nan))
+    care = nodes[nodes["kind"] == "care"]
+    a = v.merge(care[["pathway", "node", "segment", "year", "service", "units_per_patient"]],
+                on=["pathway", "node", "segment", "year"])
+    a["per_case"] = a["visits"] * a["units_per_patient"]
+    a = a.groupby(["pathway", "source", "segment", "year", "service"], as_index=False)["per_case"].sum()
+    cost = alloc.set_index(["service", "year"])["unit_cost"]
+    a["spend_per_case"] = a["per_case"] * cost.reindex(pd.MultiIndex.from_frame(a[["service", "year"]])).to_numpy()
+    per_case = pd.concat(per + [a.rename(columns={"source": "node", "service": "item"}).assign(
+        kind="activity")], ignore_index=True)
+    _compare_rows(c, "per-case consequences", t["case_consequences"], per_case,
+                  ["pathway", "node", "segment", "year", "kind", "item"], ["per_case", "spend_per_case"])
+
+    # consequences of each programme's cases, per year
+    cc = cases[["programme", "pathway", "node", "segment", "year", "cases_avoided"]].merge(
+        per_case, on=["pathway", "node", "segment", "year"])
+    cc["amount"] = cc["cases_avoided"] * cc["per_case"]
+    cc["money"] = cc["cases_avoided"] * cc["spend_per_case"]
+    d_of = pd.Series(disc)
+
+    def with_total(df: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataFrame:
+        total = df.groupby(keys, as_index=False)[values].sum().assign(period="total")
+        return pd.concat([df.assign(period=df["year"].astype(int).astype(str)), total], ignore_index=True)
+
+    def ratio(num, den) -> np.ndarray:
+        num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+        return np.where(den > eps, num / np.where(den > eps, den, 1.0), np.nan)
+
+    # downstream activity and spend avoided per service
+    sav = cc[cc["kind"] == "activity"].groupby(["programme", "year", "item"], as_index=False)[["amount", "money"]].sum()
+    sav = sav.rename(columns={"item": "service", "amount": "activity_avoided", "money": "spend_avoided"})
+    sav["discounted_spend_avoided"] = sav["spend_avoided"] * sav["year"].map(d_of)
+    sav["holder"] = sav["service"].map(holder)
+    _compare_rows(c, "programme savings", t["programme_savings"],
+                  with_total(sav, ["programme", "service"], ["activity_avoided", "spend_avoided",
+                                                             "discounted_spend_avoided"]),
+                  ["programme", "period", "service"], ["activity_avoided", "spend_avoided", "discounted_spend_avoided"])
+
+    # returns per programme and year, then over the plan
+    g = pd.MultiIndex.from_product([programmes, years], names=["programme", "year"]).to_frame(index=False)
+    g["spend"] = alloc.set_index(["service", "year"])["spend"].reindex(pd.MultiIndex.from_frame(g)).to_numpy()
+    g["base_spend"] = g["programme"].map(services["base_spend"]).astype(float)
+    g["extra_spend"] = g["spend"] - g["base_spend"]
+    idx = pd.MultiIndex.from_frame(g[["programme", "year"]])
+    g["cases_avoided"] = cases.groupby(["programme", "year"])["cases_avoided"].sum().reindex(idx, fill_value=0.0).to_numpy()
+    g["downstream_spend_avoided"] = sav.groupby(["programme", "year"])["spend_avoided"].sum().reindex(
+        idx, fill_value=0.0).to_numpy()
+    g["net_cost"] = g["extra_spend"] - g["downstream_spend_avoided"]
+    g["discount_factor"] = g["year"].map(d_of)
+    for col, src in (("discounted_extra_spend", "extra_spend"), ("discounted_spend_avoided", "downstream_spend_avoided"),
+                     ("discounted_net_cost", "net_cost")):
+        g[col] = g[src] * g["discount_factor"]
+    summed = ["spend", "base_spend", "extra_spend", "cases_avoided", "downstream_spend_avoided", "net_cost",
+              "discounted_extra_spend", "discounted_spend_avoided", "discounted_net_cost"]
+    ret = with_total(g, ["programme"], summed)
+    ret["return_per_pound"] = ratio(ret["downstream_spend_avoided"], ret["extra_spend"])
+    ret["discounted_return_per_pound"] = ratio(ret["discounted_spend_avoided"], ret["discounted_extra_spend"])
+    _compare_rows(c, "programme returns", pr, ret, ["programme", "period"],
+                  summed + ["return_per_pound", "discount_factor", "discounted_return_per_pound"])
+
+    # outcomes improved (fewer admissions and more QALYs both count up) and cost per unit
+    o = g[["programme", "year", "discount_factor"]].merge(defs[["outcome", "direction"]], how="cross")
+    amount = cc[cc["kind"] == "outcome"].groupby(["programme", "year", "item"])["amount"].sum()
+    o["improvement"] = amount.reindex(pd.MultiIndex.from_frame(o[["programme", "year", "outcome"]]),
+                                      fill_value=0.0).to_numpy() * np.where(o["direction"] == "higher_is_better", -1, 1)
+    o["discounted_improvement"] = o["improvement"] * o["discount_factor"]
+    o = with_total(o, ["programme", "outcome"], ["improvement", "discounted_improvement"])
+    o = o.merge(ret[["programme", "period", "extra_spend", "net_cost", "discounted_extra_spend",
+                     "discounted_net_cost"]], on=["programme", "period"])
+    o["cost_per_unit"] = np.where(o["extra_spend"] > eps, ratio(o["extra_spend"], o["improvement"]), np.nan)
+    o["net_cost_per_unit"] = ratio(o["net_cost"], o["improvement"])
+    o["discounted_cost_per_unit"] = np.where(o["discounted_extra_spend"] > eps,
+                                             ratio(o["discounted_extra_spend"], o["discounted_improvement"]), np.nan)
+    o["discounted_net_cost_per_unit"] = ratio(o["discounted_net_cost"], o["discounted_improvement"])
+    _compare_rows(c, "programme outcomes", t["programme_outcomes"], o, ["programme", "period", "outcome"],
+                  ["improvement", "discounted_improvement", "cost_per_unit", "net_cost_per_unit",
+                   "discounted_cost_per_unit", "discounted_net_cost_per_unit"])
+
+    # who saves: spend avoided by the holder of each service, against the payer's extra spend
+    saved = sav.groupby(["programme", "year", "holder"], as_index=False)[["spend_avoided", "discounted_spend_avoided"]].sum()
+    saved = saved.rename(columns={"spend_avoided": "savings", "discounted_spend_avoided": "discounted_savings"})
+    paid = g[["programme", "year", "extra_spend", "discounted_extra_spend"]].rename(
+        columns={"extra_spend": "invested", "discounted_extra_spend": "discounted_invested"})
+    paid["holder"] = paid["programme"].map(holder)
+    h = saved.merge(paid, on=["programme", "year", "holder"], how="outer")
+    vals = ["invested", "savings", "discounted_invested", "discounted_savings"]
+    h[vals] = h[vals].fillna(0.0)
+    h = pd.concat([h, h.groupby(["year", "holder"], as_index=False)[vals].sum().assign(programme="all programmes")],
+                  ignore_index=True)
+    h = with_total(h, ["programme", "holder"], vals)
+    h["paid_by"] = h["programme"].map(holder).fillna("")
+    whole = h.groupby(["programme", "period"])["savings"].transform("sum").to_numpy(dtype=float)
+    h["share_of_savings"] = np.where(np.abs(whole) > eps, h["savings"] / np.where(np.abs(whole) > eps, whole, 1.0),
+                                     np.nan)
+    h["net_saving"] = h["savings"] - h["invested"]
+    rep = t["savings_by_holder"].assign(paid_by=t["savings_by_holder"]["paid_by"].fillna(""))
+    _compare_rows(c, "who saves", rep, h, ["programme", "paid_by", "period", "holder"],
+                  ["invested", "savings", "share_of_savings", "net_saving", "discounted_invested",
+                   "discounted_savings"])

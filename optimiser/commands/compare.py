@@ -29,6 +29,8 @@ def _fmt(value, unit: str | None, currency: str) -> str:
         return money(value, currency)
     if unit == "fraction":
         return f"{value:.2%}"
+    if unit == "ratio":
+        return f"{value:,.2f}"
     return number(value)
 
 
@@ -110,6 +112,11 @@ def print_comparison(cmp, console: Console | None = None) -> None:
     _side_table(cmp, cmp.spend_by_sector, ["sector", "year"], "Spend by sector and year", console)
     _side_table(cmp, cmp.shift, ["policy", "year", "quantity"], "Shift: required against achieved", console)
     _side_table(cmp, cmp.outcomes, ["outcome", "year", "quantity"], "Outcomes against targets", console)
+    pr = cmp.programme_returns
+    if len(pr):
+        _side_table(cmp, pr[~pr["quantity"].str.startswith(("share of savings", "savings to"))],
+                    ["programme", "quantity"], "Prevention programmes over the whole plan (money discounted; "
+                    "who saves by holder with --out)", console)
     binding = cmp.binding
     _side_table(cmp, binding, ["constraint"], "Binding constraints (rows at a bound)", console)
     sp = cmp.shadow_prices
