@@ -133,14 +133,14 @@ def test_solve_while_a_solve_many_pass_is_paused_keeps_the_session_right():
     """A solve() between two answers of solve_many (its next variant may be solving on the helper
     thread) waits for that solve and goes on from the model it left: every answer is the cold one."""
     inst = optimiser.load(ROOT / "instances" / "kent.yaml")
-    variants = [{"services[0].unit_cost.value": v} for v in (300, 600, 900)]
+    variants = [{"services[0].unit_cost": v} for v in (300, 600, 900)]
     session = optimiser.Session(inst)
     answers = session.solve_many(variants)
     first = next(answers)
-    between = session.solve({"services[1].unit_cost.value": 2000})
+    between = session.solve({"services[1].unit_cost": 60})
     rest = list(answers)
     after = session.solve(variants[2])
-    cold = [optimiser.solve(inst.with_overrides(v)) for v in variants + [{"services[1].unit_cost.value": 2000}]]
+    cold = [optimiser.solve(inst.with_overrides(v)) for v in variants + [{"services[1].unit_cost": 60}]]
     for got, want in zip([first, *rest, between, after], [*cold[:3], cold[3], cold[2]]):
         assert got.status is want.status
         if want.has_plan:
