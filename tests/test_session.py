@@ -145,3 +145,19 @@ def test_solve_while_a_solve_many_pass_is_paused_keeps_the_session_right():
         assert got.status is want.status
         if want.has_plan:
             assert got.objective == pytest.approx(want.objective, rel=1e-9)
+
+
+def test_warm_solve_of_an_infeasible_variant_says_infeasible():
+    """Kent's largest feasible shift is ~0.2235 points. Warm from the 0.2-point plan's basis, HiGHS
+    ended the 0.25-point variant 'Unknown' (reported as a solver failure); the session now solves
+    such a variant once more from scratch, so it reads as the cold solve does: infeasible. The
+    next feasible point after it is the cold plan again."""
+    inst = optimiser.load(ROOT / "instances" / "kent.yaml")
+    session = optimiser.Session(inst)
+    assert session.solve({"shift_policies[0].increase_pp": 0.2}).status is Status.OPTIMAL
+    warm = session.solve({"shift_policies[0].increase_pp": 0.25})
+    cold = optimiser.solve(inst.with_overrides({"shift_policies[0].increase_pp": 0.25}))
+    assert cold.status is Status.INFEASIBLE and warm.status is Status.INFEASIBLE
+    again = session.solve({"shift_policies[0].increase_pp": 0.1})
+    want = optimiser.solve(inst.with_overrides({"shift_policies[0].increase_pp": 0.1}))
+    assert again.status is Status.OPTIMAL and again.objective == pytest.approx(want.objective, rel=1e-9)
