@@ -13,7 +13,7 @@ Python API (the CLI is a thin shell over these)::
     model = optimiser.build_model(inst)     # the Pyomo model, to extend before solving
     result = optimiser.solve_model(model, inst)
 
-    cmp = optimiser.compare("kent.yaml", scenarios=["no_shift", "shift_7pp"])   # side by side
+    cmp = optimiser.compare("kent.yaml", scenarios=["no_shift", "agreed_5pp"])   # side by side
     cmp.side_by_side("outcomes"), cmp.input_differences, cmp.write("out/cmp")
     optimiser.write_report(cmp, "report.html")   # self-contained HTML with plots
 

@@ -2,7 +2,7 @@
 
     import optimiser
     cmp = optimiser.compare(["a.yaml", "b.yaml"])                      # two files
-    cmp = optimiser.compare("kent.yaml", scenarios=["no_shift", "shift_7pp"])   # a file and its scenarios
+    cmp = optimiser.compare("kent.yaml", scenarios=["no_shift", "agreed_5pp"])   # a file and its scenarios
     cmp.runs                      # one row per run (index 'instance'): status, costs, scenarios, overrides
     cmp.table("allocation")       # any result table, every run stacked, index level 'instance'
     cmp.spend_by_sector           # tidy: instance | sector, year, quantity, unit, value, difference, ...

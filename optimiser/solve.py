@@ -158,6 +158,14 @@ def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions(), h=Non
         if h.getModelStatus() == highspy.HighsModelStatus.kUnboundedOrInfeasible:
             st = Status.INFEASIBLE
         h.setOptionValue("presolve", "on" if options.presolve else "off")
+    if st is Status.ERROR and h.getModelStatus() == highspy.HighsModelStatus.kUnknown:
+        # a warm re-solve from the last plan's basis can end 'Unknown' on an infeasible variant
+        # (seen on Kent past its largest feasible shift): solve it once more from scratch
+        h.clearSolver()
+        clock = h.getRunTime()
+        h.run()
+        seconds += h.getRunTime() - clock
+        st, text = _status_from_highs(h)
     info = h.getInfo()
     has_plan = info.primal_solution_status == 2  # kSolutionStatusFeasible
     sol = h.getSolution()

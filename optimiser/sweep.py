@@ -1,6 +1,6 @@
 """Parameter sweeps: the same plan solved over a grid of values of one or more fields.
 
-    table = optimiser.sweep("instances/kent.yaml", vary={"shift_policies[0].increase_pp": "0:10:1"})
+    table = optimiser.sweep("instances/kent.yaml", vary={"shift_policies[0].increase_pp": "0:0.3:0.05"})
     table = optimiser.sweep(inst, vary={"targets[0].at_most": [60, 80, 100],
                                         "services[ward].unit_cost": [900, 1000]}, workers=4)
 

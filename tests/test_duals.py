@@ -228,12 +228,12 @@ def _kent_fd(inst, path, value, h):
 
 
 @pytest.mark.parametrize("what, path, value, h, scale", [
-    (("outcome_target", "emergency_admissions", 2028), "targets[2].at_most", 24_600, 10.0, 1.0),
-    (("shift_share", "kent_prevention_shift", None), "shift_policies[0].increase_pp", 5.0, 0.01, 1.0),
-    (("growth_limit", "falls_prevention", None), "services[falls_prevention].max_growth", 0.5, 0.001, 100.0),
+    (("outcome_target", "emergency_admissions", 2030), "targets[4].at_most", 26_400, 10.0, 1.0),
+    (("shift_share", "kent_prevention_shift", None), "shift_policies[0].increase_pp", 0.2, 0.001, 1.0),
+    (("growth_limit", "falls_prevention", None), "services[falls_prevention].max_growth", 0.3, 0.001, 100.0),
 ])
 def test_kent_prices_match_finite_differences(kent, what, path, value, h, scale):
-    """On the Kent instance: the 2028 admissions target, the whole 5-point shift and the falls
+    """On the Kent instance: the 2030 admissions target, the whole 0.2-point shift and the falls
     programme's growth limit. Central differences agree to 1e-4 (the share and growth prices
     move with the plan, so one-sided quotients differ slightly, by second-order terms)."""
     inst, ex = kent
@@ -245,15 +245,15 @@ def test_kent_prices_match_finite_differences(kent, what, path, value, h, scale)
 
 
 def test_kent_capacity_price_matches_finite_difference(kent):
-    """Flu vaccination is at its 650,000-dose capacity in 2029: one dose more saves about £0.68."""
+    """Flu vaccination is at its 490,000-dose uptake cap in 2030: one dose more saves about £1.84."""
     inst, ex = kent
-    p = price(ex, "capacity", "flu_vaccination", 2029)
+    p = price(ex, "capacity", "flu_vaccination", 2030)
     assert p["marginal"] < 0
-    cap = {y: 650_000 for y in inst.years}
+    cap = {y: 490_000 for y in inst.years}
     z = []
     for h in (-100, 0, 100):
         c = dict(cap)
-        c[2029] += h
+        c[2030] += h
         z.append(optimiser.solve(inst.with_overrides({"services[flu_vaccination].capacity.max": c})).objective)
     assert (z[2] - z[1]) / 100 == pytest.approx(p["marginal"], rel=1e-6)
     assert (z[1] - z[0]) / 100 == pytest.approx(p["marginal"], rel=1e-6)

@@ -150,19 +150,25 @@ def test_pooling_cli_table_json_and_files(tmp_path):
 
 
 def test_kent_pooling_is_worth_something():
-    """Kent's holders kept apart cannot fund the 5-point shift: the public health grant would need
-    more money; without the shift rule pooling saves money outright."""
+    """Kent's holders kept apart have no plan: adult social care demand (care homes and other client
+    groups growing 2-3% a year real, fees 1.5% a year real) outruns its own budget (2% a year real)
+    from 2027, by about £33m in 2030, and the public health grant cannot fund the 2030 step of the
+    shift (about £0.7m). Pooled, or partly pooled through the Better Care Fund, the plan exists; and
+    without the shift rule adult social care is still short, so siloed stays infeasible."""
     kent = optimiser.load(ROOT / "instances" / "kent.yaml")
     p = optimiser.pooling(kent)
     s = p.summary.set_index("arrangement")
     assert s.loc["siloed", "status"] == "infeasible" and s.loc["pooled", "status"] == "optimal"
-    assert p.siloed_shortfall["extra_needed"].sum() > 1e8
-    assert set(p.siloed_shortfall["holder"]) == {"kcc_public_health"}
-    no_shift = optimiser.pooling(optimiser.load(ROOT / "instances" / "kent.yaml", scenarios=["no_shift"]))
-    v = no_shift.summary.set_index("arrangement")["value_of_pooling"]
-    assert v["pooled"] > 1e6
-    for r in no_shift.results.values():
+    assert s.loc["partial", "status"] == "optimal"
+    short = p.siloed_shortfall.groupby("holder")["extra_needed"].sum()
+    assert set(short.index) == {"councils_adult_social_care", "councils_public_health"}
+    assert 5e7 < short["councils_adult_social_care"] < 8e7 and 0 < short["councils_public_health"] < 2e6
+    for r in p.results.values():
         assert r.verify().ok
+    no_shift = optimiser.pooling(optimiser.load(ROOT / "instances" / "kent.yaml", scenarios=["no_shift"]))
+    v = no_shift.summary.set_index("arrangement")
+    assert v.loc["siloed", "status"] == "infeasible" and v.loc["pooled", "status"] == "optimal"
+    assert set(no_shift.siloed_shortfall["holder"]) == {"councils_adult_social_care"}
 
 
 def test_shadow_price_of_the_council_budget_when_siloed():

@@ -187,8 +187,8 @@ def register(group) -> None:
         shadow prices and, for a point with no plan, the smallest relaxation that would give one.
 
         \b
-          budgetshift sweep kent.yaml --vary shift_policies[0].increase_pp=0:10:1 --out out/shift
-          budgetshift sweep kent.yaml --vary targets[0].at_most=24000:26000:500 --vary budget.arrangement=siloed,pooled
+          budgetshift sweep kent.yaml --vary shift_policies[0].increase_pp=0:0.3:0.05 --out out/shift
+          budgetshift sweep kent.yaml --vary targets[0].at_most=26700:26900:100 --vary budget.arrangement=siloed,pooled
           budgetshift sweep kent.yaml --vary ... --workers 8                # local processes
           budgetshift sweep kent.yaml --vary ... --backend dask --scheduler tcp://host:8786
         """
