@@ -301,3 +301,22 @@ def test_lasting_seeds_cover_the_features():
         seen["exact"] += any(len(e["response"]) == 4 and e["response"][1][1] < e["response"][2][1] / 2
                              for e in effects)
     assert all(v > 0 for v in seen.values()), seen
+
+
+def test_shipped_example_keeps_prevention_to_the_end_with_a_terminal_value(root):
+    """instances/tiny/lasting_effects.yaml: with the terminal value the plan grows health checks
+    through 2029 and keeps more than the ring-fenced 26,000 in 2030; without it (benefits after 2030
+    not counted) checks stay at the ring fence every year, which then binds. Both plans verify,
+    and the protected budget for the over-85s (their pathway care plus 70% of other admissions)
+    binds every year."""
+    inst = optimiser.load(root / "instances" / "tiny" / "lasting_effects.yaml")
+    with_tv = optimiser.solve(inst)
+    without = optimiser.solve(inst.with_overrides({"horizon.terminal_value": None}))
+    assert with_tv.verify().ok and without.verify().ok
+    checks = lambda r: r.allocation[r.allocation["service"] == "health_checks"]["activity"].to_numpy()  # noqa: E731
+    assert checks(with_tv)[-1] > 26000 * 1.2 and checks(with_tv)[-2] > 26000 * 2
+    assert checks(without) == pytest.approx([26000.0] * 5, rel=1e-5)
+    assert with_tv.summary["terminal_value"] > 0
+    fences = without.spend_limits
+    assert fences[fences["name"] == "prevention for 40-55 year olds"]["binding"].iloc[-3:].all()
+    assert with_tv.spend_limits[with_tv.spend_limits["name"] == "care for the over-85s"]["binding"].all()
