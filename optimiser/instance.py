@@ -433,7 +433,9 @@ def _lasting_tables(m: schema.InstanceFile, effects: pd.DataFrame, nodes: pd.Dat
     if not terminal_years or not m.prevention_effects:
         return prof, pd.DataFrame(columns=CASE_VALUE_COLUMNS)
     final_cost = {s.name: expand_years(s.unit_cost, [years[-1]], base)[years[-1]] for s in m.services}
-    computed = pathway_case_costs(nodes, edges, final_cost).set_index(["pathway", "node"])["value_per_case"]
+    need = {e.pathway for e in m.prevention_effects if e.value_per_case is None}  # pathways valued at care cost
+    computed = pathway_case_costs(nodes[nodes["pathway"].isin(need)], edges[edges["pathway"].isin(need)],
+                                  final_cost).set_index(["pathway", "node"])["value_per_case"]
     vals = []
     for e in m.prevention_effects:
         for src in e.sources:

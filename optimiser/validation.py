@@ -93,6 +93,8 @@ def _check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Probl
     graphs = _check_pathways(report, sections["pathways"], raw, known)
     _check_effects(report, sections["prevention_effects"], raw, known, graphs, sections["services"],
                    sections["pathways"])
+    if known["_terminal_value"]:
+        _check_case_values(report, sections["prevention_effects"], sections["pathways"], raw, known)
     _check_shift(report, sections["shift_policies"], raw, known, sections["services"])
     _check_outcomes(report, sections["outcomes"], raw, known, graphs)
     _check_targets(report, sections["targets"], raw, known, years)
@@ -314,6 +316,36 @@ def _check_lasting(report, at: str, e: schema.PreventionEffect, known) -> None:
     if e.value_per_case is not None and not known.get("_terminal_value"):
         report(f"{at}.value_per_case", "a value per case only with horizon.terminal_value (it values cases "
                "avoided beyond the horizon)", repr(e.value_per_case))
+
+
+def _check_case_values(report, effects, pathways, raw, known) -> None:
+    """With a terminal value, every pathway whose cases are valued by its own care cost (an effect
+    without value_per_case) must let a case end: under the valuation's edge shares some patients
+    must reach a sink from every node (no loop that keeps them all)."""
+    import numpy as np
+    import pandas as pd
+
+    from .instance import case_routing
+
+    valued = {e.pathway for e in effects if e.value_per_case is None}
+    for p in pathways:
+        if p.name not in valued or p.name not in known["pathways"]:
+            continue
+        names = [n.name for n in p.nodes]
+        if len(set(names)) != len(names) or any(e.from_ not in names or e.to not in names for e in p.edges):
+            continue  # reported elsewhere
+        lo_hi = [(e.share, e.share) if not isinstance(e.share, (tuple, list)) else tuple(e.share) for e in p.edges]
+        edges = pd.DataFrame({"pathway": p.name, "from": [e.from_ for e in p.edges], "to": [e.to for e in p.edges],
+                              "share_min": [float(a) for a, _ in lo_hi], "share_max": [float(b) for _, b in lo_hi]})
+        r = case_routing(None, edges)
+        pos = {n: k for k, n in enumerate(names)}
+        w = np.zeros((len(names), len(names)))
+        for a, b, sh in zip(r["from"], r["to"], r["share"]):
+            w[pos[b], pos[a]] += sh
+        if abs(np.linalg.det(np.eye(len(names)) - w)) < 1e-12:
+            report(f"{_item('pathways', _raw_index(raw, 'pathways', p.name), p.name)}.edges", "edge shares under which some patients leave every loop (the terminal value values a case "
+                   "at its expected care cost; give the effects a value_per_case otherwise)",
+                   "a loop that keeps every patient at the shares used (each edge at the same fraction of its range)")
 
 
 def _check_attribution(report, services, raw, known, years, segments) -> None:

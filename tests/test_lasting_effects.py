@@ -320,3 +320,20 @@ def test_shipped_example_keeps_prevention_to_the_end_with_a_terminal_value(root)
     fences = without.spend_limits
     assert fences[fences["name"] == "prevention for 40-55 year olds"]["binding"].iloc[-3:].all()
     assert with_tv.spend_limits[with_tv.spend_limits["name"] == "care for the over-85s"]["binding"].all()
+
+
+def test_terminal_value_needs_a_pathway_a_case_can_leave():
+    """Valued at its care cost, a case must end: A -> B fixed 1, B -> A at least 1 of [1, 1] and
+    B -> home [0, 0.5] puts every edge at its minimum (lambda = 0), so nobody leaves the loop. The
+    error names the pathway's edges and the way out (a value_per_case)."""
+    d = clinic_instance(horizon={"terminal_value": {"years": 1}})
+    d["services"].append({"name": "rehab", "sector": "acute", "unit_cost": 10, "baseline_activity": 0})
+    d["pathways"][0]["nodes"].append({"name": "rehab_visit", "kind": "care", "service": "rehab"})
+    d["pathways"][0]["edges"] = [{"from": "need", "to": "admit", "share": 1},
+                                 {"from": "admit", "to": "rehab_visit", "share": 1},
+                                 {"from": "rehab_visit", "to": "admit", "share": [1, 1]},
+                                 {"from": "rehab_visit", "to": "home", "share": [0, 0.5]}]
+    found = [p for p in problems_of(d) if "pathways[0] (p).edges" in p]
+    assert found and "value_per_case" in found[0]
+    d["prevention_effects"][0]["value_per_case"] = 100
+    optimiser.load_data(copy.deepcopy(d), file="plan.yaml")
