@@ -437,9 +437,10 @@ def _verify_terminal_value(c: _Checker, t: dict, summary: dict, alloc: pd.DataFr
         from .instance import pathway_case_costs
 
         flows, nodes = t["flows"], t["nodes"]
-        edges = flows[flows["year"] == final].drop_duplicates(["pathway", "from", "to"])[
-            ["pathway", "from", "to", "share_min", "share_max"]]
-        nd = nodes[(nodes["year"] == final)].drop_duplicates(["pathway", "node"])[
+        valued = set(tv.loc[computed, "pathway"])
+        edges = flows[(flows["year"] == final) & flows["pathway"].isin(valued)].drop_duplicates(
+            ["pathway", "from", "to"])[["pathway", "from", "to", "share_min", "share_max"]]
+        nd = nodes[(nodes["year"] == final) & nodes["pathway"].isin(valued)].drop_duplicates(["pathway", "node"])[
             ["pathway", "node", "kind", "service", "units_per_patient"]]
         cost = alloc[alloc["year"] == final].set_index("service")["unit_cost"].to_dict()
         v = pathway_case_costs(nd, edges, cost).set_index(["pathway", "node"])["value_per_case"]
