@@ -337,3 +337,27 @@ def test_terminal_value_needs_a_pathway_a_case_can_leave():
     assert found and "value_per_case" in found[0]
     d["prevention_effects"][0]["value_per_case"] = 100
     optimiser.load_data(copy.deepcopy(d), file="plan.yaml")
+
+
+def test_attribution_with_places_counts_no_money_twice():
+    """Places A (segment a, 1,000 people) and B (segment b, 3,000). A shared helpline (10 a call, 100
+    calls of non-pathway demand: 1,000) attributed by population: a 250, b 750. A clinic located in
+    A (10 a visit, 50 visits: 500) attributed half and half. Place A counts its own clinic whole (500)
+    and a's share of the helpline (250): 750; place B counts b's share of the helpline (750) and none
+    of A's clinic (located elsewhere): 750; together all 1,500 of spend. The segments (not places)
+    count the clinic's shares too: a = 250 + 250 = 500, b = 750 + 250 = 1,000."""
+    d = {"format_version": 1, "name": "places", "horizon": {"base_year": 2025, "years": 1, "discount_rate": 0.0},
+         "budget": {"pooled": 1e6}, "sectors": ["community"],
+         "places": [{"name": "A"}, {"name": "B"}],
+         "services": [{"name": "helpline", "sector": "community", "unit_cost": 10, "baseline_activity": 100,
+                       "non_pathway_activity": 100, "attribution": {"by_population": "all"}},
+                      {"name": "clinic_A", "sector": "community", "unit_cost": 10, "baseline_activity": 50,
+                       "non_pathway_activity": 50, "place": "A",
+                       "attribution": {"shares": {"a": 0.5, "b": 0.5}}}],
+         "segments": [{"name": "a", "population": 1000, "place": "A"},
+                      {"name": "b", "population": 3000, "place": "B"}],
+         "equity": [{"name": "fair", "measure": "spend_per_head", "max_ratio": 4}]}
+    r = solve_data(d)
+    a = r.attributable_spend.set_index("scope")["spend"]
+    assert [a["place: A"], a["place: B"], a["segment: a"], a["segment: b"]] == pytest.approx([750, 750, 500, 1000])
+    assert reference_solve(copy.deepcopy(d)) == ("optimal", pytest.approx(1500.0))
