@@ -49,7 +49,7 @@ class TerminalValue(Strict):
     ``years`` after the final year are counted at the final year's need (population x incidence),
     valued at a cost per case avoided (the effect's ``value_per_case``, or the pathway's average care
     cost per case at final-year unit costs), discounted like costs, and subtracted from the discounted
-    cost in the objective (min_cost). Reported on its own line (summary ``terminal_value``, table
+    cost in the objective (min_cost; with max_outcome, from the cost of the cheapest-of-the-best tie-break). Reported on its own line (summary ``terminal_value``, table
     ``terminal_value``), never mixed into spend."""
 
     years: int = Field(ge=1, le=50, description="further years after the horizon whose prevention benefits count")
