@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .budget import spend_terms
 from .lp import LinearProgram
@@ -60,6 +61,60 @@ def set_objective(lp: LinearProgram, inst) -> None:
         set_min_discounted_cost(lp, inst)
 
 
+def terminal_value_terms(lp: LinearProgram, inst) -> pd.DataFrame:
+    """(effect, year, col, coef, constant) of the terminal value, the value of the cases the plan's
+    prevention avoids in the years u after the horizon (horizon.terminal_value.years of them):
+
+        TV = sum_{u} d_u sum_k sum_{(p,n,s) in targets(k)} D_{p,n,s,t_H} v_{k,p,n} (reduction[k, u] - g0_k)
+
+    with d_u = (1 + r)^-(u - b), D_{p,n,s,t_H} the final year's baseline need (incidence x
+    population), v the value per case avoided (the effect's value_per_case, or the pathway's care
+    cost per case at final-year unit costs: optimiser.instance.pathway_case_costs). ``coef`` is the
+    weight on reduction[k, u]; ``constant`` = -coef x g0_k (summed, TV's constant term)."""
+    cols = ["effect", "year", "col", "coef", "constant"]
+    red = lp.variables.get("reduction")
+    if not inst.terminal_years or red is None or inst.case_values.empty:
+        return pd.DataFrame(columns=cols)
+    from .pathway_flows import source_rows
+
+    need = source_rows(inst)
+    need = need[need["year"] == inst.final_year][["pathway", "node", "segment", "need"]]
+    t = inst.effect_targets.merge(need, on=["pathway", "node", "segment"]).merge(
+        inst.case_values[["effect", "pathway", "node", "value_per_case"]], on=["effect", "pathway", "node"])
+    w = t.assign(w=t["need"] * t["value_per_case"]).groupby("effect", as_index=False)["w"].sum()
+    r = red.index.assign(col=red.cols)
+    r = r[r["year"].isin(inst.terminal_years)].merge(w, on="effect")
+    rate = inst.model.horizon.discount_rate
+    r["coef"] = r["w"] * (1.0 + rate) ** -(r["year"] - inst.base_year).astype(float)
+    g0 = r["effect"].map(inst.effects.set_index("effect")["baseline_reduction"]).to_numpy(dtype=float)
+    r["constant"] = -r["coef"] * g0
+    return r[cols].reset_index(drop=True)
+
+
+def add_terminal_value(lp: LinearProgram, inst) -> None:
+    """With horizon.terminal_value, the objective counts the plan's prevention benefits beyond the
+    horizon (:func:`terminal_value_terms`, TV):
+
+        min_cost:     minimise  sum_t d_t spend_t  -  TV
+        max_outcome:  the cost tie-break becomes the least discounted cost net of TV.
+
+    TV is linear in the reductions: the coefficients go on the columns, its constant term into the
+    objective offset."""
+    t = terminal_value_terms(lp, inst)
+    if t.empty:
+        return
+    if lp.sense == "min":
+        lp.add_objective_terms(t["col"].to_numpy(), -t["coef"].to_numpy())
+        lp.objective_offset -= float(t["constant"].sum())
+        lp.objective_description = "total discounted cost less the terminal value of prevention"
+        return
+    for i, (label, vec) in enumerate(lp.tiebreaks):
+        if label.startswith("least discounted cost"):
+            vec = np.pad(np.asarray(vec, dtype=float), (0, lp.n_cols - len(vec)))
+            np.add.at(vec, t["col"].to_numpy(), -t["coef"].to_numpy())
+            lp.tiebreaks[i] = ("least discounted cost net of the terminal value among the best plans", vec)
+
+
 def prefer_full_prevention_effect(lp: LinearProgram, inst) -> None:
     """Among optimal plans, take the one whose prevention reductions are largest:
 
@@ -76,4 +131,6 @@ def prefer_full_prevention_effect(lp: LinearProgram, inst) -> None:
         return
     vec = np.zeros(lp.n_cols)
     vec[red.cols] = -1.0
+    if "cohort_response" in lp.variables:  # lasting effects: each cohort's effect on its curve too
+        vec[lp.variables["cohort_response"].cols] = -1.0
     lp.tiebreaks.append(("largest prevention effect among the optimal plans", vec))

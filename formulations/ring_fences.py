@@ -45,9 +45,53 @@ def attributable_spend_terms(lp: LinearProgram, inst, scopes) -> pd.DataFrame:
         cost = inst.service_years.set_index(["service", "year"])["unit_cost"]
         t["coef"] = t["coef"].to_numpy() * cost.reindex(pd.MultiIndex.from_frame(t[["service", "year"]])).to_numpy()
         parts.append(t[["scope", "year", "col", "coef"]])
+        if len(inst.attribution):
+            parts.append(attributed_spend_terms(lp, inst, sc))
     if not parts:
         return pd.DataFrame(columns=["scope", "year", "col", "coef"])
     return pd.concat(parts, ignore_index=True)
+
+
+def attributed_share(inst, scopes: pd.DataFrame) -> pd.DataFrame:
+    """(scope, service, year, share): for each scope (rows of ``inst.spend_scopes``) and each
+    service with an ``attribution`` that the scope does not count whole, in its pathway sectors and
+    not located in another of its places, share = sum_{s in S_g} a[i, s, t]."""
+    cols = ["scope", "service", "year", "share"]
+    segs = scopes[scopes["part"] == "segment"].rename(columns={"member": "segment"})[["scope", "segment"]]
+    if segs.empty or inst.attribution.empty:
+        return pd.DataFrame(columns=cols)
+    a = segs.merge(inst.attribution, on="segment").groupby(["scope", "service", "year"], as_index=False)["share"].sum()
+    sectors = scopes[scopes["part"] == "pathway_sector"].rename(columns={"member": "sector"})[["scope", "sector"]]
+    a["sector"] = a["service"].map(inst.services["sector"])
+    every = sectors.loc[sectors["sector"] == ALL_SECTORS, "scope"]
+    named = a.merge(sectors[sectors["sector"] != ALL_SECTORS], on=["scope", "sector"])
+    a = pd.concat([a[a["scope"].isin(every)], named], ignore_index=True)
+    whole = scopes[scopes["part"] == "whole_service"].rename(columns={"member": "service"})[["scope", "service"]]
+    a = a.merge(whole.assign(_whole=True), on=["scope", "service"], how="left")
+    a = _without_other_places(a[a["_whole"].isna()], scopes, inst.services["place"])
+    return a[cols].reset_index(drop=True)
+
+
+def attributed_spend_terms(lp: LinearProgram, inst, scopes: pd.DataFrame) -> pd.DataFrame:
+    """(scope, year, col, coef) of the attributed part of each scope's spend: for every service i
+    with an ``attribution`` a[i, s, t] (:func:`attributed_share`),
+
+        share[g, i, t] * (spend[i, t] - unit_cost[i, t] * sum_{care nodes n of i} u_n * sum_{all s} patients[n, s, t])
+
+    i.e. the scope's share of the service's spend that no pathway patient accounts for (non-pathway
+    demand, activity above what is needed, team and site costs; all of it for a service no pathway
+    uses), on top of its segments' own pathway use."""
+    a = attributed_share(inst, scopes)
+    if a.empty:
+        return pd.DataFrame(columns=["scope", "year", "col", "coef"])
+    sp = a.merge(spend_terms(lp, inst)[["service", "year", "col", "coef"]], on=["service", "year"])
+    sp["coef"] = sp["coef"] * sp["share"]
+    use = usage_terms_by_segment(lp, inst)
+    cost = inst.service_years.set_index(["service", "year"])["unit_cost"]
+    use["coef"] = -use["coef"].to_numpy() * cost.reindex(pd.MultiIndex.from_frame(use[["service", "year"]])).to_numpy()
+    u = a.merge(use[["service", "year", "col", "coef"]], on=["service", "year"])
+    u["coef"] = u["coef"] * u["share"]
+    return pd.concat([sp, u], ignore_index=True)[["scope", "year", "col", "coef"]]
 
 
 def _without_other_places(use: pd.DataFrame, scopes: pd.DataFrame, place_of: pd.Series) -> pd.DataFrame:

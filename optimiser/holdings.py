@@ -87,12 +87,46 @@ def population_table(inst) -> pd.DataFrame:
     return pop[["segment", "place", "year", "population"]].reset_index(drop=True)
 
 
+def attributed_from_tables(scopes: pd.DataFrame, alloc: pd.DataFrame, nodes: pd.DataFrame,
+                           services: pd.DataFrame, attribution: pd.DataFrame) -> pd.Series:
+    """The attributed part of each scope's spend per (scope, year), from result tables alone: for
+    every service with shares in ``attribution`` (service, segment, year, share) that the scope does
+    not count whole, in its pathway sectors and not located in another of its places,
+    (sum of the shares of the scope's segments) x (spend - unit cost x activity used by all pathway
+    patients at the service's care nodes)."""
+    keys = ["service", "year"]
+    by_service = services.set_index("service") if "service" in services else services
+    care = nodes[nodes["kind"] == "care"]
+    used = care.groupby(keys)["activity_used"].sum()
+    a = alloc[keys + ["spend", "unit_cost"]].copy()
+    a["rest"] = a["spend"] - a["unit_cost"] * used.reindex(pd.MultiIndex.from_frame(a[keys]), fill_value=0.0).to_numpy()
+    segs = scopes[scopes["part"] == "segment"].rename(columns={"member": "segment"})[["scope", "segment"]]
+    sh = segs.merge(attribution, on="segment").groupby(["scope", "service", "year"], as_index=False)["share"].sum()
+    sh["sector"] = sh["service"].map(by_service["sector"])
+    sectors = scopes[scopes["part"] == "pathway_sector"].rename(columns={"member": "sector"})[["scope", "sector"]]
+    every = sectors.loc[sectors["sector"] == "*", "scope"].unique()
+    sh = pd.concat([sh[sh["scope"].isin(every)], sh[~sh["scope"].isin(every)].merge(sectors, on=["scope", "sector"])],
+                   ignore_index=True)
+    whole = set(zip(*[scopes.loc[scopes["part"] == "whole_service", c] for c in ("scope", "member")]))
+    sh = sh[[(g, i) not in whole for g, i in zip(sh["scope"], sh["service"])]]
+    own = scopes[scopes["part"] == "place"]
+    if len(own):
+        pairs = set(zip(own["scope"], own["member"]))
+        located = sh["service"].map(by_service["place"])
+        other = sh["scope"].isin(set(own["scope"])) & located.notna() & ~pd.Series(
+            [(g, p) in pairs for g, p in zip(sh["scope"], located)], index=sh.index, dtype=bool)
+        sh = sh[~other]
+    sh = sh.merge(a[keys + ["rest"]], on=keys)
+    return (sh["share"] * sh["rest"]).groupby([sh["scope"], sh["year"]]).sum()
+
+
 def attributable_from_tables(scopes: pd.DataFrame, alloc: pd.DataFrame, nodes: pd.DataFrame,
-                             services: pd.DataFrame) -> pd.Series:
+                             services: pd.DataFrame, attribution: pd.DataFrame | None = None) -> pd.Series:
     """Attributable spend per (scope, year) recomputed from result tables alone: the spend of the
     scope's whole services (allocation) plus, for every other service in its pathway sectors (not
     located in another place, for a scope defined by places), unit cost x activity used by the
-    scope's segments at the service's care nodes (nodes table)."""
+    scope's segments at the service's care nodes (nodes table); plus, with ``attribution``, the
+    scope's share of attributed services' non-pathway spend (:func:`attributed_from_tables`)."""
     keys = ["service", "year"]
     by_service = services.set_index("service") if "service" in services else services
     sector_of, place_of = by_service["sector"], by_service["place"]
@@ -120,8 +154,10 @@ def attributable_from_tables(scopes: pd.DataFrame, alloc: pd.DataFrame, nodes: p
         other = u["scope"].isin(set(own["scope"])) & located.notna() & ~pd.Series(
             [(a, b) in pairs for a, b in zip(u["scope"], located)], index=u.index, dtype=bool)
         u = u[~other]
-    return pd.concat([w.groupby(["scope", "year"])["spend"].sum(),
-                      u.groupby(["scope", "year"])["cost"].sum().rename("spend")]).groupby(level=[0, 1]).sum()
+    parts = [w.groupby(["scope", "year"])["spend"].sum(), u.groupby(["scope", "year"])["cost"].sum().rename("spend")]
+    if attribution is not None and len(attribution):
+        parts.append(attributed_from_tables(scopes, alloc, nodes, services, attribution).rename("spend"))
+    return pd.concat(parts).groupby(level=[0, 1]).sum()
 
 
 def scope_tables(inst, lp, x: np.ndarray, alloc: pd.DataFrame | None = None,
@@ -144,7 +180,8 @@ def scope_tables(inst, lp, x: np.ndarray, alloc: pd.DataFrame | None = None,
         if constrained else pd.Series(dtype=float)
     if alloc is not None and nodes is not None:
         reported = inst.spend_scopes[~inst.spend_scopes["scope"].isin(constrained)]
-        spend = pd.concat([spend, attributable_from_tables(reported, alloc, nodes, inst.services.reset_index())])
+        spend = pd.concat([spend, attributable_from_tables(reported, alloc, nodes, inst.services.reset_index(),
+                                                           inst.attribution)])
     else:
         spend = _evaluate(attributable_spend_terms(lp, inst, scopes), ["scope", "year"], x)
     grid["spend"] = spend.reindex(pd.MultiIndex.from_frame(grid[["scope", "year"]]), fill_value=0.0).to_numpy()
@@ -155,6 +192,11 @@ def scope_tables(inst, lp, x: np.ndarray, alloc: pd.DataFrame | None = None,
     grid["population"] = sp.reindex(pd.MultiIndex.from_frame(grid[["scope", "year"]]), fill_value=0.0).to_numpy()
     grid["spend_per_head"] = np.where(grid["population"] > 0, grid["spend"] / grid["population"].where(
         grid["population"] > 0, 1.0), np.nan)
+    if len(inst.attribution) and alloc is not None and nodes is not None:
+        # the part of each scope's spend that comes from services' attribution shares
+        part = attributed_from_tables(inst.spend_scopes, alloc, nodes, inst.services.reset_index(), inst.attribution)
+        grid["attributed_spend"] = part.reindex(pd.MultiIndex.from_frame(grid[["scope", "year"]]),
+                                                fill_value=0.0).to_numpy()
     out = {"attributable_spend": grid}
 
     lim = inst.spend_limits.copy()

@@ -69,6 +69,73 @@ class PreventionCurve:
         return out
 
 
+PROFILE_COLUMNS = ["effect", "years_after", "weight"]
+CASE_VALUE_COLUMNS = ["effect", "pathway", "node", "value_per_case", "rule"]
+ATTRIBUTION_COLUMNS = ["service", "segment", "year", "share"]
+
+
+def effect_profile(e: schema.PreventionEffect, d: int) -> float:
+    """p_k(d): the fraction of one year's full effect (the response curve's value at that year's
+    driver) that acts d years after the activity. 0 before the lag; the ramp's fractions in its
+    years; then the last ramp fraction x persistence^(years after the ramp); 0 from ``duration``
+    years after the first year it acts. Without ramp, persistence and duration: 1 at d = lag only
+    (the one-year pulse)."""
+    j = d - e.lag
+    if j < 0 or (e.duration is not None and j >= e.duration):
+        return 0.0
+    ramp = list(e.ramp) if e.ramp is not None else [1.0]
+    if j < len(ramp):
+        return float(ramp[j])
+    keep = e.persistence if e.persistence is not None else (1.0 if e.duration is not None else 0.0)
+    return float(ramp[-1]) * float(keep) ** (j - len(ramp) + 1)
+
+
+def is_pulse(e: schema.PreventionEffect) -> bool:
+    """Whether the effect's profile is the one-year pulse (all of the effect in year lag only)."""
+    keep = e.persistence if e.persistence is not None else (1.0 if e.duration is not None else 0.0)
+    return (e.ramp is None or list(e.ramp) == [1.0]) and (keep == 0.0 or e.duration == 1)
+
+
+def case_routing(nodes: pd.DataFrame, edges: pd.DataFrame) -> pd.DataFrame:
+    """(pathway, from, to, share): the shares used to value a case avoided beyond the horizon. A
+    fixed share as given; the edges out of a node with a range all at the same fraction lambda of the
+    way from their minimum to their maximum, the lambda that makes the node's shares sum to 1:
+    share_e = min_e + lambda (max_e - min_e), lambda = (1 - sum min) / sum (max - min)."""
+    e = edges[["pathway", "from", "to", "share_min", "share_max"]].copy()
+    g = e.groupby(["pathway", "from"])
+    lo = g["share_min"].transform("sum")
+    room = g["share_max"].transform("sum") - lo
+    lam = np.where(room > 0, (1.0 - lo) / room.where(room > 0, 1.0), 0.0)
+    e["share"] = e["share_min"] + lam * (e["share_max"] - e["share_min"])
+    return e[["pathway", "from", "to", "share"]]
+
+
+def pathway_case_costs(nodes: pd.DataFrame, edges: pd.DataFrame, unit_cost: Mapping[str, float]) -> pd.DataFrame:
+    """(pathway, node, value_per_case) for every source: the expected care cost of one case arising
+    there, sum over care nodes m of visits_m x u_m x unit_cost[service(m)], with visits the expected
+    number of arrivals at m of a patient starting at the source under :func:`case_routing`'s shares
+    (v = e_source + W^T v, W the share matrix; readmission loops counted)."""
+    routing = case_routing(nodes, edges)
+    rows = []
+    for pw, nd in nodes.groupby("pathway", sort=False):
+        names = list(nd["node"])
+        pos = {n: k for k, n in enumerate(names)}
+        w = np.zeros((len(names), len(names)))
+        mine = routing[routing["pathway"] == pw]
+        for frm, to, share in zip(mine["from"], mine["to"], mine["share"]):
+            w[pos[to], pos[frm]] += share
+        cost = np.array([(u * unit_cost.get(svc, 0.0)) if k == "care" else 0.0
+                         for k, svc, u in zip(nd["kind"], nd["service"], nd["units_per_patient"])])
+        for n, kind in zip(names, nd["kind"]):
+            if kind != "source":
+                continue
+            start = np.zeros(len(names))
+            start[pos[n]] = 1.0
+            visits = np.linalg.solve(np.eye(len(names)) - w, start)
+            rows.append({"pathway": pw, "node": n, "value_per_case": float(cost @ visits)})
+    return pd.DataFrame(rows, columns=["pathway", "node", "value_per_case"])
+
+
 @dataclass(frozen=True)
 class Instance:
     """A checked instance. Read-only: make variants with :meth:`with_overrides`."""
@@ -103,6 +170,12 @@ class Instance:
     spend_limits: pd.DataFrame
     equity: pd.DataFrame
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # lasting prevention effects and value beyond the horizon (empty when unused)
+    effect_profiles: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROFILE_COLUMNS))
+    terminal_years: tuple[int, ...] = ()
+    case_values: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CASE_VALUE_COLUMNS))
+    # attribution of services' non-pathway spend to segments (empty when unused)
+    attribution: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ATTRIBUTION_COLUMNS))
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -241,13 +314,14 @@ class Instance:
             eff_rows.append({"effect": e.name, "service": e.service, "pathway": e.pathway, "lag": e.lag,
                              "driver": e.driver, "floor": e.floor,
                              "baseline_driver": 0.0, "baseline_reduction": 0.0,
-                             "exact": e.response_model == "exact" or not concave})
+                             "exact": e.response_model == "exact" or not concave,
+                             "lasting": m.horizon.terminal_value is not None or not is_pulse(e)})
             segs = e.segments if e.segments is not None else seg_of.get(e.pathway, [])
             for src in e.sources:
                 for s in segs:
                     tgt_rows.append({"effect": e.name, "pathway": e.pathway, "node": src, "segment": s})
         effects = pd.DataFrame(eff_rows, columns=["effect", "service", "pathway", "lag", "driver", "floor",
-                                                  "baseline_driver", "baseline_reduction", "exact"])
+                                                  "baseline_driver", "baseline_reduction", "exact", "lasting"])
         if len(effects):
             # the baseline incidence already reflects base-year prevention activity: effects are
             # measured against the response at the baseline level
@@ -256,6 +330,9 @@ class Instance:
             effects["baseline_driver"] = np.where(effects["driver"] == "spend", bl * cost0, bl)
             effects["baseline_reduction"] = [curves[n](x) for n, x in zip(effects["effect"], effects["baseline_driver"])]
         effect_targets = pd.DataFrame(tgt_rows, columns=["effect", "pathway", "node", "segment"])
+        terminal_years = tuple(years[-1] + k for k in range(1, m.horizon.terminal_value.years + 1)) \
+            if m.horizon.terminal_value is not None else ()
+        effect_profiles, case_values = _lasting_tables(m, effects, nodes, edges, years, terminal_years, base)
 
         term_rows = []
         for o in m.outcomes:
@@ -295,10 +372,11 @@ class Instance:
         segments = pd.DataFrame([{"segment": seg.name, "place": seg.place} for seg in m.segments],
                                 columns=["segment", "place"])
         spend_scopes, spend_limits, equity = _scope_tables(m, years, base, services, segments, population)
+        attribution = _attribution_table(m, years, population)
 
         frames = [services, service_years, nodes, edges, pathway_segments, incidence, effects,
                   effect_targets, outcome_terms, outcomes, targets, holders, holder_budgets, segments,
-                  spend_scopes, spend_limits, equity]
+                  spend_scopes, spend_limits, equity, effect_profiles, case_values, attribution]
         for df in frames:
             _readonly(df)
         return cls(
@@ -310,7 +388,8 @@ class Instance:
             effects=effects, effect_targets=effect_targets, curves=MappingProxyType(curves),
             outcome_terms=outcome_terms, outcomes=outcomes, targets=targets, holders=holders,
             holder_budgets=holder_budgets, segments=segments, spend_scopes=spend_scopes,
-            spend_limits=spend_limits, equity=equity,
+            spend_limits=spend_limits, equity=equity, effect_profiles=effect_profiles,
+            terminal_years=terminal_years, case_values=case_values, attribution=attribution,
         )
 
     # ------------------------------------------------------------------ conveniences
@@ -371,6 +450,57 @@ class Instance:
         # keep what was recorded about how this instance was made (e.g. the scenarios applied)
         object.__setattr__(inst, "extra", MappingProxyType({**dict(self.extra or {}), **dict(inst.extra or {})}))
         return inst
+
+
+# ---------------------------------------------------------------------- lasting effects, attribution
+def _lasting_tables(m: schema.InstanceFile, effects: pd.DataFrame, nodes: pd.DataFrame, edges: pd.DataFrame,
+                    years: list[int], terminal_years: tuple[int, ...], base: int):
+    """(effect_profiles, case_values). effect_profiles: (effect, years_after, weight) with weight =
+    p_k(years_after) > 0 for every lasting effect, years_after up to the last modelled year (the
+    final planning year, or the last terminal year) minus the first planning year. case_values:
+    (effect, pathway, node, value_per_case, rule) for every source of every effect when
+    horizon.terminal_value is set."""
+    lasting = set(effects.loc[effects["lasting"].astype(bool), "effect"]) if len(effects) else set()
+    last = (terminal_years or tuple(years))[-1]
+    rows = [{"effect": e.name, "years_after": d, "weight": effect_profile(e, d)}
+            for e in m.prevention_effects if e.name in lasting for d in range(0, last - years[0] + 1)]
+    prof = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+    prof = prof[prof["weight"] > 0].reset_index(drop=True)
+    if not terminal_years or not m.prevention_effects:
+        return prof, pd.DataFrame(columns=CASE_VALUE_COLUMNS)
+    final_cost = {s.name: expand_years(s.unit_cost, [years[-1]], base)[years[-1]] for s in m.services}
+    need = {e.pathway for e in m.prevention_effects if e.value_per_case is None}  # pathways valued at care cost
+    computed = pathway_case_costs(nodes[nodes["pathway"].isin(need)], edges[edges["pathway"].isin(need)],
+                                  final_cost).set_index(["pathway", "node"])["value_per_case"]
+    vals = []
+    for e in m.prevention_effects:
+        for src in e.sources:
+            given = e.value_per_case is not None
+            vals.append({"effect": e.name, "pathway": e.pathway, "node": src,
+                         "value_per_case": float(e.value_per_case) if given else float(computed[(e.pathway, src)]),
+                         "rule": "given" if given else "pathway care cost at final-year unit costs"})
+    return prof, pd.DataFrame(vals, columns=CASE_VALUE_COLUMNS)
+
+
+def _attribution_table(m: schema.InstanceFile, years: list[int], population: pd.Series) -> pd.DataFrame:
+    """(service, segment, year, share): each attributed service's share of its non-pathway spend
+    for each segment and planning year (stated shares, or population shares of the listed
+    segments)."""
+    rows = []
+    every = [seg.name for seg in m.segments]
+    for s in m.services:
+        a = s.attribution
+        if a is None:
+            continue
+        if a.shares is not None:
+            rows += [(s.name, seg, y, float(v)) for seg, v in a.shares.items() for y in years]
+            continue
+        segs = every if a.by_population == "all" else list(a.by_population)
+        for y in years:
+            pop = {seg: float(population[(seg, y)]) for seg in segs}
+            total = sum(pop.values())
+            rows += [(s.name, seg, y, pop[seg] / total) for seg in segs]
+    return pd.DataFrame(rows, columns=ATTRIBUTION_COLUMNS)
 
 
 # ---------------------------------------------------------------------- budget holders and scopes

@@ -47,6 +47,8 @@ TABLES = {
     "programme_cases": "cases avoided by each prevention effect at each source, segment and year",
     "case_consequences": "per case entering at a source: outcomes and activity it leads to on the plan's own "
                          "average path (the attribution rule of programme_returns)",
+    "prevention_cohorts": "lasting prevention effects: each planning year's activity, its driver and full effect",
+    "terminal_value": "cases the plan's prevention avoids after the horizon and their discounted value",
     "holders": "budget holders per year: budget, what each keeps and pools, spend, draws, net transfer",
     "holder_spend": "spend by budget holder, sector and year",
     "holder_transfers": "transfers between holders the plan implies, within each pool and year",
@@ -59,6 +61,8 @@ TABLES = {
     "services": "service parameters and base-year figures",
     "prevention_curves": "response curve points of each prevention effect",
     "prevention_targets": "sources and segments each prevention effect acts on",
+    "prevention_profiles": "lasting prevention effects: fraction of one year's full effect acting each year after",
+    "service_attribution": "share of each attributed service's non-pathway spend per segment and year",
     "outcome_terms": "definition of each outcome as weights on pathway flows",
     "shift_policies": "shift policy parameters",
     "objective_weights": "max_outcome mode: weight of each outcome and year in the objective",
@@ -173,6 +177,9 @@ def extract(instance, lp: LinearProgram, raw: RawSolution, timing: dict | None =
             summary["transformation_fund_paid"] = float(tr["fund_paid"].sum())
             summary["total_cost"] += float(setup.sum())
             summary["discounted_cost"] += float((setup * instance.discount.reindex(tr["year"]).to_numpy()).sum())
+        if "terminal_value" in tables:
+            summary["terminal_value"] = float(tables["terminal_value"]["value"].sum())
+            summary["terminal_value_years"] = len(instance.terminal_years)
     stats = {
         "backend": backend,
         "variables": lp.n_cols,
@@ -222,6 +229,8 @@ def static_tables(inst) -> dict[str, pd.DataFrame]:
         "evidence": evidence_table(inst),
         "population": population_table(inst),
         "spend_scopes": inst.spend_scopes.copy(),
+        **({"prevention_profiles": inst.effect_profiles.copy()} if len(inst.effect_profiles) else {}),
+        **({"service_attribution": inst.attribution.copy()} if len(inst.attribution) else {}),
     }
 
 
@@ -300,10 +309,22 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True)
     red = _values(lp, "reduction", x).set_index(["effect", "year"])["value"] if "reduction" in lp.variables else None
     act_idx = act.set_index(["service", "year"])["activity"]
     cost_idx = sy.set_index(["service", "year"])["unit_cost"]
+    cohorts, delivered = lasting_tables(inst, lp, x, act, sy) if len(inst.effect_profiles) else (None, {})
     for e in inst.effects.itertuples(index=False):
         curve = inst.curves[e.effect]
         for y in years:
             dy = y - e.lag
+            if getattr(e, "lasting", False):
+                # many cohorts act in year y: the curve value is what they deliver together
+                got = (e.effect, y) in delivered
+                prev_rows.append({"effect": e.effect, "service": e.service, "pathway": e.pathway, "year": y,
+                                  "driver": e.driver, "driver_year": np.nan, "driver_value": np.nan,
+                                  "curve_value": delivered.get((e.effect, y), e.baseline_reduction),
+                                  "reduction": float(red[(e.effect, y)]) if got else e.baseline_reduction,
+                                  "baseline_reduction": e.baseline_reduction,
+                                  "net_reduction": (float(red[(e.effect, y)]) if got else e.baseline_reduction)
+                                  - e.baseline_reduction, "floor": e.floor})
+                continue
             if dy > inst.base_year:
                 drv = act_idx[(e.service, dy)] * (cost_idx[(e.service, dy)] if e.driver == "spend" else 1.0)
                 r = float(red[(e.effect, y)])
@@ -393,7 +414,12 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True)
         budget["transition_cost"] = tr["setup_cost"].to_numpy()
         budget["fund_paid"] = tr["fund_paid"].to_numpy()
         budget["headroom"] = budget["budget"] - budget["spend"] - budget["transition_cost"] + budget["fund_paid"]
-    return {**cash,
+    extra = {}
+    if cohorts is not None:
+        extra["prevention_cohorts"] = cohorts
+        if inst.terminal_years:
+            extra["terminal_value"] = terminal_value_table(inst, lp, x, delivered)
+    return {**cash, **extra,
         "allocation": alloc, "sector_shares": shares, "shift": shift, "budget": budget,
         "outcomes": outcomes, "flows": flows, "nodes": nodes, "need": need, "prevention": prevention,
         "holders": holders, "holder_spend": holder_sector_spend(inst, alloc),
@@ -407,6 +433,61 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True)
 def static_tables_services(inst) -> pd.DataFrame:
     """The services table's columns that the return-on-investment tables read."""
     return inst.services.reset_index()[["service", "sector", "base_spend", "holder"]]
+
+
+def lasting_tables(inst, lp: LinearProgram, x: np.ndarray, act: pd.DataFrame, sy: pd.DataFrame):
+    """(prevention_cohorts, delivered): one row per lasting effect and planning-year cohort (driver
+    in that year, the curve there, the cohort response in the plan); and, per (effect, year) the
+    cohorts act in (beyond the horizon too), what they deliver on the curve:
+    g0 + sum_tau p(year - tau) (g(driver_tau) - g0)."""
+    from formulations.variables import cohort_terms, cohort_years
+
+    cy = cohort_years(inst).merge(inst.effects[["effect", "service", "driver", "baseline_reduction"]], on="effect",
+                                  sort=False)
+    a = act.set_index(["service", "year"])["activity"]
+    c = sy.set_index(["service", "year"])["unit_cost"]
+    key = pd.MultiIndex.from_arrays([cy["service"], cy["cohort_year"]])
+    cy["driver_value"] = a.reindex(key).to_numpy() * np.where(cy["driver"] == "spend", c.reindex(key).to_numpy(), 1.0)
+    cy["curve_value"] = [inst.curves[k](v) for k, v in zip(cy["effect"], cy["driver_value"])]
+    resp = _values(lp, "cohort_response", x).set_index(["effect", "cohort_year"])["value"]
+    cy["response"] = resp.reindex(pd.MultiIndex.from_frame(cy[["effect", "cohort_year"]])).to_numpy()
+    ct = cohort_terms(inst).merge(cy[["effect", "cohort_year", "curve_value", "baseline_reduction"]],
+                                  on=["effect", "cohort_year"])
+    ct["add"] = ct["weight"] * (ct["curve_value"] - ct["baseline_reduction"])
+    d = ct.groupby(["effect", "year"]).agg(add=("add", "sum"), g0=("baseline_reduction", "first"))
+    delivered = {k: float(v) for k, v in (d["g0"] + d["add"]).items()}
+    cols = ["effect", "service", "cohort_year", "driver", "driver_value", "curve_value", "response",
+            "baseline_reduction"]
+    return cy[cols], delivered
+
+
+def terminal_value_table(inst, lp: LinearProgram, x: np.ndarray, delivered: dict) -> pd.DataFrame:
+    """One row per effect, source, segment and year after the horizon: the final year's baseline
+    need, the effect's reduction that year (and what its cohorts deliver on the curve), the cases
+    avoided (need x net reduction), the value per case, the discount factor and the discounted
+    value. Its values sum to the terminal value in the objective
+    (formulations.objective.terminal_value_terms)."""
+    from formulations.pathway_flows import source_rows
+
+    need = source_rows(inst)
+    need = need[need["year"] == inst.final_year][["pathway", "node", "segment", "need"]]
+    red = _values(lp, "reduction", x)
+    red = red[red["year"].isin(inst.terminal_years)]
+    t = inst.effect_targets.merge(need, on=["pathway", "node", "segment"]).merge(
+        inst.case_values, on=["effect", "pathway", "node"]).merge(red.rename(columns={"value": "reduction"}),
+                                                                  on="effect")
+    t = t.merge(inst.effects[["effect", "baseline_reduction", "floor"]], on="effect")
+    t["curve_value"] = [delivered.get((k, y), g0) for k, y, g0 in zip(t["effect"], t["year"], t["baseline_reduction"])]
+    t["net_reduction"] = t["reduction"] - t["baseline_reduction"]
+    t["cases_avoided"] = t["need"] * t["net_reduction"]
+    rate = inst.model.horizon.discount_rate
+    t["discount_factor"] = (1.0 + rate) ** -(t["year"] - inst.base_year).astype(float)
+    t["value"] = t["cases_avoided"] * t["value_per_case"] * t["discount_factor"]
+    t = t.rename(columns={"need": "final_year_need", "rule": "value_rule"})
+    return t[["effect", "pathway", "node", "segment", "year", "final_year_need", "curve_value", "reduction",
+              "baseline_reduction", "net_reduction", "floor", "cases_avoided", "value_per_case", "value_rule",
+              "discount_factor", "value"]].sort_values(["effect", "pathway", "node", "segment", "year"],
+                                                       kind="stable").reset_index(drop=True)
 
 
 def outcome_values(terms: pd.DataFrame, flows: pd.DataFrame, nodes: pd.DataFrame, outcomes: pd.DataFrame,

@@ -42,6 +42,19 @@ class Growth(Strict):
 YearValues = Union[NonNegative, dict[int, NonNegative], Growth]
 
 
+class TerminalValue(Strict):
+    """Value beyond the horizon: the plan's prevention keeps acting after the final planning year.
+
+    The cases its planning-year activity avoids (or adds, where it falls below the baseline) in the
+    ``years`` after the final year are counted at the final year's need (population x incidence),
+    valued at a cost per case avoided (the effect's ``value_per_case``, or the pathway's average care
+    cost per case at final-year unit costs), discounted like costs, and subtracted from the discounted
+    cost in the objective (min_cost; with max_outcome, from the cost of the cheapest-of-the-best tie-break). Reported on its own line (summary ``terminal_value``, table
+    ``terminal_value``), never mixed into spend."""
+
+    years: int = Field(ge=1, le=50, description="further years after the horizon whose prevention benefits count")
+
+
 class Horizon(Strict):
     base_year: int = Field(description="the last year with known (baseline) spend and activity")
     years: int = Field(5, ge=1, le=50, description="number of planning years after the base year")
@@ -49,6 +62,9 @@ class Horizon(Strict):
         0.035, ge=0, lt=1,
         description="annual discount rate for costs (HM Treasury Green Book: 3.5%)",
     )
+    terminal_value: TerminalValue | None = Field(
+        None, description="count prevention benefits for N further years after the horizon in the objective "
+        "(none = benefits stop at the final planning year)")
 
 
 class Holder(Strict):
@@ -161,6 +177,16 @@ class Transition(Strict):
 
     setup_cost: YearValues = Field(
         description="one-off cost per unit of activity growth over the year before, in currency units")
+class Attribution(Strict):
+    """How a service's spend that pathway patients do not account for (all of it, for a service no
+    pathway uses) is attributed to population segments: by stated shares, or in proportion to the
+    segments' population each year. Give exactly one of ``shares`` or ``by_population``."""
+
+    shares: dict[str, Fraction] | None = Field(
+        None, description="segment -> fraction of the spend, the fractions summing to 1")
+    by_population: list[Name] | Literal["all"] | None = Field(
+        None, description="these segments ('all': every segment), each in proportion to its population "
+        "in the year")
 
 
 class Service(Strict):
@@ -196,6 +222,9 @@ class Service(Strict):
         None, description="how the commissioner pays; none = unit cost x activity (an activity contract at the "
         "unit cost)")
     transition: Transition | None = Field(None, description="one-off set-up costs of growth")
+    attribution: Attribution | None = Field(
+        None, description="attribute the spend not used by pathway patients to segments (so ring fences and "
+        "spend per head count it); none = that spend is attributable to no segment")
 
 
 class Segment(Strict):
@@ -273,6 +302,20 @@ class PreventionEffect(Strict):
     reduction: Fraction | None = Field(
         None, description="with `preset` and no `response`: the reduction reached at `full_effect_at`, "
         "overriding the published figure (none = the published figure)")
+    ramp: list[Fraction] | None = Field(
+        None, min_length=1, description="lasting effects: fraction of one year's full effect reached in each of "
+        "the first years it acts (from `lag` years after the activity), rising to 1, e.g. [0.5, 1.0]; "
+        "none = [1] (the full effect at once)")
+    persistence: Fraction | None = Field(
+        None, description="lasting effects: fraction of the effect kept each further year after the ramp "
+        "(geometric decay); none = 1 with `duration`, else 0 (the effect of one year's activity lasts "
+        "only the ramp years: the one-year pulse when there is no ramp)")
+    duration: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="lasting effects: years (from the first year it acts, ramp included) after which the "
+        "effect of one year's activity stops; none = no end (with persistence > 0)")
+    value_per_case: NonNegative | None = Field(
+        None, description="with horizon.terminal_value: currency per case avoided beyond the horizon at its "
+        "sources; none = the pathway's average care cost per case at final-year unit costs")
 
 
 class ShareShift(Strict):

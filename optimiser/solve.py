@@ -250,10 +250,12 @@ def _tiebreak(h, lp: LinearProgram, best: float, x: np.ndarray, row_value: np.nd
         for label, vec in stages:
             nz = np.flatnonzero(objective).astype(np.int32)
             slack = 1e-9 * max(1.0, abs(value))
+            # HiGHS's objective value includes the model's constant (lp.objective_offset); the row does not
+            held = value - lp.objective_offset
             if sense == "max":
-                h.addRow(value - slack, highspy.kHighsInf, len(nz), nz, objective[nz])
+                h.addRow(held - slack, highspy.kHighsInf, len(nz), nz, objective[nz])
             else:
-                h.addRow(-highspy.kHighsInf, value + slack, len(nz), nz, objective[nz])
+                h.addRow(-highspy.kHighsInf, held + slack, len(nz), nz, objective[nz])
             added += 1
             h.changeObjectiveSense(highspy.ObjSense.kMinimize)
             h.changeColsCost(len(cols), cols, vec[cols])

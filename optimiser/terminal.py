@@ -59,6 +59,12 @@ def print_result(result, check=None, console: Console | None = None) -> None:
     console.print(f"total cost {money(s['total_cost'], cur)} over {s['years'][0]}-{s['years'][-1]}; "
                   f"discounted ({s['discount_rate']:.1%}) {money(s['discounted_cost'], cur)}; "
                   f"objective ({s['objective_description']}) {s['objective']:,.6g}")
+    if "terminal_value" in s:
+        tv = result.tables.get("terminal_value")
+        years = sorted(tv["year"].unique()) if tv is not None and len(tv) else []
+        span = f" in {years[0]}-{years[-1]}" if years else ""
+        console.print(f"terminal value (prevention benefits after the plan{span}, discounted, not spend) "
+                      f"{money(s['terminal_value'], cur)}")
 
     shares = result.sector_shares
     years = sorted(shares["year"].unique())

@@ -76,6 +76,7 @@ def _check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Probl
         years = [horizon.base_year + k for k in range(1, horizon.years + 1)]
         all_years = [horizon.base_year] + years
     known["_years"] = years
+    known["_terminal_value"] = horizon is not None and horizon.terminal_value is not None
     sections = {name: getattr(m, name, None) or [] for name in
                 ("sectors", "services", "segments", "pathways", "prevention_effects", "shift_policies",
                  "outcomes", "targets")}
@@ -86,6 +87,7 @@ def _check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Probl
     if getattr(m, "budget", None) is not None:
         _check_budget(report, m.budget, known, years, all_years, sections["services"])
     _check_services(report, sections["services"], raw, known, years, all_years)
+    _check_attribution(report, sections["services"], raw, known, years, sections["segments"])
     for i, seg in enumerate(sections["segments"]):
         if years:
             _year_series(report, f"{_item('segments', i, seg.name)}.population", seg.population, all_years,
@@ -93,6 +95,8 @@ def _check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Probl
     graphs = _check_pathways(report, sections["pathways"], raw, known)
     _check_effects(report, sections["prevention_effects"], raw, known, graphs, sections["services"],
                    sections["pathways"])
+    if known["_terminal_value"]:
+        _check_case_values(report, sections["prevention_effects"], sections["pathways"], raw, known)
     _check_shift(report, sections["shift_policies"], raw, known, sections["services"])
     _check_outcomes(report, sections["outcomes"], raw, known, graphs)
     _check_targets(report, sections["targets"], raw, known, years)
@@ -351,6 +355,7 @@ def _check_effects(report, effects, raw, known, graphs, services, pathways=()) -
         if any(s < -1e-12 for s in slopes):
             report(f"{at}.response", "reductions that never fall as the driver rises", f"reductions {ys}")
         concave = all(b <= a + 1e-12 for a, b in zip(slopes, slopes[1:]))
+        _check_lasting(report, at, e, known)
         svc = by_name.get(e.service)
         horizon_years = [y for y in known.get("_years", [])]
         if (not concave or e.response_model == "exact") and svc is not None and horizon_years \
@@ -358,6 +363,86 @@ def _check_effects(report, effects, raw, known, graphs, services, pathways=()) -
             report(f"{at}.service", "a service with a capacity or a unit cost above 0 (an exact response "
                    "curve needs a bound on its driver)", repr(e.service))
 
+
+
+def _check_lasting(report, at: str, e: schema.PreventionEffect, known) -> None:
+    """Ramp, persistence, duration and value per case of one effect."""
+    if e.ramp is not None:
+        if any(b < a for a, b in zip(e.ramp, e.ramp[1:])):
+            report(f"{at}.ramp", "fractions that never fall (a ramp up to the full effect)", f"{list(e.ramp)}")
+        if e.ramp[-1] != 1.0:
+            report(f"{at}.ramp", "a last fraction of 1 (the ramp ends at the full effect; scale the response "
+                   "curve for a smaller one)", f"last fraction {e.ramp[-1]}")
+        if e.duration is not None and e.duration < len(e.ramp):
+            report(f"{at}.duration", f"at least the {len(e.ramp)} ramp years", repr(e.duration))
+    if e.value_per_case is not None and not known.get("_terminal_value"):
+        report(f"{at}.value_per_case", "a value per case only with horizon.terminal_value (it values cases "
+               "avoided beyond the horizon)", repr(e.value_per_case))
+
+
+def _check_case_values(report, effects, pathways, raw, known) -> None:
+    """With a terminal value, every pathway whose cases are valued by its own care cost (an effect
+    without value_per_case) must let a case end: under the valuation's edge shares some patients
+    must reach a sink from every node (no loop that keeps them all)."""
+    import numpy as np
+    import pandas as pd
+
+    from .instance import case_routing
+
+    valued = {e.pathway for e in effects if e.value_per_case is None}
+    for p in pathways:
+        if p.name not in valued or p.name not in known["pathways"]:
+            continue
+        names = [n.name for n in p.nodes]
+        if len(set(names)) != len(names) or any(e.from_ not in names or e.to not in names for e in p.edges):
+            continue  # reported elsewhere
+        lo_hi = [(e.share, e.share) if not isinstance(e.share, (tuple, list)) else tuple(e.share) for e in p.edges]
+        edges = pd.DataFrame({"pathway": p.name, "from": [e.from_ for e in p.edges], "to": [e.to for e in p.edges],
+                              "share_min": [float(a) for a, _ in lo_hi], "share_max": [float(b) for _, b in lo_hi]})
+        r = case_routing(None, edges)
+        pos = {n: k for k, n in enumerate(names)}
+        w = np.zeros((len(names), len(names)))
+        for a, b, sh in zip(r["from"], r["to"], r["share"]):
+            w[pos[b], pos[a]] += sh
+        if abs(np.linalg.det(np.eye(len(names)) - w)) < 1e-12:
+            report(f"{_item('pathways', _raw_index(raw, 'pathways', p.name), p.name)}.edges", "edge shares under which some patients leave every loop (the terminal value values a case "
+                   "at its expected care cost; give the effects a value_per_case otherwise)",
+                   "a loop that keeps every patient at the shares used (each edge at the same fraction of its range)")
+
+
+def _check_attribution(report, services, raw, known, years, segments) -> None:
+    """Each attributed service: exactly one rule; known segments; shares summing to 1; a population."""
+    from .instance import expand_years
+
+    pops = {seg.name: seg.population for seg in segments}
+    for s in services:
+        a = s.attribution
+        if a is None:
+            continue
+        at = f"{_item('services', _raw_index(raw, 'services', s.name), s.name)}.attribution"
+        if (a.shares is None) == (a.by_population is None):
+            report(at, "exactly one of 'shares' or 'by_population'", "both" if a.shares is not None else "neither")
+            continue
+        named = list(a.shares) if a.shares is not None else ([] if a.by_population == "all" else a.by_population)
+        for seg in named:
+            if seg not in known["segments"]:
+                report(f"{at}.{'shares' if a.shares is not None else 'by_population'}",
+                       f"segments defined under 'segments' {sorted(known['segments'])}", repr(seg))
+        if a.shares is not None:
+            total = sum(a.shares.values())
+            if not a.shares or abs(total - 1.0) > 1e-6:
+                report(f"{at}.shares", "fractions summing to 1", f"sum {total:.6g}")
+            continue
+        if isinstance(a.by_population, list) and not a.by_population:
+            report(f"{at}.by_population", "at least one segment, or 'all'", "an empty list")
+            continue
+        segs = list(pops) if a.by_population == "all" else [x for x in a.by_population if x in pops]
+        if years and segs and not any(isinstance(pops[x], dict) and missing_years(pops[x], years) for x in segs):
+            tot = {y: sum(expand_years(pops[x], years, years[0] - 1)[y] for x in segs) for y in years}
+            empty = [y for y in years if tot[y] <= 0]
+            if empty:
+                report(f"{at}.by_population", "segments with people (shares in proportion to population)",
+                       f"no population in {empty}")
 
 
 def _check_shift(report, policies, raw, known, services) -> None:

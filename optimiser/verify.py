@@ -263,6 +263,13 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
             if effect in rows_of:
                 i = rows_of[effect]
                 g_val[i] = np.interp(drv[i], cv["x"].to_numpy(), cv["reduction"].to_numpy())
+        profiles = t.get("prevention_profiles")
+        if profiles is not None and len(profiles):
+            # lasting effects: the curve value of a year is what the planning cohorts deliver together
+            delivered, _ = _verify_cohorts(c, t, alloc, services, base_year)
+            lasting = prev_t["effect"].isin(set(profiles["effect"])).to_numpy()
+            got = delivered.reindex(pd.MultiIndex.from_frame(prev_t[["effect", "year"]])).to_numpy()
+            g_val = np.where(lasting, np.where(np.isnan(got), prev_t["baseline_reduction"], got), g_val)
         curve_at = g_val
         c.leq("prevention response", prev_t["reduction"], g_val, wp, "reduction above the response curve")
         c.eq("net reduction", prev_t["net_reduction"], prev_t["reduction"] - prev_t["baseline_reduction"], wp,
@@ -341,6 +348,9 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
 
     if "programme_returns" in t:
         _verify_returns(c, t, alloc, b)
+    terminal = 0.0
+    if "terminal_value" in summary or "terminal_value" in t:
+        terminal = _verify_terminal_value(c, t, summary, alloc, base_year)
 
     # costs and objective ------------------------------------------------------------------------
     c.out.checks_run.append("costs and objective")
@@ -359,7 +369,8 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     if summary.get("objective") is None:
         return c.out
     if summary.get("objective_mode", "min_cost") == "min_cost":
-        c.eq("objective", [summary["objective"]], [discounted], ["summary"], "objective vs discounted cost")
+        c.eq("objective", [summary["objective"]], [discounted - terminal], ["summary"],
+             "objective vs discounted cost (less the terminal value)")
     elif oc is not None and "objective_weights" in t:
         w = t["objective_weights"].merge(oc[["outcome", "year", "value"]], on=["outcome", "year"])
         c.eq("objective", [summary["objective"]], [float((w["weight"] * w["value"]).sum())], ["summary"],
@@ -531,6 +542,102 @@ def _verify_cash_flow(c: _Checker, cash: pd.DataFrame, tr, fund, flow: pd.DataFr
         if not np.all((np.isnan(got) & np.isnan(expected)) | (got == expected)):
             c.out.violations.append(Violation("payback year", str(h), float("nan"),
                                               f"reported {got[0]}, expected {expected}"))
+def _verify_cohorts(c: _Checker, t: dict, alloc: pd.DataFrame, services: pd.DataFrame, base_year: int):
+    """Lasting effects: each cohort's driver from the allocation, its response at most the curve
+    there; and, per (effect, year), what the cohorts deliver on the curve,
+    g0 + sum_tau p(year - tau) (g(driver_tau) - g0), and what the plan's responses add up to,
+    g0 + sum_tau p(year - tau) (response_tau - g0). Returns both as Series on (effect, year)."""
+    if "prevention cohorts" not in c.out.checks_run:
+        c.out.checks_run.append("prevention cohorts")
+    co, prof = t["prevention_cohorts"], t["prevention_profiles"]
+    curves = t["prevention_curves"].sort_values(["effect", "point"])
+    lagged = co[["service", "cohort_year"]].rename(columns={"cohort_year": "year"}).merge(
+        alloc[["service", "year", "activity", "unit_cost"]], on=["service", "year"], how="left")
+    drv = lagged["activity"].to_numpy() * np.where(co["driver"] == "spend", lagged["unit_cost"], 1.0)
+    wc = _where(co, ["effect", "cohort_year"])
+    c.eq("cohort driver", co["driver_value"], drv, wc, "driver vs the year's activity/spend")
+    g = np.full(len(co), np.nan)
+    rows_of = co.groupby("effect", sort=False).indices
+    for effect, cv in curves.groupby("effect", sort=False):
+        if effect in rows_of:
+            i = rows_of[effect]
+            g[i] = np.interp(drv[i], cv["x"].to_numpy(), cv["reduction"].to_numpy())
+    c.known("cohort response", co["response"], wc, "response")
+    c.leq("cohort response", co["response"], g, wc, "a cohort's effect above the response curve")
+    terms = co[["effect", "cohort_year", "baseline_reduction", "response"]].assign(curve=g).merge(prof, on="effect")
+    terms["year"] = terms["cohort_year"] + terms["years_after"]
+    terms["on_curve"] = terms["weight"] * (terms["curve"] - terms["baseline_reduction"])
+    terms["planned"] = terms["weight"] * (terms["response"] - terms["baseline_reduction"])
+    agg = terms.groupby(["effect", "year"]).agg(g0=("baseline_reduction", "first"), on_curve=("on_curve", "sum"),
+                                                planned=("planned", "sum"))
+    return agg["g0"] + agg["on_curve"], agg["g0"] + agg["planned"]
+
+
+def _verify_terminal_value(c: _Checker, t: dict, summary: dict, alloc: pd.DataFrame, base_year: int) -> float:
+    """The terminal value from its table: each effect's reduction after the horizon at most what its
+    cohorts deliver, the incidence floors, net reductions equal to min(what the cohorts deliver,
+    floor) per source, cases = the final year's need x net reduction, need from the need table,
+    value per case (computed rule: the pathway's care cost per case at final-year unit costs),
+    discount factors, values, and their sum against the summary. Returns the recomputed sum."""
+    c.out.checks_run.append("terminal value")
+    tv = t.get("terminal_value")
+    if tv is None or not len(tv):
+        c.out.violations.append(Violation("tables present", "terminal_value", float("nan"),
+                                          "the summary has a terminal value but the table is missing or empty"))
+        return float("nan")
+    w = _where(tv, ["effect", "pathway", "node", "segment", "year"])
+    delivered, _ = _verify_cohorts(c, t, alloc, t["services"].set_index("service"), base_year)
+    on_curve = delivered.reindex(pd.MultiIndex.from_frame(tv[["effect", "year"]])).to_numpy()
+    c.known("terminal value reduction", on_curve, w, "no cohort acts in this year")
+    c.leq("terminal value reduction", tv["reduction"], on_curve, w, "reduction above what the cohorts deliver")
+    c.eq("terminal value net reduction", tv["net_reduction"], tv["reduction"] - tv["baseline_reduction"], w, "net")
+    full = tv.assign(curve_net=on_curve - tv["baseline_reduction"].to_numpy(),
+                     weight=tv["final_year_need"] * tv["value_per_case"] * tv["discount_factor"])
+    by_src = full.drop_duplicates(["effect", "pathway", "node", "segment", "year"]).groupby(
+        ["pathway", "node", "segment", "year"]).agg(net=("net_reduction", "sum"), curve_net=("curve_net", "sum"),
+                                                    floor=("floor", "max"), weight=("weight", "max"))
+    ws = _where(by_src.index.to_frame(index=False), ["pathway", "node", "segment", "year"])
+    cap = 1 - by_src["floor"].to_numpy()
+    c.leq("terminal value incidence floor", by_src["net"], cap, ws, "incidence below floor after the horizon")
+    # these reductions are anchored only by their value in the objective, so they are realised to
+    # the objective's own tolerance: a shortfall worth at most tol x |objective| (the solve's
+    # tie-breaks may spend the 1e-9 x |objective| they hold the objective to on them)
+    scale = np.maximum(1.0, abs(float(summary.get("objective") or 0.0))
+                       / np.maximum(by_src["weight"].to_numpy(dtype=float), 1e-300))
+    c.eq("terminal value effect realised", by_src["net"], np.minimum(by_src["curve_net"].to_numpy(), cap), ws,
+         "net reduction vs min(what the cohorts deliver, floor)", scale=np.minimum(scale, 1e3))
+    need = t["need"]
+    final = int(need["year"].max())
+    nf = need[need["year"] == final].set_index(["pathway", "node", "segment"])["baseline_need"]
+    c.eq("terminal value need", tv["final_year_need"],
+         nf.reindex(pd.MultiIndex.from_frame(tv[["pathway", "node", "segment"]])).to_numpy(), w,
+         "the final year's baseline need")
+    c.eq("cases avoided after the horizon", tv["cases_avoided"], tv["final_year_need"] * tv["net_reduction"], w,
+         "need x net reduction")
+    computed = (tv["value_rule"] != "given").to_numpy()
+    if computed.any():
+        from .instance import pathway_case_costs
+
+        flows, nodes = t["flows"], t["nodes"]
+        valued = set(tv.loc[computed, "pathway"])
+        edges = flows[(flows["year"] == final) & flows["pathway"].isin(valued)].drop_duplicates(
+            ["pathway", "from", "to"])[["pathway", "from", "to", "share_min", "share_max"]]
+        nd = nodes[(nodes["year"] == final) & nodes["pathway"].isin(valued)].drop_duplicates(["pathway", "node"])[
+            ["pathway", "node", "kind", "service", "units_per_patient"]]
+        cost = alloc[alloc["year"] == final].set_index("service")["unit_cost"].to_dict()
+        v = pathway_case_costs(nd, edges, cost).set_index(["pathway", "node"])["value_per_case"]
+        expect = v.reindex(pd.MultiIndex.from_frame(tv[["pathway", "node"]])).to_numpy()
+        c.eq("value per case", np.where(computed, tv["value_per_case"], np.nan), expect, w,
+             "pathway care cost per case at final-year unit costs")
+    r = float(summary.get("discount_rate", 0.0))
+    c.eq("terminal value discount", tv["discount_factor"], (1 + r) ** -(tv["year"] - base_year).astype(float), w,
+         "discount factor")
+    value = tv["cases_avoided"] * tv["value_per_case"] * tv["discount_factor"]
+    c.eq("terminal value", tv["value"], value, w, "cases x value per case x discount factor",
+         scale=np.maximum(np.abs(value), 1.0))
+    total = float(value.sum())
+    c.eq("terminal value total", [summary.get("terminal_value", np.nan)], [total], ["summary"], "sum of the table")
+    return total
 
 
 def _verify_discrete(c: _Checker, alloc: pd.DataFrame, services: pd.DataFrame, summary: dict, w) -> None:
@@ -636,7 +743,21 @@ def _verify_groups(c: _Checker, t: dict, alloc: pd.DataFrame, years: list[int]) 
     from .holdings import attributable_from_tables
 
     scopes, nodes, pop = t["spend_scopes"], t["nodes"], t["population"]
-    spend = attributable_from_tables(scopes, alloc, nodes, t["services"])
+    attribution = t.get("service_attribution")
+    spend = attributable_from_tables(scopes, alloc, nodes, t["services"], attribution)
+    a_t = t["attributable_spend"]
+    if attribution is not None and len(attribution):
+        from .holdings import attributed_from_tables
+
+        c.out.checks_run.append("attributed spend")
+        sh = attribution.groupby(["service", "year"])["share"].sum()
+        c.eq("attribution shares", sh.to_numpy(), np.ones(len(sh)), [f"{a}, {y}" for a, y in sh.index],
+             "a service's shares over the segments sum to 1")
+        part = attributed_from_tables(scopes, alloc, nodes, t["services"], attribution)
+        if "attributed_spend" in a_t:
+            got = part.reindex(pd.MultiIndex.from_frame(a_t[["scope", "year"]]), fill_value=0.0).to_numpy()
+            c.eq("attributed spend", a_t["attributed_spend"], got, _where(a_t, ["scope", "year"]),
+                 "reported vs shares x spend not used by pathway patients", scale=np.maximum(np.abs(got), 1.0))
     segs = scopes[scopes["part"] == "segment"].rename(columns={"member": "segment"})[["scope", "segment"]]
     people = segs.merge(pop, on="segment").groupby(["scope", "year"])["population"].sum()
     a = t["attributable_spend"]

@@ -83,6 +83,22 @@ cross-checked in tests/test_reference_holdings.py):
   / pop[p,t] for ``outcome_rate``. Written pairwise (not with hi / lo variables as the docs
   state it; the same feasible set): m[p,t] <= max_ratio x m[q,t] and
   m[p,t] - m[q,t] <= max_gap for every ordered pair p != q, in the rule's ``years``.
+
+Lasting prevention effects, terminal value and attribution (written from docs/formulation.md
+"Lasting prevention effects", "Terminal value" and "Spend attributable to a group", not from the
+product code; cross-checked in tests/test_lasting_effects.py):
+
+* An effect with ``ramp``, ``persistence`` or ``duration`` other than the one-year pulse, or any
+  effect when ``horizon.terminal_value`` is set, is *lasting*: each planning year tau has a cohort
+  response c[k,tau] <= g(x_tau) (hypograph; = exactly for exact curves) and in every year t (planning
+  years, then the terminal years) that some cohort acts in, red[k,t] <= g0 + sum_tau p(t - tau)
+  (c[k,tau] - g0) (= for exact curves); red feeds the source balance and the floor exactly as a
+  pulse effect's does. The floor also holds in the terminal years.
+* Terminal value (min_cost only here): the objective subtracts sum over terminal years u of
+  d_u x (final-year need at each source and segment of the effect) x value per case x (red - g0).
+* ``attribution`` on a service: a scope also counts, for every such service it does not count whole
+  (and in its sectors, not located in another of its places), the sum over its segments of the
+  service's shares times (spend - unit cost x units used by all pathway patients at its care nodes).
 """
 
 from __future__ import annotations
@@ -143,7 +159,7 @@ def reference_plan(data: dict):
     lp, sense, probe = _build_reference(data)
     res = lp.solve()
     if res.status == 0:
-        return "optimal", sense * float(res.fun), np.asarray(res.x), probe
+        return "optimal", sense * (float(res.fun) + getattr(lp, "constant", 0.0)), np.asarray(res.x), probe
     if res.status == 2:
         return "infeasible", None, None, probe
     if res.status == 3:
@@ -382,14 +398,96 @@ def _build_reference(data: dict):
                 for t in years:
                     lp.var(("f", pname, key, s, t))
 
+    def case_cost(pname, source):
+        """Expected care cost of one case arising at ``source`` (see the terminal value above)."""
+        p = pathways[pname]
+        names = [nd["name"] for nd in p["nodes"]]
+        at = {nm: j for j, nm in enumerate(names)}
+        shares = np.zeros((len(names), len(names)))
+        for nm in names:
+            outs = [e for e in p["edges"] if e["from"] == nm]
+            bounds = [share_bounds(e["share"]) for e in outs]
+            lo = sum(b[0] for b in bounds)
+            room = sum(b[1] - b[0] for b in bounds)
+            lam = (1.0 - lo) / room if room > 0 else 0.0
+            for e, (a, b) in zip(outs, bounds):
+                shares[at[e["from"]], at[e["to"]]] += a + lam * (b - a)
+        visits = np.linalg.solve(np.eye(len(names)) - shares.T, np.eye(len(names))[at[source]])
+        total = 0.0
+        for nd, v in zip(p["nodes"], visits):
+            if nd["kind"] == "care":
+                upp = 1.0 if nd.get("units_per_patient") is None else float(nd["units_per_patient"])
+                total += v * upp * unit_cost[nd["service"]][final]
+        return total
+
     def flow_sum(pname, edges, s, t, coeffs, factor=1.0):
         for key in edges:
             add_to(coeffs, lp.col(("f", pname, key, s, t)), factor)
 
-    # --- prevention effects: red[k, t] for the years where t - lag > base
+    # --- prevention effects: red[k, t] for the years where t - lag > base (one-year pulse), or, for
+    # lasting effects, the years some planning-year cohort acts in (up to the terminal years)
     effects = data.get("prevention_effects") or []
+    tv_spec = horizon.get("terminal_value")
+    tv_years = [final + k for k in range(1, int(tv_spec["years"]) + 1)] if tv_spec else []
     effect_base = {}        # k -> g_k(x_base)
     effect_active_years = {}
+    effect_curve_max = {}
+
+    def profile(eff, d):
+        """Weight of a cohort's full effect d years after its activity (docs/formulation.md,
+        "Lasting prevention effects"): 0 before the lag; ramp fractions; then the last ramp
+        fraction times persistence per further year; 0 from `duration` years after it starts."""
+        j = d - int(eff.get("lag", 1))
+        ramp = eff.get("ramp") or [1.0]
+        duration = eff.get("duration")
+        if j < 0 or (duration is not None and j >= int(duration)):
+            return 0.0
+        if j < len(ramp):
+            return float(ramp[j])
+        keep = eff.get("persistence")
+        keep = (1.0 if duration is not None else 0.0) if keep is None else float(keep)
+        return float(ramp[-1]) * keep ** (j - len(ramp) + 1)
+
+    def is_lasting(eff):
+        if tv_spec:
+            return True
+        return any(profile(eff, d) != (1.0 if d == int(eff.get("lag", 1)) else 0.0)
+                   for d in range(0, len(years) + 60))
+
+    def curve_rows(k, r, i, driver_year, x_coef, points, exact, tag):
+        """r <= g(x) (concave, auto) or r = g(x) (exact, incremental method) for x = x_coef a[i, y]."""
+        a_col = lp.col(("a", i, driver_year))
+        if not exact:
+            for (x0, y0), (x1, y1) in zip(points, points[1:]):
+                slope = (y1 - y0) / (x1 - x0)
+                coeffs = {r: 1.0}
+                add_to(coeffs, a_col, -slope * x_coef)
+                lp.le(coeffs, y0 - slope * x0)
+            return
+        # exact: incremental method. Pieces j = 0..n-1 of lengths L_j and slopes s_j, plus a
+        # flat tail up to the driver's bound; x = sum delta_j, red = sum s_j delta_j,
+        # full_j binary: delta_j >= L_j full_j and delta_{j+1} <= L_{j+1} full_j.
+        x_max = big_m(i, driver_year) * x_coef
+        pieces = []
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            pieces.append((x1 - x0, (y1 - y0) / (x1 - x0)))
+        if x_max > points[-1][0]:
+            pieces.append((x_max - points[-1][0], 0.0))
+        x_row = {a_col: -x_coef}
+        r_row = {r: -1.0}
+        deltas = []
+        for j, (length, slope) in enumerate(pieces):
+            d = lp.var(("delta", tag, k, driver_year, j), lb=0.0, ub=length)
+            deltas.append(d)
+            x_row[d] = 1.0
+            r_row[d] = slope
+        lp.eq(x_row, 0.0)
+        lp.eq(r_row, 0.0)
+        for j in range(len(pieces) - 1):
+            full = lp.var(("full", tag, k, driver_year, j), lb=0.0, ub=1.0, integer=True)
+            lp.ge({deltas[j]: 1.0, full: -pieces[j][0]}, 0.0)
+            lp.le({deltas[j + 1]: 1.0, full: -pieces[j + 1][0]}, 0.0)
+
     for eff in effects:
         k = eff["name"]
         i = eff["service"]
@@ -398,44 +496,34 @@ def _build_reference(data: dict):
         points = [(float(x), float(y)) for x, y in eff["response"]]
         x_base = baseline[i] if driver == "activity" else baseline[i] * unit_cost[i][base]
         effect_base[k] = curve_value(points, x_base)
-        effect_active_years[k] = [t for t in years if t - lag > base]
+        effect_curve_max[k] = points[-1][1]
         exact = eff.get("response_model", "auto") == "exact" or not is_concave(points)
+        if not is_lasting(eff):
+            effect_active_years[k] = [t for t in years if t - lag > base]
+            for t in effect_active_years[k]:
+                r = lp.var(("red", k, t), lb=0.0, ub=points[-1][1])   # flat beyond the last point
+                driver_year = t - lag
+                curve_rows(k, r, i, driver_year, 1.0 if driver == "activity" else unit_cost[i][driver_year],
+                           points, exact, "pulse")
+            continue
+        # lasting: cohort responses c[k, tau] on the curve at tau's driver; red[k, t] <= (=, exact)
+        # g0 + sum_tau p(t - tau) (c[k, tau] - g0) in every year some cohort acts in
+        modelled = years + tv_years
+        acts = {t: [(tau, profile(eff, t - tau)) for tau in years if tau <= t and profile(eff, t - tau) > 0]
+                for t in modelled}
+        effect_active_years[k] = [t for t in modelled if acts[t]]
+        cohorts = sorted({tau for t in modelled for tau, _ in acts[t]})
+        for tau in cohorts:
+            c = lp.var(("cohort", k, tau), lb=0.0, ub=points[-1][1])
+            curve_rows(k, c, i, tau, 1.0 if driver == "activity" else unit_cost[i][tau], points, exact, "cohort")
+        g0 = effect_base[k]
         for t in effect_active_years[k]:
-            r = lp.var(("red", k, t), lb=0.0, ub=points[-1][1])   # flat beyond the last point
-            driver_year = t - lag
-            x_coef = 1.0 if driver == "activity" else unit_cost[i][driver_year]
-            a_col = lp.col(("a", i, driver_year))
-            if not exact:
-                # red <= y0 + slope * (x - x0) for every piece of the (concave) curve
-                for (x0, y0), (x1, y1) in zip(points, points[1:]):
-                    slope = (y1 - y0) / (x1 - x0)
-                    coeffs = {r: 1.0}
-                    add_to(coeffs, a_col, -slope * x_coef)
-                    lp.le(coeffs, y0 - slope * x0)
-                continue
-            # exact: incremental method. Pieces j = 0..n-1 of lengths L_j and slopes s_j, plus a
-            # flat tail up to the driver's bound; x = sum delta_j, red = sum s_j delta_j,
-            # full_j binary: delta_j >= L_j full_j and delta_{j+1} <= L_{j+1} full_j.
-            x_max = big_m(i, driver_year) * x_coef
-            pieces = []
-            for (x0, y0), (x1, y1) in zip(points, points[1:]):
-                pieces.append((x1 - x0, (y1 - y0) / (x1 - x0)))
-            if x_max > points[-1][0]:
-                pieces.append((x_max - points[-1][0], 0.0))
-            x_row = {a_col: -x_coef}
-            r_row = {r: -1.0}
-            deltas = []
-            for j, (length, slope) in enumerate(pieces):
-                d = lp.var(("delta", k, t, j), lb=0.0, ub=length)
-                deltas.append(d)
-                x_row[d] = 1.0
-                r_row[d] = slope
-            lp.eq(x_row, 0.0)
-            lp.eq(r_row, 0.0)
-            for j in range(len(pieces) - 1):
-                full = lp.var(("full", k, t, j), lb=0.0, ub=1.0, integer=True)
-                lp.ge({deltas[j]: 1.0, full: -pieces[j][0]}, 0.0)
-                lp.le({deltas[j + 1]: 1.0, full: -pieces[j + 1][0]}, 0.0)
+            reach = sum(w for _, w in acts[t])
+            r = lp.var(("red", k, t), lb=min(0.0, g0 * (1 - reach)), ub=None)
+            coeffs = {r: 1.0}
+            for tau, w in acts[t]:
+                add_to(coeffs, lp.col(("cohort", k, tau)), -w)
+            (lp.eq if exact else lp.le)(coeffs, g0 * (1 - reach))
 
     def effects_on(pname, node, s):
         found = []
@@ -572,7 +660,27 @@ def _build_reference(data: dict):
                 for s in path_segments[pname]:
                     if s in segs:
                         flow_sum(pname, in_edges[(pname, n)], s, t, coeffs, unit_cost[i][t] * upp)
+            # attribution: the segments' share of the spend no pathway patient accounts for
+            share = sum(attribution_share(i, s, t) for s in segs)
+            if share:
+                for col, v in spend_coeffs([i], t, share).items():
+                    add_to(coeffs, col, v)
+                for pname, n, upp in care_nodes_of[i]:
+                    for s in path_segments[pname]:
+                        flow_sum(pname, in_edges[(pname, n)], s, t, coeffs, -share * unit_cost[i][t] * upp)
         return coeffs
+
+    def attribution_share(i, s, t):
+        """a[i, s, t]: stated share, or s's population over the listed segments' (or all)."""
+        rule = services[i].get("attribution")
+        if not rule:
+            return 0.0
+        if rule.get("shares") is not None:
+            return float(rule["shares"].get(s, 0.0))
+        listed = segment_names if rule["by_population"] == "all" else list(rule["by_population"])
+        if s not in listed:
+            return 0.0
+        return population[s][t] / sum(population[x][t] for x in listed)
 
     def head_count(segs, t):
         return sum(population[s][t] for s in segment_names if s in segs)
@@ -729,6 +837,43 @@ def _build_reference(data: dict):
                             add_to(coeffs, c, -v)
                         lp.le(coeffs, float(gap))
 
+    # --- terminal value: the years after the horizon. The incidence floor holds there too, and the
+    # value is sum_u d_u sum_k sum_{(p, n, s) of k} D[p,n,s,final] v[k,p,n] (red[k,u] - g0_k), with v the
+    # effect's value_per_case or the expected care cost of one case from source n (edge shares: each
+    # node's out-edges at the same fraction of the way from min to max that sums them to 1; final-year
+    # unit costs x units per patient, readmissions counted).
+    tv_coeffs, tv_constant = {}, 0.0
+    if tv_years:
+        for pname, p in pathways.items():
+            for node in p["nodes"]:
+                if node["kind"] != "source":
+                    continue
+                n = node["name"]
+                for s in path_segments[pname]:
+                    acting = effects_on(pname, n, s)
+                    if not acting:
+                        continue
+                    inc = node.get("incidence", 0.0)
+                    inc = inc.get(s, 0.0) if isinstance(inc, dict) else inc
+                    need_final = float(inc) * population[s][final]
+                    floor = max(float(eff.get("floor", 0.0)) for eff in acting)
+                    for u in tv_years:
+                        active = [eff for eff in acting if u in effect_active_years[eff["name"]]]
+                        if not active:
+                            continue
+                        coeffs, rhs = {}, 1.0 - floor
+                        for eff in active:
+                            add_to(coeffs, lp.col(("red", eff["name"], u)), 1.0)
+                            rhs += effect_base[eff["name"]]
+                        lp.le(coeffs, rhs)
+                        d_u = (1.0 + rate) ** -(u - base)
+                        for eff in active:
+                            v = eff.get("value_per_case")
+                            v = case_cost(pname, n) if v is None else float(v)
+                            w = d_u * need_final * v
+                            add_to(tv_coeffs, lp.col(("red", eff["name"], u)), w)
+                            tv_constant -= w * effect_base[eff["name"]]
+
     # --- objective
     objective = data.get("objective") or {}
     mode = objective.get("mode", "min_cost")
@@ -738,6 +883,9 @@ def _build_reference(data: dict):
                 lp.cost[col] += v
             for col, v in transition_coeffs(service_names, t, {}, with_fund=False).items():
                 lp.cost[col] += discount[t] * v
+        for col, v in tv_coeffs.items():
+            lp.cost[col] -= v
+        lp.constant = -tv_constant
         sense = 1.0
     else:
         discount_outcomes = objective.get("discount_outcomes", True)
