@@ -15,6 +15,7 @@ import click
 
 from . import terminal
 from .errors import BudgetshiftError, InstanceError
+from .folders import NotAResultError, OutputFolderError
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -30,8 +31,10 @@ EXIT_CODES_HELP = f"""
 Exit status:
   {EXIT_OK}  optimal plan (or, for validate/verify, no problems)
   {EXIT_INTERNAL}  unexpected internal error (a bug: please report it with --debug output)
-  {EXIT_USAGE}  wrong command-line usage
-  {EXIT_INVALID}  invalid instance file or override (every problem is listed)
+  {EXIT_USAGE}  wrong command-line usage, or an --out folder that cannot be used (not empty and not
+     written by budgetshift, the current or an input file's folder, not writable); checked before solving
+  {EXIT_INVALID}  invalid instance file or override (every problem is listed), or a folder that is
+     not a budgetshift result (verify)
   {EXIT_INFEASIBLE}  infeasible: no plan meets all targets, policies, budgets and capacities
   {EXIT_UNBOUNDED}  unbounded: the objective can improve without limit
   {EXIT_SOLVER}  solver failure, or a result that fails verification
@@ -111,6 +114,11 @@ def _handle_errors(fn):
                 traceback.print_exc()
             click.echo(str(exc), err=True)
             sys.exit(EXIT_INVALID)
+        except (OutputFolderError, NotAResultError) as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_USAGE if isinstance(exc, OutputFolderError) else EXIT_INVALID)
         except BudgetshiftError as exc:
             if debug:
                 traceback.print_exc()
@@ -129,6 +137,31 @@ def _handle_errors(fn):
             sys.exit(EXIT_INTERNAL)
 
     return wrapper
+
+
+OVERWRITE_HELP = ("Replace --out if it already exists; only a folder budgetshift wrote (it carries a "
+                  ".budgetshift-result marker and nothing else of yours) is ever replaced.")
+
+
+def check_out(out_dir, overwrite: bool, inputs=()) -> None:
+    """Fail fast (exit 2, nothing changed) on an --out folder that cannot be written or replaced,
+    before any solving; the same check runs again when the folder is written."""
+    if out_dir:
+        from .folders import check_target
+
+        check_target(out_dir, overwrite, inputs=[f for f in inputs if f])
+
+
+def explain_hint(file, overrides, scenarios) -> str:
+    """The ``budgetshift explain`` command for the same instance, shell-quoted."""
+    import shlex
+
+    words = ["budgetshift", "explain", str(file)]
+    for o in overrides:
+        words += ["--set", str(o)]
+    for sc in scenarios:
+        words += ["--scenario", str(sc)]
+    return "see why: " + " ".join(shlex.quote(w) for w in words)
 
 
 debug_option = click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
@@ -155,7 +188,7 @@ def main() -> None:
 @scenario_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Write every result table as CSV "
               "plus summary.json into this folder (atomically: complete or absent).")
-@click.option("--overwrite", is_flag=True, help="Replace --out if it already exists.")
+@click.option("--overwrite", is_flag=True, help=OVERWRITE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of tables.")
 @click.option("--time-limit", type=click.FloatRange(min=0), help="Seconds HiGHS may take.")
 @click.option("--threads", type=click.IntRange(min=1), help="Threads HiGHS may use.")
@@ -172,6 +205,7 @@ def solve(file, overrides, scenarios, out_dir, overwrite, as_json, time_limit, t
     """Solve the instance FILE and print the plan."""
     from . import load, solve as solve_api
 
+    check_out(out_dir, overwrite, inputs=[file])
     inst = load(file, overrides=list(overrides), scenarios=list(scenarios))
     if solver_log:
         # HiGHS writes its log to stdout; keep stdout clean for --json
@@ -196,6 +230,8 @@ def solve(file, overrides, scenarios, out_dir, overwrite, as_json, time_limit, t
         click.echo(to_json(doc))
     else:
         terminal.print_result(result, check)
+        if result.status.value == "infeasible":
+            click.echo(explain_hint(file, overrides, scenarios))
     code = _status_exit(result.status)
     if code == EXIT_OK and check is not None and not check.ok:
         code = EXIT_SOLVER
