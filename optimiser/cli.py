@@ -76,18 +76,37 @@ def _stdout_reader_gone() -> bool:
         return False
 
 
-def _flush_stdout() -> None:
-    """Flush what the command printed; a reader that stopped reading is not an error."""
+def _flush_stdout() -> bool:
+    """Flush what the command printed; False when the reader had gone away and some of it was lost
+    (the rest is dropped, so Python's exit does not try to write it again)."""
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         _drop_stdout()
+        return False
+    return True
+
+
+def echo_document(text: str) -> None:
+    """Print a (possibly long) ``--json`` document on stdout, in pieces, so that a reader that goes
+    away before the end (``| head -c 100``) is noticed (a broken pipe: exit 141) rather than the
+    rest being lost without a word."""
+    out = sys.stdout
+    step = 1 << 16
+    for i in range(0, len(text), step):
+        out.write(text[i:i + step])
+        out.flush()
+    out.write("\n")
+    out.flush()
+    if _stdout_reader_gone():
+        raise BrokenPipeError(32, "the reader of the document went away before its end")
 
 
 def _handle_errors(fn):
     """Turn planner-fixable errors into a short message and an exit status. Output cut short by its
-    reader (``| head``) keeps the command's status when the command had finished, and otherwise
-    exits with 141, as a shell reports a command killed by a closed pipe."""
+    reader (``| head``, even in the last flush of a finished command, e.g. a long ``--json``
+    document) exits with 141, as a shell reports a command killed by a closed pipe; output that
+    all reached the pipe keeps the command's status."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -96,9 +115,11 @@ def _handle_errors(fn):
             try:
                 out = fn(*args, **kwargs)
             except SystemExit:
-                _flush_stdout()
+                if not _flush_stdout():
+                    sys.exit(EXIT_READER_GONE)
                 raise
-            _flush_stdout()
+            if not _flush_stdout():
+                sys.exit(EXIT_READER_GONE)
             return out
         except BrokenPipeError as exc:
             if not _stdout_reader_gone():  # a broken pipe of something else is an error like any other
@@ -227,7 +248,7 @@ def solve(file, overrides, scenarios, out_dir, overwrite, as_json, time_limit, t
             doc["verification"] = {"ok": check.ok, "violations": [str(v) for v in check.violations]}
         from .output import to_json
 
-        click.echo(to_json(doc))
+        echo_document(to_json(doc))
     else:
         terminal.print_result(result, check)
         if result.status.value == "infeasible":

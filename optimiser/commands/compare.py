@@ -12,7 +12,7 @@ from ..terminal import PlannerConsole
 from rich.markup import escape
 from rich.table import Table
 
-from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, OVERWRITE_HELP, _handle_errors, check_out, debug_option, \
+from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, OVERWRITE_HELP, _handle_errors, check_out, echo_document, debug_option, \
     set_option
 from ..terminal import money, number
 
@@ -170,7 +170,7 @@ def register(group) -> None:
             if not as_json:
                 click.echo(f"wrote the report to {path}", err=True)
         if as_json:
-            click.echo(to_json(cmp.to_dict()))
+            echo_document(to_json(cmp.to_dict()))
         else:
             print_comparison(cmp)
         failed = [lab for lab, r in cmp.runs.iterrows() if r["status"] == "error"]

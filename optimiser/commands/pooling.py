@@ -123,7 +123,7 @@ def register(group) -> None:
             if not as_json:
                 click.echo(f"wrote the report to {html}", err=True)
         if as_json:
-            click.echo(to_json(p.to_dict()))
+            echo_document(to_json(p.to_dict()))
         else:
             _show(p, PlannerConsole())
         for arr in bad:

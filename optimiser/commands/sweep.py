@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import EXIT_OK, EXIT_SOLVER, EXIT_USAGE, OVERWRITE_HELP, _handle_errors, check_out, debug_option, \
+from ..cli import EXIT_OK, EXIT_SOLVER, EXIT_USAGE, OVERWRITE_HELP, _handle_errors, check_out, echo_document, debug_option, \
     scenario_option, set_option
 
 MANY_EXIT_HELP = f"""
@@ -109,7 +109,7 @@ def run_many(compute, *, checkpoint, out_dir, resume, overwrite, as_json, html, 
         if not as_json:
             click.echo(f"wrote the report to {p}", err=True)
     if as_json:
-        click.echo(to_json(document(table)))
+        echo_document(to_json(document(table)))
     else:
         show(table)
     sys.exit(EXIT_SOLVER if failed(table) else EXIT_OK)
