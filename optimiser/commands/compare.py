@@ -12,8 +12,8 @@ from ..terminal import PlannerConsole
 from rich.markup import escape
 from rich.table import Table
 
-from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, OVERWRITE_HELP, _handle_errors, check_out, echo_document, debug_option, \
-    set_option
+from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, OVERWRITE_HELP, _handle_errors, check_out, \
+    echo_document, debug_option, set_option
 from ..terminal import money, number
 
 # the shadow prices shown in the terminal (every key family is in the --out tables)

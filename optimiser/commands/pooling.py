@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, OVERWRITE_HELP, _handle_errors, _status_exit, check_out, \
-    debug_option, scenario_option, set_option
+    debug_option, echo_document, scenario_option, set_option
 from ..terminal import money, number, year_table
 
 

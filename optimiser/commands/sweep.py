@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from ..cli import EXIT_OK, EXIT_SOLVER, EXIT_USAGE, OVERWRITE_HELP, _handle_errors, check_out, echo_document, debug_option, \
-    scenario_option, set_option
+from ..cli import EXIT_OK, EXIT_SOLVER, EXIT_USAGE, OVERWRITE_HELP, _handle_errors, check_out, \
+    debug_option, echo_document, scenario_option, set_option
 
 MANY_EXIT_HELP = f"""
 \b
