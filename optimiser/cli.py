@@ -236,7 +236,10 @@ def solve(file, overrides, scenarios, out_dir, overwrite, as_json, time_limit, t
             result = solve_api(inst, time_limit=time_limit, threads=threads, log=True, backend=backend,
                                mip_gap=mip_gap)
     else:
-        result = solve_api(inst, time_limit=time_limit, threads=threads, backend=backend, mip_gap=mip_gap)
+        from . import progress
+
+        with progress.shown(progress.wanted(as_json)):  # HiGHS's progress on a terminal's stderr only
+            result = solve_api(inst, time_limit=time_limit, threads=threads, backend=backend, mip_gap=mip_gap)
     check = None if no_verify or not result.has_plan else result.verify()
     if out_dir:
         path = result.write(out_dir, overwrite=overwrite)

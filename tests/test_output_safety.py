@@ -401,3 +401,91 @@ def test_an_interrupted_sweep_command_resumes_without_solving_the_first_point_ag
     assert doc["run"]["resumed"] == 1 and doc["run"]["solved"] == 1
     assert read_marker(work / "out" / "s")["kind"] == "sweep"
     assert not (work / "out" / ".s.checkpoint.jsonl").exists()
+
+
+# ============================================================================ progress
+
+def test_the_progress_line_names_elapsed_time_plan_bound_and_gap():
+    from optimiser.progress import format_progress
+
+    # a MIP part-way: best plan 12,345,678, bound 12,300,000; HiGHS's gap is (p - b) / p
+    gap = (12_345_678 - 12_300_000) / 12_345_678
+    assert format_progress(65.4, objective=12_345_678, bound=12_300_000, gap=gap, nodes=1204) == \
+        "HiGHS 1:05  best plan 12,345,678  bound 12,300,000  gap 0.37%  nodes 1,204"
+    # before the first plan HiGHS reports an infinite primal bound: no plan, no gap
+    assert format_progress(4, objective=float("inf"), bound=-float("inf"), gap=float("inf"), nodes=0) == \
+        "HiGHS 0:04  no plan yet  nodes 0"
+    # a linear solve: the simplex iterations; an hour and more reads h:mm:ss
+    assert format_progress(3725, iterations=45337) == "HiGHS 1:02:05  iterations 45,337"
+
+
+class _Event:
+    def __init__(self, mip: bool, **data):
+        import types
+
+        from optimiser.progress import _mip_type
+
+        self.callback_type = _mip_type() if mip else None
+        self.data_out = types.SimpleNamespace(**data)
+
+
+def test_progress_waits_its_delay_throttles_and_clears_its_line():
+    import io
+
+    from optimiser.progress import SolveProgress
+
+    now = [100.0]
+    buf = io.StringIO()
+    p = SolveProgress(buf, delay=2.0, interval=1.0, clock=lambda: now[0])
+    p.attach(type("H", (), {})())  # a Highs without callbacks: nothing to subscribe, the clock starts
+    ev = _Event(True, mip_primal_bound=110.0, mip_dual_bound=100.0, mip_gap=10 / 110, mip_node_count=7)
+    for t in (100.5, 101.9):  # within the delay: nothing
+        now[0] = t
+        p._on_event(ev)
+    assert buf.getvalue() == ""
+    now[0] = 102.0
+    p._on_event(ev)
+    now[0] = 102.5  # within the interval: no second line
+    p._on_event(ev)
+    assert buf.getvalue() == "\rHiGHS 0:02  best plan 110  bound 100  gap 9.09%  nodes 7" and p.lines == 1
+    p.clear()
+    assert buf.getvalue().endswith("\r" + " " * len("HiGHS 0:02  best plan 110  bound 100  gap 9.09%  nodes 7") + "\r")
+
+
+def test_progress_is_shown_on_a_terminal_only_and_never_with_json():
+    import io
+
+    from optimiser.progress import wanted
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert wanted(False, stream=Tty()) is True
+    assert wanted(True, stream=Tty()) is False  # --json
+    assert wanted(False, solver_log=True, stream=Tty()) is False  # HiGHS's own log instead
+    assert wanted(False, stream=io.StringIO()) is False  # piped or captured
+
+
+def test_progress_does_not_change_the_plan():
+    """Kent solved with progress shown from the first callback gives the plan solved without it,
+    to the last bit (the objective and every spend), and HiGHS did call back."""
+    import io
+
+    import optimiser
+    from optimiser import progress
+
+    inst = optimiser.load(ROOT / "instances" / "kent.yaml")
+    plain = optimiser.solve(inst)
+    buf = io.StringIO()
+    with progress.shown(True, stream=buf, delay=0.0, interval=0.0) as p:
+        shown = optimiser.solve(inst)
+    assert p.lines >= 1 and buf.getvalue().startswith("\rHiGHS 0:00") and buf.getvalue().endswith("\r")
+    assert shown.objective == plain.objective
+    assert shown.tables["allocation"].equals(plain.tables["allocation"])
+
+
+def test_nothing_about_progress_is_printed_when_stderr_is_not_a_terminal():
+    proc = subprocess.run([EXE, "solve", str(ROOT / "instances" / "kent.yaml")], capture_output=True, timeout=300)
+    assert proc.returncode == EXIT_OK
+    assert b"HiGHS " not in proc.stderr and b"\r" not in proc.stderr and b"\r" not in proc.stdout
