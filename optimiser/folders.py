@@ -38,6 +38,11 @@ class OutputFolderError(BudgetshiftError):
     """An output folder (``--out``) that budgetshift may not write or replace; nothing was changed."""
 
 
+class OutputWriteError(OutputFolderError, OSError):
+    """Writing an output folder failed part-way (a full disk, a folder removed underneath): nothing
+    was left behind. Also an OSError, as the failure it reports."""
+
+
 class NotAResultError(BudgetshiftError):
     """A folder read as a result (``verify``, ``report``) that is not one budgetshift wrote."""
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import BudgetshiftError  # noqa: F401 - kept for callers importing it from here
-from .folders import (NotAResultError, OutputFolderError, check_target, clean_stale, mark_partial, partial_prefix,
+from .folders import (NotAResultError, OutputWriteError, check_target, clean_stale, mark_partial, partial_prefix,
                       unmark_partial, write_marker)
 
 
@@ -77,7 +77,7 @@ def write_tables_atomically(directory: str | Path, tables: dict[str, pd.DataFram
         clean_stale(target)
         tmp = Path(tempfile.mkdtemp(prefix=partial_prefix(target), dir=target.parent))
     except OSError as exc:
-        raise OutputFolderError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise OutputWriteError(f"cannot write {target}: {exc.strerror or exc}") from None
     try:
         mark_partial(tmp)
         for name, df in tables.items():
@@ -99,7 +99,7 @@ def write_tables_atomically(directory: str | Path, tables: dict[str, pd.DataFram
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError):
-            raise OutputFolderError(f"cannot write {target}: {exc.strerror or exc}") from None
+            raise OutputWriteError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
     return target
 
