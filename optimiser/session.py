@@ -146,7 +146,14 @@ class Session:
                     raise
                 if running is not None:
                     done, future = running
-                    solved = future.result()
+                    try:
+                        solved = future.result()
+                    except (KeyboardInterrupt, SystemExit):
+                        # interrupted while waiting for it: the pool finishes that solve anyway, so it is kept
+                        finished = _finished(future)
+                        if finished is not None:
+                            yield self._result(done, finished)
+                        raise
                     running = (variant, pool.submit(self._run, variant))
                     yield self._result(done, solved)  # extraction overlaps the next solve
                 else:

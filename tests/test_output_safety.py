@@ -489,3 +489,35 @@ def test_nothing_about_progress_is_printed_when_stderr_is_not_a_terminal():
     proc = subprocess.run([EXE, "solve", str(ROOT / "instances" / "kent.yaml")], capture_output=True, timeout=300)
     assert proc.returncode == EXIT_OK
     assert b"HiGHS " not in proc.stderr and b"\r" not in proc.stderr and b"\r" not in proc.stdout
+
+
+def test_a_real_ctrl_c_while_the_first_point_solves_keeps_it(work, monkeypatch):
+    """SIGINT arrives while the sweep waits for its first point's solve (made slow here): the
+    solve finishes (the helper thread's pool waits for it in any case) and is checkpointed."""
+    import threading
+    import time
+
+    import optimiser
+    from optimiser import session as S
+
+    orig = S.Session._run
+    first = {"slow": True}
+
+    def slow_run(self, variant):
+        if first.pop("slow", False):
+            time.sleep(1.5)
+        return orig(self, variant)
+
+    monkeypatch.setattr(S.Session, "_run", slow_run)
+    timer = threading.Timer(0.7, lambda: os.kill(os.getpid(), signal.SIGINT))
+    ck = work / "ck.jsonl"
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            optimiser.sweep("plan.yaml", vary={"targets[0].at_most": [150, 140, 130]}, checkpoint=ck,
+                            explain=False)
+    finally:
+        timer.cancel()
+    lines = [json.loads(line) for line in ck.read_text().splitlines()]
+    assert [x.get("key") for x in lines[1:]] == ['{"targets[0].at_most":150}']
+    assert lines[1]["record"]["objective"] == pytest.approx(184000)
