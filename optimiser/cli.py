@@ -31,10 +31,8 @@ EXIT_CODES_HELP = f"""
 Exit status:
   {EXIT_OK}  optimal plan (or, for validate/verify, no problems)
   {EXIT_INTERNAL}  unexpected internal error (a bug: please report it with --debug output)
-  {EXIT_USAGE}  wrong command-line usage, or an --out folder that cannot be used (not empty and not
-     written by budgetshift, the current or an input file's folder, not writable); checked before solving
-  {EXIT_INVALID}  invalid instance file or override (every problem is listed), or a folder that is
-     not a budgetshift result (verify)
+  {EXIT_USAGE}  wrong command-line usage, or an --out folder budgetshift may not write (checked before solving)
+  {EXIT_INVALID}  invalid instance file or override (every problem is listed), or not a result folder (verify)
   {EXIT_INFEASIBLE}  infeasible: no plan meets all targets, policies, budgets and capacities
   {EXIT_UNBOUNDED}  unbounded: the objective can improve without limit
   {EXIT_SOLVER}  solver failure, or a result that fails verification

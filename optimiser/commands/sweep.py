@@ -20,8 +20,7 @@ MANY_EXIT_HELP = f"""
 Exit status:
   {EXIT_OK}  every point was solved (a point with no plan is an answer: see its status)
   1  unexpected internal error (a bug: please report it with --debug output)
-  2  wrong command-line usage, or an --out folder that cannot be used (not empty and not written by
-     budgetshift, the current or an input file's folder, not writable); checked before solving
+  2  wrong command-line usage, or an --out folder budgetshift may not write (checked before solving)
   3  invalid instance file, override or --vary/--outcome (every problem is listed)
   {EXIT_SOLVER}  some points failed (their solve failed twice; see their status and message)
   130  interrupted (finished points are kept: run the same command with --resume)
