@@ -287,7 +287,14 @@ def verify(result_dir, debug):
     from .verify import verify_tables
 
     tables, summary = read_result(result_dir)
-    check = verify_tables(tables, summary)
+    if "status" not in summary:
+        raise NotAResultError(f"{result_dir} is not a result folder (the folder solve --out writes): its "
+                              "summary.json has no 'status'")
+    try:
+        check = verify_tables(tables, summary)
+    except (KeyError, IndexError) as exc:  # a table or column a plan always has is missing
+        raise NotAResultError(f"{result_dir} is not a complete result folder: {exc} is missing from its "
+                              "tables (write it again with solve --out)") from None
     click.echo(str(check))
     sys.exit(EXIT_OK if check.ok else EXIT_SOLVER)
 

@@ -147,12 +147,12 @@ def read_result(directory: str | Path) -> tuple[dict[str, pd.DataFrame], dict[st
         summary = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise NotAResultError(f"{where}: {path} cannot be read as JSON ({exc})") from None
+    kind = summary.get("kind") if isinstance(summary, dict) else None
+    if isinstance(kind, str) and kind in ("sweep", "pareto", "uncertainty"):
+        raise NotAResultError(f"{where}: it holds a {kind} run, not one plan")
     if not isinstance(summary, dict) or not isinstance(summary.get("tables"), dict):
         raise NotAResultError(f"{where}: {path} is not a result summary (expected a JSON object with a "
                               "'tables' mapping)")
-    kind = summary.get("kind")
-    if isinstance(kind, str) and kind in ("sweep", "pareto", "uncertainty"):
-        raise NotAResultError(f"{where}: it holds a {kind} run, not one plan")
     tables = {}
     for name, file in summary["tables"].items():
         path = directory / str(file)

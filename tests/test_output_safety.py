@@ -227,11 +227,23 @@ def test_verify_on_a_folder_that_is_not_a_result_exits_3(work):
     (work / "bad" / "summary.json").write_text("{not json")
     refused(run("verify", "bad"), "cannot be read as JSON", code=EXIT_INVALID)
     (work / "half").mkdir()
-    (work / "half" / "summary.json").write_text('{"tables": {"allocation": "allocation.csv"}}')
+    (work / "half" / "summary.json").write_text('{"status": "optimal", "tables": {"allocation": "allocation.csv"}}')
     refused(run("verify", "half"), "lists allocation.csv, which is missing", code=EXIT_INVALID)
+    (work / "nostatus").mkdir()
+    (work / "nostatus" / "summary.json").write_text('{"tables": {}}')
+    refused(run("verify", "nostatus"), "its summary.json has no 'status'", code=EXIT_INVALID)
     (work / "nota").mkdir()
     (work / "nota" / "summary.json").write_text('[1, 2]')
     refused(run("verify", "nota"), "not a result summary", code=EXIT_INVALID)
+
+
+def test_verify_on_a_result_with_tables_removed_is_not_an_internal_error(work):
+    assert run("solve", "plan.yaml", "--out", "out/a").exit_code == EXIT_OK
+    summary = json.loads((work / "out" / "a" / "summary.json").read_text())
+    summary["tables"] = {"allocation": "allocation.csv"}  # the others dropped by hand
+    (work / "out" / "a" / "summary.json").write_text(json.dumps(summary))
+    refused(run("verify", "out/a"), "is not a complete result folder", "is missing from its tables",
+            code=EXIT_INVALID)
 
 
 def test_verify_on_a_sweep_folder_says_so(work):
