@@ -57,16 +57,28 @@ def _version() -> str:
 
 
 def marker_document(kind: str, entries: Iterable[str]) -> dict:
-    """The marker's JSON: the kind of output, the version, and the entries written beside it."""
+    """The marker's JSON: the kind of output, the version, and the files and folders written beside it."""
     return {"budgetshift_output": MARKER_FORMAT, "kind": str(kind), "version": _version(),
             "entries": sorted(str(e) for e in entries)}
 
 
+def _entries(folder: Path) -> list[str]:
+    """Every file and folder under ``folder`` (relative, ``/``-separated; folders end in ``/``),
+    the marker itself left out."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        rel = os.path.relpath(dirpath, folder)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        out += [prefix + d + "/" for d in dirnames]
+        out += [prefix + f for f in filenames if prefix or f not in (MARKER, PARTIAL_MARKER)]
+    return sorted(out)
+
+
 def write_marker(folder: str | Path, kind: str) -> None:
-    """Write the marker into ``folder`` (listing every entry already in it)."""
+    """Write the marker into ``folder``, listing every file and folder already in it."""
     folder = Path(folder)
-    entries = [p.name for p in folder.iterdir() if p.name not in (MARKER, PARTIAL_MARKER)]
-    (folder / MARKER).write_text(json.dumps(marker_document(kind, entries), indent=2) + "\n", encoding="utf-8")
+    (folder / MARKER).write_text(json.dumps(marker_document(kind, _entries(folder)), indent=2) + "\n",
+                                 encoding="utf-8")
 
 
 def read_marker(folder: str | Path) -> dict | None:
@@ -155,7 +167,8 @@ def check_target(directory: str | Path, overwrite: bool = False, inputs: Iterabl
                     f"--overwrite refused: {given} ({resolved}) was not written by budgetshift (it has no valid "
                     f"{MARKER} marker file), so it is left untouched. Choose another folder, or remove it "
                     "yourself if you are sure")
-            foreign = [e for e in entries if e != MARKER and e not in marker["entries"]]
+            listed = set(marker["entries"])
+            foreign = [e for e in _entries(resolved) if e not in listed]
             if foreign:
                 shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
                 raise OutputFolderError(

@@ -124,6 +124,21 @@ def test_a_result_folder_with_a_user_file_added_is_not_replaced(work, tmp_path):
     assert tree(tmp_path) == before
 
 
+def test_a_user_file_deep_inside_a_compare_folder_is_not_replaced(work, tmp_path):
+    """The marker lists every file and folder written (runs/<label>/... included), so a file added
+    anywhere inside is noticed; the untouched folder is replaced."""
+    assert run("compare", "plan.yaml", "--out", "out/c", "--workers", "1").exit_code == EXIT_OK
+    marker = read_marker(work / "out" / "c")
+    assert marker["kind"] == "compare" and "runs/" in marker["entries"]
+    assert run("compare", "plan.yaml", "--out", "out/c", "--overwrite", "--workers", "1").exit_code == EXIT_OK
+    run_dir = next(p for p in (work / "out" / "c" / "runs").iterdir())
+    (run_dir / "annotations.txt").write_text("mine")
+    before = tree(tmp_path)
+    res = run("compare", "plan.yaml", "--out", "out/c", "--overwrite", "--workers", "1")
+    refused(res, f"runs/{run_dir.name}/annotations.txt")
+    assert tree(tmp_path) == before
+
+
 def test_a_file_or_a_symlink_as_out_is_refused(work, tmp_path):
     os.symlink(work / "notes.txt", work / "link")
     (work / "real").mkdir()
