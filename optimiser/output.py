@@ -17,7 +17,6 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .errors import BudgetshiftError  # noqa: F401 - kept for callers importing it from here
 from .folders import (NotAResultError, OutputWriteError, check_target, clean_stale, mark_partial, partial_prefix,
                       unmark_partial, write_marker)
 
