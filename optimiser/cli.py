@@ -15,6 +15,7 @@ import click
 
 from . import terminal
 from .errors import BudgetshiftError, InstanceError
+from .folders import NotAResultError, OutputFolderError
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -30,8 +31,8 @@ EXIT_CODES_HELP = f"""
 Exit status:
   {EXIT_OK}  optimal plan (or, for validate/verify, no problems)
   {EXIT_INTERNAL}  unexpected internal error (a bug: please report it with --debug output)
-  {EXIT_USAGE}  wrong command-line usage
-  {EXIT_INVALID}  invalid instance file or override (every problem is listed)
+  {EXIT_USAGE}  wrong command-line usage, or an --out folder budgetshift may not write (checked before solving)
+  {EXIT_INVALID}  invalid instance file or override (every problem is listed), or not a result folder (verify)
   {EXIT_INFEASIBLE}  infeasible: no plan meets all targets, policies, budgets and capacities
   {EXIT_UNBOUNDED}  unbounded: the objective can improve without limit
   {EXIT_SOLVER}  solver failure, or a result that fails verification
@@ -73,18 +74,37 @@ def _stdout_reader_gone() -> bool:
         return False
 
 
-def _flush_stdout() -> None:
-    """Flush what the command printed; a reader that stopped reading is not an error."""
+def _flush_stdout() -> bool:
+    """Flush what the command printed; False when the reader had gone away and some of it was lost
+    (the rest is dropped, so Python's exit does not try to write it again)."""
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         _drop_stdout()
+        return False
+    return True
+
+
+def echo_document(text: str) -> None:
+    """Print a (possibly long) ``--json`` document on stdout, in pieces, so that a reader that goes
+    away before the end (``| head -c 100``) is noticed (a broken pipe: exit 141) rather than the
+    rest being lost without a word."""
+    out = sys.stdout
+    step = 1 << 16
+    for i in range(0, len(text), step):
+        out.write(text[i:i + step])
+        out.flush()
+    out.write("\n")
+    out.flush()
+    if _stdout_reader_gone():
+        raise BrokenPipeError(32, "the reader of the document went away before its end")
 
 
 def _handle_errors(fn):
     """Turn planner-fixable errors into a short message and an exit status. Output cut short by its
-    reader (``| head``) keeps the command's status when the command had finished, and otherwise
-    exits with 141, as a shell reports a command killed by a closed pipe."""
+    reader (``| head``, even in the last flush of a finished command, e.g. a long ``--json``
+    document) exits with 141, as a shell reports a command killed by a closed pipe; output that
+    all reached the pipe keeps the command's status."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -93,9 +113,11 @@ def _handle_errors(fn):
             try:
                 out = fn(*args, **kwargs)
             except SystemExit:
-                _flush_stdout()
+                if not _flush_stdout():
+                    sys.exit(EXIT_READER_GONE)
                 raise
-            _flush_stdout()
+            if not _flush_stdout():
+                sys.exit(EXIT_READER_GONE)
             return out
         except BrokenPipeError as exc:
             if not _stdout_reader_gone():  # a broken pipe of something else is an error like any other
@@ -111,6 +133,11 @@ def _handle_errors(fn):
                 traceback.print_exc()
             click.echo(str(exc), err=True)
             sys.exit(EXIT_INVALID)
+        except (OutputFolderError, NotAResultError) as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_USAGE if isinstance(exc, OutputFolderError) else EXIT_INVALID)
         except BudgetshiftError as exc:
             if debug:
                 traceback.print_exc()
@@ -129,6 +156,31 @@ def _handle_errors(fn):
             sys.exit(EXIT_INTERNAL)
 
     return wrapper
+
+
+OVERWRITE_HELP = ("Replace --out if it already exists; only a folder budgetshift wrote (it carries a "
+                  ".budgetshift-result marker and nothing else of yours) is ever replaced.")
+
+
+def check_out(out_dir, overwrite: bool, inputs=()) -> None:
+    """Fail fast (exit 2, nothing changed) on an --out folder that cannot be written or replaced,
+    before any solving; the same check runs again when the folder is written."""
+    if out_dir:
+        from .folders import check_target
+
+        check_target(out_dir, overwrite, inputs=[f for f in inputs if f])
+
+
+def explain_hint(file, overrides, scenarios) -> str:
+    """The ``budgetshift explain`` command for the same instance, shell-quoted."""
+    import shlex
+
+    words = ["budgetshift", "explain", str(file)]
+    for o in overrides:
+        words += ["--set", str(o)]
+    for sc in scenarios:
+        words += ["--scenario", str(sc)]
+    return "see why: " + " ".join(shlex.quote(w) for w in words)
 
 
 debug_option = click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
@@ -155,7 +207,7 @@ def main() -> None:
 @scenario_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Write every result table as CSV "
               "plus summary.json into this folder (atomically: complete or absent).")
-@click.option("--overwrite", is_flag=True, help="Replace --out if it already exists.")
+@click.option("--overwrite", is_flag=True, help=OVERWRITE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of tables.")
 @click.option("--time-limit", type=click.FloatRange(min=0), help="Seconds HiGHS may take.")
 @click.option("--threads", type=click.IntRange(min=1), help="Threads HiGHS may use.")
@@ -172,6 +224,7 @@ def solve(file, overrides, scenarios, out_dir, overwrite, as_json, time_limit, t
     """Solve the instance FILE and print the plan."""
     from . import load, solve as solve_api
 
+    check_out(out_dir, overwrite, inputs=[file])
     inst = load(file, overrides=list(overrides), scenarios=list(scenarios))
     if solver_log:
         # HiGHS writes its log to stdout; keep stdout clean for --json
@@ -181,7 +234,10 @@ def solve(file, overrides, scenarios, out_dir, overwrite, as_json, time_limit, t
             result = solve_api(inst, time_limit=time_limit, threads=threads, log=True, backend=backend,
                                mip_gap=mip_gap)
     else:
-        result = solve_api(inst, time_limit=time_limit, threads=threads, backend=backend, mip_gap=mip_gap)
+        from . import progress
+
+        with progress.shown(progress.wanted(as_json)):  # HiGHS's progress on a terminal's stderr only
+            result = solve_api(inst, time_limit=time_limit, threads=threads, backend=backend, mip_gap=mip_gap)
     check = None if no_verify or not result.has_plan else result.verify()
     if out_dir:
         path = result.write(out_dir, overwrite=overwrite)
@@ -193,9 +249,11 @@ def solve(file, overrides, scenarios, out_dir, overwrite, as_json, time_limit, t
             doc["verification"] = {"ok": check.ok, "violations": [str(v) for v in check.violations]}
         from .output import to_json
 
-        click.echo(to_json(doc))
+        echo_document(to_json(doc))
     else:
         terminal.print_result(result, check)
+        if result.status.value == "infeasible":
+            click.echo(explain_hint(file, overrides, scenarios))
     code = _status_exit(result.status)
     if code == EXIT_OK and check is not None and not check.ok:
         code = EXIT_SOLVER
@@ -229,7 +287,14 @@ def verify(result_dir, debug):
     from .verify import verify_tables
 
     tables, summary = read_result(result_dir)
-    check = verify_tables(tables, summary)
+    if "status" not in summary:
+        raise NotAResultError(f"{result_dir} is not a result folder (the folder solve --out writes): its "
+                              "summary.json has no 'status'")
+    try:
+        check = verify_tables(tables, summary)
+    except (KeyError, IndexError) as exc:  # a table or column a plan always has is missing
+        raise NotAResultError(f"{result_dir} is not a complete result folder: {exc} is missing from its "
+                              "tables (write it again with solve --out)") from None
     click.echo(str(check))
     sys.exit(EXIT_OK if check.ok else EXIT_SOLVER)
 

@@ -17,7 +17,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .errors import BudgetshiftError
+from .folders import (NotAResultError, OutputWriteError, check_target, clean_stale, mark_partial, partial_prefix,
+                      unmark_partial, write_marker)
 
 
 def _clean(value: Any) -> Any:
@@ -47,36 +48,57 @@ def to_json(data: Any) -> str:
     return json.dumps(_clean(data), indent=2, sort_keys=False, allow_nan=False)
 
 
+def _kind(documents: dict[str, Any]) -> str:
+    """What an output folder holds, for its marker: solve, compare, pooling, sweep, pareto, uncertainty."""
+    if "comparison" in documents:
+        return "compare"
+    if "pooling" in documents:
+        return "pooling"
+    summary = documents.get("summary")
+    kind = summary.get("kind") if isinstance(summary, dict) else None
+    return str(kind) if isinstance(kind, str) and kind else "solve"
+
+
 def write_tables_atomically(directory: str | Path, tables: dict[str, pd.DataFrame], documents: dict[str, Any],
-                            overwrite: bool = False, extra: Callable[[Path], None] | None = None) -> Path:
+                            overwrite: bool = False, extra: Callable[[Path], None] | None = None,
+                            kind: str | None = None) -> Path:
     """Write ``tables`` as CSV and ``documents`` as JSON into ``directory``, atomically.
 
     ``extra(folder)``, if given, writes further files into the temporary folder before it is
-    renamed into place (so they too are complete or absent).
+    renamed into place (so they too are complete or absent). The folder gets the marker file
+    :data:`~optimiser.folders.MARKER` (``kind``: what it holds), by which ``overwrite`` knows a
+    folder budgetshift wrote: any other non-empty folder is refused (see :mod:`optimiser.folders`).
+    Partial folders left beside it by killed runs are removed first.
     """
-    target = Path(directory).resolve()
-    if target.exists() and not overwrite:
-        if not target.is_dir() or any(target.iterdir()):
-            raise BudgetshiftError(f"{target} already exists and is not empty; choose another folder "
-                                   "or pass --overwrite")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    target = check_target(directory, overwrite)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale(target)
+        tmp = Path(tempfile.mkdtemp(prefix=partial_prefix(target), dir=target.parent))
+    except OSError as exc:
+        raise OutputWriteError(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        mark_partial(tmp)
         for name, df in tables.items():
             df.to_csv(tmp / f"{name}.csv", index=False, float_format="%.10g", lineterminator="\n")
         for name, doc in documents.items():
             (tmp / f"{name}.json").write_text(to_json(doc) + "\n", encoding="utf-8")
         if extra is not None:
             extra(tmp)
+        unmark_partial(tmp)
+        write_marker(tmp, kind or _kind(documents))
         if target.exists():
+            check_target(target, overwrite)  # still ours (or empty) now that the plan is written
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.replace(target, old)
             os.replace(tmp, target)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise OutputWriteError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
     return target
 
@@ -106,14 +128,39 @@ def write_result(result, directory: str | Path, overwrite: bool = False, workboo
 
 
 def read_result(directory: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """Tables and summary of a result folder written by :func:`write_result`."""
+    """Tables and summary of a result folder written by :func:`write_result`.
+
+    A folder that is not one (no readable ``summary.json`` listing its tables, a table file
+    missing, or the folder of a sweep, Pareto or uncertainty run) raises
+    :class:`~optimiser.folders.NotAResultError` saying what was found."""
     directory = Path(directory)
-    summary = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
+    where = f"{directory} is not a result folder (the folder solve --out writes)"
+    path = directory / "summary.json"
+    if not directory.is_dir():
+        raise NotAResultError(f"{where}: it is {'a file' if directory.exists() else 'not there'}")
+    if not path.is_file():
+        other = [n for n in ("comparison.json", "pooling.json") if (directory / n).is_file()]
+        found = f"it has {other[0]}, not summary.json" if other else "it has no summary.json"
+        raise NotAResultError(f"{where}: {found}")
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise NotAResultError(f"{where}: {path} cannot be read as JSON ({exc})") from None
+    kind = summary.get("kind") if isinstance(summary, dict) else None
+    if isinstance(kind, str) and kind in ("sweep", "pareto", "uncertainty"):
+        raise NotAResultError(f"{where}: it holds a {kind} run, not one plan")
+    if not isinstance(summary, dict) or not isinstance(summary.get("tables"), dict):
+        raise NotAResultError(f"{where}: {path} is not a result summary (expected a JSON object with a "
+                              "'tables' mapping)")
     tables = {}
-    for name, file in summary.get("tables", {}).items():
-        path = directory / file
+    for name, file in summary["tables"].items():
+        path = directory / str(file)
+        if not path.is_file():
+            raise NotAResultError(f"{where}: its summary.json lists {file}, which is missing")
         try:
             tables[name] = pd.read_csv(path)
         except pd.errors.EmptyDataError:
             tables[name] = pd.DataFrame()
+        except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise NotAResultError(f"{where}: {path} is not a readable CSV table ({exc})") from None
     return tables, summary

@@ -74,6 +74,14 @@ def _changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~((a == b) | (np.isnan(a) & np.isnan(b))))
 
 
+def _finished(future) -> "_Solved | None":
+    """The answer of a solve in flight once it is done, or None if it failed."""
+    try:
+        return future.result()
+    except Exception:  # noqa: BLE001 - a failed solve is simply not kept
+        return None
+
+
 class Session:
     """Solve an instance and its variants, re-using one HiGHS model (see module docstring)."""
 
@@ -119,6 +127,15 @@ class Session:
             for overrides in variants:
                 try:
                     variant = self._prepare(overrides)  # overlaps the solve of the variant before
+                except (KeyboardInterrupt, SystemExit):
+                    # interrupted while the variant before was solving: its answer is not lost (the pool
+                    # waits for that solve anyway), so a caller keeping a checkpoint keeps it
+                    if running is not None:
+                        finished = _finished(running[1])
+                        if finished is not None:
+                            done, running = running[0], None
+                            yield self._result(done, finished)
+                    raise
                 except Exception as exc:
                     if running is not None:  # the variant before is answered first, as solve() would
                         done, future = running
@@ -130,7 +147,14 @@ class Session:
                     raise
                 if running is not None:
                     done, future = running
-                    solved = future.result()
+                    try:
+                        solved = future.result()
+                    except (KeyboardInterrupt, SystemExit):
+                        # interrupted while waiting for it: the pool finishes that solve anyway, so it is kept
+                        finished = _finished(future)
+                        if finished is not None:
+                            yield self._result(done, finished)
+                        raise
                     running = (variant, pool.submit(self._run, variant))
                     yield self._result(done, solved)  # extraction overlaps the next solve
                 else:

@@ -19,6 +19,7 @@ import numpy as np
 import formulations
 from formulations.lp import LinearProgram
 
+from . import progress
 from .errors import SolverError
 from .gc_pause import without_gc_pauses
 
@@ -144,7 +145,8 @@ def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions(), h=Non
         if status == highspy.HighsStatus.kError:
             raise SolverError("HiGHS rejected the model (passModel returned an error)")
     clock = h.getRunTime()  # HiGHS's clock runs on across solves of one model: take differences
-    h.run()
+    with progress.watching(h):  # on a terminal only (see optimiser.progress); otherwise nothing
+        h.run()
     st, text = _status_from_highs(h)
     seconds = h.getRunTime() - clock
     if h.getModelStatus() == highspy.HighsModelStatus.kUnboundedOrInfeasible:
@@ -152,7 +154,8 @@ def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions(), h=Non
         h.setOptionValue("presolve", "off")
         h.clearSolver()
         clock = h.getRunTime()
-        h.run()
+        with progress.watching(h):
+            h.run()
         seconds += h.getRunTime() - clock
         st, text = _status_from_highs(h)
         if h.getModelStatus() == highspy.HighsModelStatus.kUnboundedOrInfeasible:

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import optimiser
 from optimiser import execution
-from optimiser.cli import EXIT_INVALID, EXIT_OK, EXIT_SOLVER, main
+from optimiser.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
 from optimiser.errors import BudgetshiftError, InstanceError
 from optimiser.sweep import SweepTask, grid, parse_values, parse_vary
 
@@ -238,13 +238,15 @@ def test_cli_writes_every_output_atomically_and_prints_json(tmp_path):
     doc = json.loads(res.stdout)
     assert [p["status"] for p in doc["points"]] == ["infeasible", "optimal", "optimal"]
     assert doc["statuses"] == {"infeasible": 1, "optimal": 2}
-    assert sorted(os.listdir(out)) == ["points.csv", "report.html", "summary.json", "sweep.xlsx"]
+    # the marker by which --overwrite knows a folder budgetshift wrote, then the outputs
+    assert sorted(os.listdir(out)) == [".budgetshift-result", "points.csv", "report.html", "summary.json",
+                                       "sweep.xlsx"]
     table = pd.read_csv(out / "points.csv")
     assert list(table["discounted_cost"].fillna(-1)) == [-1, 184000, 184000]
     html = (out / "report.html").read_text()
     assert "plotly" in html and "<script src=" not in html  # self-contained
     assert not any(p.name.startswith(".sw") for p in tmp_path.iterdir())  # checkpoint removed once written
     again = CliRunner().invoke(main, args)
-    assert again.exit_code == EXIT_SOLVER and "already exists" in again.stderr
+    assert again.exit_code == EXIT_USAGE and "already exists" in again.stderr  # checked before solving
     bad = CliRunner().invoke(main, ["sweep", str(TINY), "--vary", "targets[9].at_most=1:2:1"])
     assert bad.exit_code == EXIT_INVALID and "targets" in bad.stderr

@@ -12,7 +12,8 @@ from ..terminal import PlannerConsole
 from rich.markup import escape
 from rich.table import Table
 
-from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, _handle_errors, debug_option, set_option
+from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, OVERWRITE_HELP, _handle_errors, check_out, \
+    echo_document, debug_option, set_option
 from ..terminal import money, number
 
 # the shadow prices shown in the terminal (every key family is in the --out tables)
@@ -140,7 +141,7 @@ def register(group) -> None:
     @click.option("--out", "out_dir", type=click.Path(file_okay=False),
                   help="Write every comparison table as CSV, comparison.xlsx (a sheet per table) and each "
                        "run's own tables (runs/<label>/) into this folder (atomically).")
-    @click.option("--overwrite", is_flag=True, help="Replace --out if it already exists.")
+    @click.option("--overwrite", is_flag=True, help=OVERWRITE_HELP)
     @click.option("--html", "html", type=click.Path(dir_okay=False),
                   help="Also write the HTML report with plots to this file.")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of tables.")
@@ -160,6 +161,7 @@ def register(group) -> None:
         from .. import compare as compare_api
         from ..output import to_json
 
+        check_out(out_dir, overwrite, inputs=files)
         cmp = compare_api(list(files), scenarios=list(scenarios), overrides=list(overrides),
                           include_base=not no_base, workers=workers, time_limit=time_limit,
                           progress=not as_json)
@@ -175,7 +177,7 @@ def register(group) -> None:
             if not as_json:
                 click.echo(f"wrote the report to {path}", err=True)
         if as_json:
-            click.echo(to_json(cmp.to_dict()))
+            echo_document(to_json(cmp.to_dict()))
         else:
             print_comparison(cmp)
         failed = [lab for lab, r in cmp.runs.iterrows() if r["status"] == "error"]

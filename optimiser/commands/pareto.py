@@ -54,4 +54,4 @@ def register(group) -> None:
                  as_json=as_json, html=html,
                  write=lambda t, d, page, ow: write(t, d, tables={"plans": plan_table(t)}, html=page, overwrite=ow),
                  document=lambda t: document(t, {"plans": plan_table(t)}, name="frontier"),
-                 report=report_html, show=show, failed=any_failed)
+                 report=report_html, show=show, failed=any_failed, inputs=[file])

@@ -11,8 +11,8 @@ from ..terminal import PlannerConsole
 from rich.markup import escape
 from rich.table import Table
 
-from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, _handle_errors, _status_exit, debug_option, \
-    scenario_option, set_option
+from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, OVERWRITE_HELP, _handle_errors, _status_exit, check_out, \
+    debug_option, echo_document, scenario_option, set_option
 from ..terminal import money, number, year_table
 
 
@@ -82,7 +82,7 @@ def register(group) -> None:
     @scenario_option
     @click.option("--out", "out_dir", type=click.Path(file_okay=False),
                   help="Write the comparison tables as CSV, pooling.xlsx and pooling.json (atomically).")
-    @click.option("--overwrite", is_flag=True, help="Replace --out if it already exists.")
+    @click.option("--overwrite", is_flag=True, help=OVERWRITE_HELP)
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of tables.")
     @click.option("--html", "html", type=click.Path(dir_okay=False),
                   help="Write a self-contained HTML report with plots to this file (atomically).")
@@ -107,6 +107,7 @@ def register(group) -> None:
         from ..output import to_json
         from ..pooling import pooling as pooling_api
 
+        check_out(out_dir, overwrite, inputs=[file])
         inst = load(file, overrides=list(overrides), scenarios=list(scenarios))
         p = pooling_api(inst, time_limit=time_limit, threads=threads, mip_gap=mip_gap)
         bad = [arr for arr, r in p.results.items() if r.has_plan and not r.verify().ok]
@@ -122,7 +123,7 @@ def register(group) -> None:
             if not as_json:
                 click.echo(f"wrote the report to {html}", err=True)
         if as_json:
-            click.echo(to_json(p.to_dict()))
+            echo_document(to_json(p.to_dict()))
         else:
             _show(p, PlannerConsole())
         for arr in bad:

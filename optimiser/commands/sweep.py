@@ -12,14 +12,15 @@ from pathlib import Path
 
 import click
 
-from ..cli import EXIT_OK, EXIT_SOLVER, EXIT_USAGE, _handle_errors, debug_option, scenario_option, set_option
+from ..cli import EXIT_OK, EXIT_SOLVER, EXIT_USAGE, OVERWRITE_HELP, _handle_errors, check_out, \
+    debug_option, echo_document, scenario_option, set_option
 
 MANY_EXIT_HELP = f"""
 \b
 Exit status:
   {EXIT_OK}  every point was solved (a point with no plan is an answer: see its status)
   1  unexpected internal error (a bug: please report it with --debug output)
-  2  wrong command-line usage
+  2  wrong command-line usage, or an --out folder budgetshift may not write (checked before solving)
   3  invalid instance file, override or --vary/--outcome (every problem is listed)
   {EXIT_SOLVER}  some points failed (their solve failed twice; see their status and message)
   130  interrupted (finished points are kept: run the same command with --resume)
@@ -56,7 +57,7 @@ def output_options(fn):
         click.option("--out", "out_dir", type=click.Path(file_okay=False),
                      help="Write the tables as CSV, one Excel workbook, summary.json and report.html into "
                           "this folder (atomically: complete or absent)."),
-        click.option("--overwrite", is_flag=True, help="Replace --out if it already exists."),
+        click.option("--overwrite", is_flag=True, help=OVERWRITE_HELP),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of tables "
                      "(and no progress bar)."),
         click.option("--html", "html", type=click.Path(dir_okay=False),
@@ -81,18 +82,14 @@ def checkpoint_path(checkpoint, out_dir, resume) -> tuple[Path | None, bool]:
 
 
 def run_many(compute, *, checkpoint, out_dir, resume, overwrite, as_json, html, write, document, report, show,
-             failed) -> None:
-    """Shared tail of the three commands: compute with a checkpoint, write, print, exit."""
+             failed, inputs=()) -> None:
+    """Shared tail of the three commands: compute with a checkpoint, write, print, exit. A bad
+    --out fails here, before any point is solved (exit 2)."""
     from ..output import to_json
     from ..sweep import write_html
 
     path, auto = checkpoint_path(checkpoint, out_dir, resume)
-    if out_dir and not overwrite:
-        target = Path(out_dir)
-        if target.exists() and (not target.is_dir() or any(target.iterdir())):
-            click.echo(f"error: {target.resolve()} already exists and is not empty; choose another folder or pass "
-                       "--overwrite", err=True)
-            sys.exit(EXIT_SOLVER)
+    check_out(out_dir, overwrite, inputs=inputs)
     try:
         table = compute(checkpoint=path, resume=resume, progress=not as_json)
     except KeyboardInterrupt:
@@ -111,7 +108,7 @@ def run_many(compute, *, checkpoint, out_dir, resume, overwrite, as_json, html, 
         if not as_json:
             click.echo(f"wrote the report to {p}", err=True)
     if as_json:
-        click.echo(to_json(document(table)))
+        echo_document(to_json(document(table)))
     else:
         show(table)
     sys.exit(EXIT_SOLVER if failed(table) else EXIT_OK)
@@ -206,4 +203,5 @@ def register(group) -> None:
                  as_json=as_json, html=html,
                  write=lambda t, d, page, ow: write(t, d, html=page, overwrite=ow),
                  document=document, report=report_html,
-                 show=lambda t: print_points(t, ["point", *grid], f"Sweep of {inst.name}"), failed=any_failed)
+                 show=lambda t: print_points(t, ["point", *grid], f"Sweep of {inst.name}"), failed=any_failed,
+                 inputs=[file])

@@ -92,4 +92,4 @@ def register(group) -> None:
                  as_json=as_json, html=html,
                  write=lambda t, d, page, ow: write(t, d, tables=extra(t), html=page, overwrite=ow),
                  document=lambda t: document(t, extra(t), name="samples"),
-                 report=report_html, show=show, failed=any_failed)
+                 report=report_html, show=show, failed=any_failed, inputs=[file])
