@@ -114,6 +114,7 @@ def test_time_limit_option_is_accepted(tiny_result):
     assert r.objective == pytest.approx(tiny_result.objective)
 
 
+@pytest.mark.slow
 def test_verifier_catches_broken_flows_inside_a_pathway():
     """Tampering in the middle of a pathway (not at a source) breaks conservation, the nodes table or
     the edge shares, and each is named; a flow naming a node the nodes table lacks is caught too."""

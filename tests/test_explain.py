@@ -155,6 +155,7 @@ def kent_tight():
     return explain(optimiser.load(KENT, overrides={"targets[2].at_most": 22_000}))
 
 
+@pytest.mark.slow
 def test_kent_tightened_target_relaxation_is_minimal(kent_tight):
     """The smallest relaxation lifts the 2028 target alone (by about 1,025 admissions, 4.7%);
     the relaxed value has a plan and 5 admissions less has none."""

@@ -129,6 +129,7 @@ def _instances():
     yield optimiser.load_data(with_arrangement(random_holding_instance(1), "partial"))
 
 
+@pytest.mark.slow
 def test_every_block_built_is_claimed_by_its_family_and_every_claim_is_built():
     """Build each step in turn and check what it added against its record (keys, unit, dual
     unit); every block the registry claims must be built by some instance."""
