@@ -154,3 +154,14 @@ def test_every_block_built_is_claimed_by_its_family_and_every_claim_is_built():
                 assert (tuple(c.index.columns), c.unit, c.dual_unit) == (b.keys, b.unit, b.dual_unit), name
                 built.add(name)
     assert set(BLOCKS) - built == set(), "registry blocks no instance builds (stale records?)"
+
+
+def test_the_mathematics_imports_nothing_from_optimiser():
+    """formulations/ (the registry included) is the lower layer: optimiser reads it, never the
+    reverse (the registry names optimiser's functions by string)."""
+    for path in sorted((ROOT / "formulations").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            assert not any(n.split(".")[0] == "optimiser" for n in names), f"{path.name} imports optimiser"
