@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+FLOOR = "import numpy, pandas, scipy.sparse, networkx, pydantic, yaml, highspy, click, rich.table"
 
 
 def command(*args: str, source: Path | None = None) -> list[str]:
@@ -54,7 +55,11 @@ def main() -> None:
     ap.add_argument("--against", type=Path, help="another source tree to time beside this one")
     a = ap.parse_args()
     trees = [("", ROOT)] + ([(" [against]", a.against.resolve())] if a.against else [])
-    cases = {"python -c pass": ([sys.executable, "-c", "pass"], ROOT)}
+    cases = {
+        "python -c pass": ([sys.executable, "-c", "pass"], ROOT),
+        # the libraries a solve cannot do without: the floor under any solve's start-up
+        "python -c 'import <the solve's libraries>'": ([sys.executable, "-c", FLOOR], ROOT),
+    }
     for tag, tree in trees:
         src = None if tree == ROOT else tree
         cases.update({
