@@ -16,7 +16,7 @@ REL_TOL = 1e-6
 
 #: How many cases of each cross-check run in the quick suite (``pytest -m "not slow"``); the rest
 #: are marked ``slow`` and run in the full suite.
-QUICK = 3
+QUICK = 2
 
 
 def cases(values, quick: int = QUICK) -> list:

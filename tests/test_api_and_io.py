@@ -76,6 +76,7 @@ def test_failed_write_leaves_nothing(tiny_result, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_same_input_gives_the_same_files(tmp_path):
     for k in (1, 2):
         optimiser.solve(optimiser.load(TINY)).write(tmp_path / f"run{k}")

@@ -24,6 +24,7 @@ def generated():
     return optimiser.load_data(copy.deepcopy(data), file="generated")
 
 
+@pytest.mark.slow
 def test_fast_path_and_pyomo_path_agree_on_a_generated_instance(generated):
     fast = optimiser.solve(generated)
     slow = optimiser.solve(generated, backend="pyomo")
