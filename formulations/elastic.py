@@ -37,25 +37,18 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .families import BLOCKS, RELAX_GROUPS, relaxable_columns, relaxable_rows
 from .lp import LinearProgram, highs_model, new_highs
+from .shift_policy import base_total_spend, policy_fraction, required_share, share_trajectory
 
-#: Families of relaxable bounds, in the order they are reported.
-FAMILIES = ("targets", "budget", "shift", "capacity", "stability")
+#: Families of relaxable bounds, in the order they are reported (the registry's relaxation groups).
+FAMILIES = RELAX_GROUPS
 
-#: Constraint blocks whose bounds may be relaxed, and their family. Capacity is the bounds of the
-#: ``activity`` columns.
-ROW_FAMILIES = {
-    "outcome_target": "targets",
-    "pooled_budget": "budget",
-    "holder_budget": "budget",
-    "pooled_fund": "budget",
-    "ring_fence": "budget",
-    "capitation": "budget",
-    "shift_share": "shift",
-    "shift_transfer": "shift",
-    "growth_limit": "stability",
-    "shrink_limit": "stability",
-}
+#: Constraint blocks whose bounds may be relaxed, and their family (read off the registry,
+#: :mod:`formulations.families`: a block's ``relax``). Capacity is the bounds of the variable
+#: blocks in :data:`COL_FAMILIES` (the ``activity`` columns).
+ROW_FAMILIES = relaxable_rows()
+COL_FAMILIES = relaxable_columns()
 
 #: Default weight of each family: 1 per unit of relative relaxation (1.0 = the bound's whole size).
 DEFAULT_WEIGHTS = {f: 1.0 for f in FAMILIES}
@@ -68,13 +61,16 @@ def relaxable_bounds(lp: LinearProgram, inst, families=FAMILIES) -> pd.DataFrame
     (lower|upper), bound, scale``.
 
     ``index`` is the global row (``kind == "row"``) or column number, ``pos`` its place in its
-    block. ``scale`` is the size relative to which the slack is measured (floored at 1):
+    block. ``scale`` is the size relative to which the slack is measured (floored at 1), as the
+    block's ``relax_scale`` in the registry says:
 
-    * ``outcome_target``, ``pooled_budget``, ``shift_transfer``, capacity: ``|bound|``;
-    * ``shift_share`` (bound 0, in currency): the required share ``s_t`` x base-year total spend,
-      i.e. the group spend the rule asks for at base-year money, so 1.0 is the whole required share;
-    * ``growth_limit`` / ``shrink_limit``: the first year's bound ``(1 +/- limit) x baseline``
-      of the service (later years' rows have bound 0), i.e. about one year's activity.
+    * ``"bound"`` (``outcome_target``, the budgets, ``shift_transfer``, capacity): ``|bound|``;
+    * ``"required share"`` (``shift_share``, bound 0, in currency): the required share ``s_t`` x
+      base-year total spend, i.e. the group spend the rule asks for at base-year money, so 1.0 is
+      the whole required share;
+    * ``"first year"`` (``growth_limit`` / ``shrink_limit``): the first year's bound
+      ``(1 +/- limit) x baseline`` of the service (later years' rows have bound 0), i.e. about one
+      year's activity.
     """
     parts = []
     for name, block in lp.constraints.items():
@@ -88,22 +84,25 @@ def relaxable_bounds(lp: LinearProgram, inst, families=FAMILIES) -> pd.DataFrame
                 continue
             pos = np.flatnonzero(finite)
             scale = np.abs(bound[pos])
-            if name == "shift_share":
+            how = BLOCKS[name].relax_scale
+            if how == "required share":
                 scale = _share_scales(inst, idx.iloc[pos])
-            elif name in ("growth_limit", "shrink_limit"):
+            elif how == "first year":
                 first = idx.assign(_b=bound).sort_values("year").groupby("service")["_b"].first()
                 scale = np.abs(first.reindex(idx.loc[pos, "service"]).to_numpy())
             parts.append(pd.DataFrame({
                 "family": fam, "constraint": name, "kind": "row", "pos": pos, "index": block.start + pos,
                 "side": side, "bound": bound[pos], "scale": np.maximum(scale, 1.0)}))
-    act = lp.variables.get("activity")
-    if act is not None and "capacity" in families and len(act):
+    for name, fam in COL_FAMILIES.items():
+        act = lp.variables.get(name)
+        if act is None or fam not in families or not len(act):
+            continue
         for side, bound in (("upper", act.upper), ("lower", act.lower)):
             ok = np.isfinite(bound) & ((bound > 0) if side == "lower" else True)
             pos = np.flatnonzero(ok)
             if len(pos):
                 parts.append(pd.DataFrame({
-                    "family": "capacity", "constraint": "capacity", "kind": "col", "pos": pos,
+                    "family": fam, "constraint": fam, "kind": "col", "pos": pos,
                     "index": act.start + pos, "side": side, "bound": bound[pos],
                     "scale": np.maximum(np.abs(bound[pos]), 1.0)}))
     cols = ["family", "constraint", "kind", "pos", "index", "side", "bound", "scale"]
@@ -113,12 +112,7 @@ def relaxable_bounds(lp: LinearProgram, inst, families=FAMILIES) -> pd.DataFrame
 
 
 def _share_scales(inst, rows: pd.DataFrame) -> np.ndarray:
-    from .shift_policy import share_trajectory
-
-    total = float(inst.services["base_spend"].sum()) if inst is not None else 0.0
-    if total <= 0 and inst is not None:
-        total = float(np.nanmin(np.where(np.isfinite(inst.budget), inst.budget, np.nan))) \
-            if np.isfinite(inst.budget).any() else 1.0
+    total = base_total_spend(inst) if inst is not None else 0.0
     req = {}
     if inst is not None:
         for p in inst.model.shift_policies:
@@ -347,7 +341,6 @@ def largest_share_increase(lp: LinearProgram, inst, policy: str, *, tol: float =
     import highspy
 
     from .budget import spend_terms
-    from .shift_policy import share_trajectory
 
     p = next((q for q in inst.model.shift_policies if q.kind == "share" and q.name == policy), None)
     block = lp.constraints.get("shift_share")
@@ -355,10 +348,8 @@ def largest_share_increase(lp: LinearProgram, inst, policy: str, *, tol: float =
         return None
     rows = block.index.assign(row_=block.start + np.arange(len(block)))
     rows = rows[rows["policy"] == policy]
-    tr = share_trajectory(inst, p).set_index("year")["required_share"]
     s0 = inst.base_share(p.sectors)
-    frac = {y: (tr[y] - s0) / (p.increase_pp / 100.0) if p.increase_pp else
-            (y - inst.base_year) / len(inst.years) for y in tr.index}
+    frac = {y: policy_fraction(inst, y, p.trajectory) for y in share_trajectory(inst, p)["year"]}
     spend = spend_terms(lp, inst)
     spend = spend.assign(g=spend["sector"].isin(p.sectors).astype(float))
     spend = spend.groupby(["year", "col", "g"], as_index=False)["coef"].sum()
@@ -373,7 +364,7 @@ def largest_share_increase(lp: LinearProgram, inst, policy: str, *, tol: float =
 
     def feasible(increase: float) -> bool:
         for r in rows.itertuples(index=False):
-            s = s0 + increase / 100.0 * frac[r.year]
+            s = required_share(s0, increase, frac[r.year])
             t = spend[spend["year"] == r.year]
             for col, g, c in zip(t["col"], t["g"], t["coef"]):
                 h.changeCoeff(int(r.row_), int(col), float(c * (g - s)))

@@ -22,6 +22,31 @@ def trajectory(inst, final_value: float, start_value: float, kind: str) -> pd.Da
     return pd.DataFrame(rows, columns=["year", "required"])
 
 
+def policy_fraction(inst, year: int, kind: str) -> float:
+    """f_t: the fraction of a policy's change required by ``year``: ``(t - base_year) / T`` on a
+    linear trajectory; on a ``final_year`` one, 1 in the final year and 0 before (the factor of
+    :func:`trajectory`)."""
+    if kind == "final_year":
+        return 1.0 if year == inst.final_year else 0.0
+    return (year - inst.base_year) / len(inst.years)
+
+
+def required_share(base_share: float, increase_pp: float, fraction: float = 1.0) -> float:
+    """The share rule: ``s_t = share_base(G) + increase_pp / 100 x f_t`` (``f_t = 1``: the final share)."""
+    return base_share + increase_pp / 100 * fraction
+
+
+def base_total_spend(inst) -> float:
+    """The base-year total spend a share is measured against (the smallest finite budget where
+    the base year has no spend, else 1), so that ``s_t x base_total_spend`` is the group spend the
+    rule asks for at base-year money."""
+    total = float(inst.services["base_spend"].sum())
+    if total <= 0:
+        total = float(np.nanmin(np.where(np.isfinite(inst.budget), inst.budget, np.nan))) \
+            if np.isfinite(inst.budget).any() else 1.0
+    return total
+
+
 def share_trajectory(inst, policy) -> pd.DataFrame:
     """(year, required_share) for a share policy: base share + increase x (t - base) / T."""
     s0 = inst.base_share(policy.sectors)

@@ -87,13 +87,11 @@ def add_transformation_fund(lp: LinearProgram, inst) -> None:
     fund = inst.model.transformation_fund
     if fund is None or "transformation_fund_paid" not in lp.variables:
         return
-    from optimiser.instance import expand_years
-
     f = lp.variables["transformation_fund_paid"]
     t = f.index.assign(col=f.cols, coef=1.0)
     if fund.per_year is not None:
         years = fund_years(inst)
-        limit = expand_years(fund.per_year, list(inst.years), inst.base_year)
+        limit = inst.transformation_fund_per_year()
         rows = pd.DataFrame({"year": years})
         lp.add_constraints("transformation_fund_year", rows, t[t["year"].isin(years)][["year", "col", "coef"]],
                            upper=np.array([limit[y] for y in years], dtype=float),

@@ -23,21 +23,60 @@ Python API (the CLI is a thin shell over these)::
     optimiser.pooling(inst).summary          # siloed vs pooled budget holders: the value of pooling
 """
 
-from .compare import Comparison, compare
-from .explain import Explanation, explain
-from .errors import BudgetshiftError, InstanceError, Problem, SolverError
-from .instance import Instance
-from .loading import load, load_data, parse_override
-from .output import read_result
-from .pareto import pareto
-from .pooling import Pooling, pooling
-from .report import write_report
-from .results import TABLES, Result
-from .session import Session
-from .solve import SolverOptions, Status, build_lp, build_model, solve, solve_model
-from .sweep import sweep
-from .uncertainty import uncertainty
-from .verify import Verification, verify_tables
+import importlib
+import sys
+import types
+
+#: Where each public name lives: ``import optimiser`` imports none of it (pandas, scipy, networkx,
+#: pydantic and HiGHS load only when a name is first used; see :func:`__getattr__`).
+_API = {
+    "Comparison": "compare", "compare": "compare",
+    "Explanation": "explain", "explain": "explain",
+    "BudgetshiftError": "errors", "InstanceError": "errors", "Problem": "errors", "SolverError": "errors",
+    "Instance": "instance",
+    "load": "loading", "load_data": "loading", "parse_override": "loading",
+    "read_result": "output",
+    "pareto": "pareto",
+    "Pooling": "pooling", "pooling": "pooling",
+    "write_report": "report",
+    "TABLES": "results", "Result": "results",
+    "Session": "session",
+    "SolverOptions": "solve", "Status": "solve", "build_lp": "solve", "build_model": "solve", "solve": "solve",
+    "solve_model": "solve",
+    "sweep": "sweep",
+    "uncertainty": "uncertainty",
+    "Verification": "verify", "verify_tables": "verify",
+}
+
+
+def __getattr__(name: str):
+    """The public API, imported on first use (PEP 562)."""
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))
+
+
+class _Package(types.ModuleType):
+    """``optimiser`` itself. Seven functions share their module's name (``optimiser.solve`` is the
+    function, in :mod:`optimiser.solve`); importing such a module sets the package attribute to the
+    module, which an eager ``from .solve import solve`` used to overwrite at once. Lazily, the
+    function is kept instead (and fetched by :func:`__getattr__` on first use)."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _API and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __version__ = "0.1.0"
 

@@ -13,7 +13,7 @@ import traceback
 
 import click
 
-from . import terminal
+from .commands import COMMANDS, register as _register_command
 from .errors import BudgetshiftError, InstanceError
 from .folders import NotAResultError, OutputFolderError
 
@@ -194,7 +194,31 @@ scenario_option = click.option("--scenario", "scenarios", multiple=True, metavar
                                     "overrides take priority over scenarios, which take priority over the file.")
 
 
-@click.group(help="budgetshift: least-cost plans for shifting health and care budgets upstream "
+class LazyGroup(click.Group):
+    """The ``budgetshift`` group: the commands of :mod:`optimiser.commands` are imported only when
+    one is run or its own ``--help`` is asked for; ``budgetshift --help`` lists them from their
+    summaries (:data:`optimiser.commands.COMMANDS`), so listing them imports none."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name not in self.commands and name in COMMANDS:
+            _register_command(self, name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        def listed(name):  # a loaded command as itself, a lazy one as a stand-in carrying its summary
+            return self.commands.get(name) or click.Command(name, help=COMMANDS[name])
+
+        commands = [(n, c) for n in self.list_commands(ctx) if not (c := listed(n)).hidden]
+        if commands:
+            limit = formatter.width - 6 - max(len(n) for n, _ in commands)
+            with formatter.section("Commands"):
+                formatter.write_dl([(n, c.get_short_help_str(limit)) for n, c in commands])
+
+
+@click.group(cls=LazyGroup, help="budgetshift: least-cost plans for shifting health and care budgets upstream "
                   "(Pyomo + HiGHS)." + EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="budgetshift")
 def main() -> None:
@@ -251,6 +275,8 @@ def solve(file, overrides, scenarios, out_dir, overwrite, as_json, time_limit, t
 
         echo_document(to_json(doc))
     else:
+        from . import terminal
+
         terminal.print_result(result, check)
         if result.status.value == "infeasible":
             click.echo(explain_hint(file, overrides, scenarios))
@@ -299,13 +325,8 @@ def verify(result_dir, debug):
     sys.exit(EXIT_OK if check.ok else EXIT_SOLVER)
 
 
-from .commands import register_all  # noqa: E402
-
 if __name__ == "__main__":  # pragma: no cover - python -m optimiser.cli
-    # run the package's own module: the commands import it by name, and registering them from this
-    # copy as well would import them while they are half made
+    # run the package's own module, the one the commands import by name
     from optimiser.cli import main as _main
 
     _main()
-else:
-    register_all(main)

@@ -36,12 +36,14 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from formulations.families import key_duals
+
 from .errors import InstanceError, Problem
 from .output import records, to_json
 
-# constraint families whose shadow prices a planner reads (others are counted in `binding`)
-KEY_CONSTRAINTS = ("pooled_budget", "shift_share", "shift_transfer", "outcome_target", "incidence_floor",
-                   "growth_limit", "shrink_limit")
+# constraint families whose shadow prices a planner reads (others are counted in `binding`), in the
+# order shown: the registry's key duals (formulations/families.py, ``Block.key_dual``)
+KEY_CONSTRAINTS = key_duals()
 # the side-by-side tables, in the order they are shown and written
 TABLES = {
     "runs": "one row per run: file, scenarios, overrides, status, costs",

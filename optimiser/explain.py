@@ -35,8 +35,10 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from formulations.elastic import (DEFAULT_WEIGHTS, FAMILIES, ROW_FAMILIES, ElasticModel, irreducible_subset,
-                                  largest_share_increase, relaxable_bounds)
+from formulations.elastic import (COL_FAMILIES, DEFAULT_WEIGHTS, FAMILIES, ROW_FAMILIES, ElasticModel,
+                                  irreducible_subset, largest_share_increase, relaxable_bounds)
+from formulations.families import group_of, rows_labels
+from formulations.shift_policy import policy_fraction
 
 from .solve import Status
 
@@ -46,18 +48,6 @@ RELAXATION_COLUMNS = ["scope", "family", "constraint", "item", "year", "bound_ty
                       "relaxed_bound", "relative", "unit", "words"]
 CONFLICT_COLUMNS = ["family", "constraint", "item", "keys", "year", "side", "bound", "relaxable", "words",
                     "source"]
-
-#: Family of each constraint block (for the binding and conflict tables).
-FAMILY_OF = {
-    "outcome_target": "targets", "pooled_budget": "budget", "shift_share": "shift", "shift_transfer": "shift",
-    "growth_limit": "stability", "shrink_limit": "stability", "edge_share_min": "pathways",
-    "edge_share_max": "pathways", "edge_share_fixed": "pathways", "source_incidence": "pathways",
-    "flow_conservation": "pathways", "activity_covers_flows": "demand", "prevention_response": "prevention",
-    "incidence_floor": "prevention", "holder_budget": "budget", "pooled_fund": "budget", "ring_fence": "budget",
-    "capitation": "budget", "equity_upper": "equity", "equity_lower": "equity", "equity_ratio": "equity",
-    "equity_gap": "equity",
-}
-
 
 # ====================================================================================== the answer
 @dataclass
@@ -394,21 +384,35 @@ def shadow_prices(result, *, row_dual: np.ndarray | None = None, col_dual: np.nd
     if col_dual is None:
         col_dual = reduced_costs(lp, dual)
     col_dual = np.asarray(col_dual, dtype=float)
-    spend = _year_spend(result, lp, value)
+    d = _Duals(result, lp, inst, value, dual, col_dual, _year_spend(result, lp, value), words)
     rows: list[dict] = []
-    rows += _targets(result, lp, inst, value, dual, words)
-    rows += _budget(lp, value, dual, words)
-    rows += _holder_limits(lp, value, dual, words)
-    rows += _shares(lp, inst, value, dual, spend, words)
-    rows += _transfers(lp, inst, value, dual, words)
-    rows += _capacity(result, lp, inst, col_dual, words)
-    rows += _stability(result, lp, inst, value, dual, words)
-    rows += _edge_shares(result, lp, inst, value, dual, words)
-    rows += _floors(lp, inst, value, dual, words)
+    for name in PRICE_ORDER:
+        rows += globals()[name](d)
     out = pd.DataFrame(rows, columns=SHADOW_COLUMNS)
     out["binding"] = out["binding"].astype(bool)
     out["year"] = out["year"].astype("Int64")
     return out
+
+
+@dataclass
+class _Duals:
+    """What a pricing function reads: the result, its programme and instance, row activities and
+    duals, column duals, total spend per year and the words for objective changes."""
+
+    result: Any
+    lp: Any
+    inst: Any
+    value: np.ndarray
+    dual: np.ndarray
+    col_dual: np.ndarray
+    spend: dict
+    w: "_Words"
+
+
+#: The pricing functions (each family names its own in the registry, ``Family.prices``), in the
+#: order their rows are listed: targets and money first, then the rules, capacity and limits.
+PRICE_ORDER = ("_targets", "_budget", "_holder_limits", "_shares", "_transfers", "_capacity", "_stability",
+               "_edge_shares", "_floors")
 
 
 def _year_spend(result, lp, value) -> dict:
@@ -426,7 +430,8 @@ def _row(family, constraint, item, year, bound_type, bound, val, binding, dual, 
             "marginal": marginal, "unit": unit, "words": text}
 
 
-def _targets(result, lp, inst, value, dual, w: _Words) -> list[dict]:
+def _targets(d: "_Duals") -> list[dict]:
+    result, lp, inst, value, dual, w = d.result, d.lp, d.inst, d.value, d.dual, d.w
     t = _block(lp, "outcome_target", value, dual)
     if t is None:
         return []
@@ -457,7 +462,8 @@ def _targets(result, lp, inst, value, dual, w: _Words) -> list[dict]:
     return out
 
 
-def _budget(lp, value, dual, w: _Words) -> list[dict]:
+def _budget(d: "_Duals") -> list[dict]:
+    lp, value, dual, w = d.lp, d.value, d.dual, d.w
     b = _block(lp, "pooled_budget", value, dual)
     if b is None:
         return []
@@ -475,9 +481,10 @@ def _budget(lp, value, dual, w: _Words) -> list[dict]:
     return out
 
 
-def _holder_limits(lp, value, dual, w: _Words) -> list[dict]:
+def _holder_limits(d: "_Duals") -> list[dict]:
     """Holders' own budgets, pooled funds, ring fences and capitation: each pound more (or, for a
     ring fence's floor, less) and what it is worth."""
+    lp, value, dual, w = d.lp, d.value, d.dual, d.w
     out = []
     for name, key, what in (("holder_budget", "holder", "the budget {} keeps"),
                             ("pooled_fund", "pooled_fund", "the {} pooled fund"),
@@ -503,17 +510,11 @@ def _holder_limits(lp, value, dual, w: _Words) -> list[dict]:
     return out
 
 
-def _policy_fraction(inst, year: int, trajectory: str) -> float:
-    """f_t: the fraction of a policy's change required by ``year`` (1 in the final year)."""
-    if trajectory == "final_year":
-        return 1.0 if year == inst.final_year else 0.0
-    return (year - inst.base_year) / len(inst.years)
-
-
-def _shares(lp, inst, value, dual, spend, w: _Words) -> list[dict]:
+def _shares(d: "_Duals") -> list[dict]:
     """d objective / d s_t = dual_t x total spend_t (derivation in docs/formulation.md): raising the
     required share s_t by delta changes every coefficient of the row by -delta x spend coefficient,
     which to first order is the row's bound rising by delta x total spend."""
+    lp, inst, value, dual, spend, w = d.lp, d.inst, d.value, d.dual, d.spend, d.w
     b = _block(lp, "shift_share", value, dual)
     if b is None:
         return []
@@ -531,7 +532,7 @@ def _shares(lp, inst, value, dual, spend, w: _Words) -> list[dict]:
             s = float(req[r.year])
             t_spend = float(spend.get(r.year, np.nan))
             marginal = r.dual * t_spend * 0.01
-            total += marginal * _policy_fraction(inst, r.year, p.trajectory)
+            total += marginal * policy_fraction(inst, r.year, p.trajectory)
             binding = bool(_close(r.value, 0.0) or (abs(r.value) <= 1e-7 * max(1.0, t_spend)))
             name = f"the {p.name} rule ({sectors} at least {s:.2%} of spend in {r.year})"
             achieved = s + r.value / t_spend if t_spend else np.nan
@@ -549,9 +550,10 @@ def _shares(lp, inst, value, dual, spend, w: _Words) -> list[dict]:
     return out
 
 
-def _transfers(lp, inst, value, dual, w: _Words) -> list[dict]:
+def _transfers(d: "_Duals") -> list[dict]:
     """Moving X_t more: the 'from' row's upper bound falls by X_t and the 'to' row's lower bound
     rises by X_t, so d objective / d X_t = dual_to - dual_from."""
+    lp, inst, value, dual, w = d.lp, d.inst, d.value, d.dual, d.w
     b = _block(lp, "shift_transfer", value, dual)
     if b is None:
         return []
@@ -565,7 +567,7 @@ def _transfers(lp, inst, value, dual, w: _Words) -> list[dict]:
             fr = g[g["side"] == "from"].iloc[0]
             to = g[g["side"] == "to"].iloc[0]
             marginal = float(to["dual"] - fr["dual"])
-            total += marginal * _policy_fraction(inst, year, p.trajectory)
+            total += marginal * policy_fraction(inst, year, p.trajectory)
             moved = float(to["lower"] - inst.base_sector_spend()[p.to_sector])
             binding = bool(_close(fr["value"], fr["upper"]) or _close(to["value"], to["lower"]))
             name = f"the {p.name} transfer ({w.money(moved)} from {p.from_sector} to {p.to_sector} by {year})"
@@ -583,9 +585,10 @@ def _transfers(lp, inst, value, dual, w: _Words) -> list[dict]:
     return out
 
 
-def _capacity(result, lp, inst, col_dual, w: _Words) -> list[dict]:
+def _capacity(d: "_Duals") -> list[dict]:
     """Capacity is the activity columns' bounds: the reduced cost at the active bound is the change
     in the objective per unit increase of that bound."""
+    result, lp, inst, col_dual, w = d.result, d.lp, d.inst, d.col_dual, d.w
     act = lp.variables.get("activity")
     alloc = result.tables.get("allocation")
     if act is None or alloc is None or not len(act):
@@ -623,10 +626,11 @@ def _previous_activity(result, inst) -> pd.Series:
     return pd.concat([first, prev])
 
 
-def _stability(result, lp, inst, value, dual, w: _Words) -> list[dict]:
+def _stability(d: "_Duals") -> list[dict]:
     """Growth row a_t - (1 + g) a_{t-1} <= 0: raising g by delta moves the bound by delta x a_{t-1},
     so d objective / d g = dual x a_{t-1} (per point: x 0.01). Shrink row a_t - (1 - h) a_{t-1} >= 0:
     raising h by delta lowers the bound by delta x a_{t-1}: d objective / d h = -dual x a_{t-1}."""
+    result, lp, inst, value, dual, w = d.result, d.lp, d.inst, d.value, d.dual, d.w
     out = []
     prev = _previous_activity(result, inst)
     for name, col, sign, verb in (("growth_limit", "max_growth", 1.0, "grow"),
@@ -660,9 +664,10 @@ def _stability(result, lp, inst, value, dual, w: _Words) -> list[dict]:
     return out
 
 
-def _edge_shares(result, lp, inst, value, dual, w: _Words) -> list[dict]:
+def _edge_shares(d: "_Duals") -> list[dict]:
     """Edge-share rows flow_e - m F >= 0 (or - M F <= 0), F the patients leaving the edge's node:
     raising m (or M) by delta moves the bound by delta x F, so d objective / d m = sum_s dual_s F_s."""
+    result, lp, inst, value, dual, w = d.result, d.lp, d.inst, d.value, d.dual, d.w
     nodes = result.tables.get("nodes")
     if nodes is None:
         return []
@@ -693,8 +698,9 @@ def _edge_shares(result, lp, inst, value, dual, w: _Words) -> list[dict]:
     return out
 
 
-def _floors(lp, inst, value, dual, w: _Words) -> list[dict]:
+def _floors(d: "_Duals") -> list[dict]:
     """Floor row sum_k reduction <= 1 - floor + ...: d objective / d floor = -sum_s dual_s."""
+    lp, inst, value, dual, w = d.lp, d.inst, d.value, d.dual, d.w
     b = _block(lp, "incidence_floor", value, dual)
     if b is None:
         return []
@@ -949,11 +955,11 @@ def _conflict_row(lp, inst, name, key: pd.Series, side, lower, upper, source, de
     keys = ", ".join(f"{a}={b}" for a, b in k.items())
     bound = lower if side == "lower" else upper if side == "upper" else lower
     if col:
-        family = {"activity": "capacity", "flow": "pathways", "reduction": "prevention"}.get(name, name)
-        relaxable = name == "activity" and (side == "upper" or lower > 0)
+        family = group_of(name)
+        relaxable = name in COL_FAMILIES and (side == "upper" or lower > 0)
         item, text = _col_words(inst, name, k, side, lower, upper, description)
     else:
-        family = FAMILY_OF.get(name, name)
+        family = group_of(name)
         relaxable = name in ROW_FAMILIES
         item, text = _row_words(inst, name, k, side, lower, upper, description)
     return {"family": family, "constraint": name, "item": item, "keys": keys, "year": year, "side": side,
@@ -1057,12 +1063,7 @@ def conflict_groups(conflict: pd.DataFrame) -> pd.DataFrame:
     own = conflict[conflict["relaxable"].astype(bool)].assign(count=1)
     rest = conflict[~conflict["relaxable"].astype(bool)]
     groups = []
-    labels = {"source_incidence": "need at sources", "flow_conservation": "patient conservation at care nodes",
-              "edge_share_fixed": "fixed edge shares", "edge_share_min": "minimum edge shares",
-              "edge_share_max": "maximum edge shares", "activity_covers_flows": "activity covering patients",
-              "prevention_response": "prevention response curves", "incidence_floor": "incidence floors",
-              "flow": "non-negative patient flows", "reduction": "prevention reduction bounds",
-              "activity": "non-negative activity"}
+    labels = rows_labels()
     for (name, year), g in rest.groupby(["constraint", "year"], sort=False, dropna=False):
         items = sorted(set(g["item"]))
         shown = ", ".join(items[:4]) + (f", ... ({len(items)} in all)" if len(items) > 4 else "")

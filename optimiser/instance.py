@@ -423,6 +423,14 @@ class Instance:
     def final_year(self) -> int:
         return self.years[-1]
 
+    def transformation_fund_per_year(self) -> dict[int, float]:
+        """The transformation fund's ``per_year`` limit as ``{year: amount}`` over the planning years
+        (empty when there is no fund or no yearly limit)."""
+        fund = self.model.transformation_fund
+        if fund is None or fund.per_year is None:
+            return {}
+        return expand_years(fund.per_year, list(self.years), self.base_year)
+
     def base_sector_spend(self) -> pd.Series:
         """Base-year spend by sector (baseline activity x base-year unit cost)."""
         s = self.services.groupby("sector")["base_spend"].sum()

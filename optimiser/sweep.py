@@ -34,11 +34,14 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from formulations.families import BLOCKS, sweep_duals
+
 from . import execution
 from .errors import InstanceError, Problem
 
-#: the constraint blocks whose shadow prices a point's record carries (summed over the years)
-KEY_DUALS = ("pooled_budget", "outcome_target", "shift_share", "shift_transfer")
+#: the constraint blocks whose shadow prices a point's record carries (summed over the years), in
+#: the record's order: the registry's ``Block.sweep_dual`` (formulations/families.py)
+KEY_DUALS = sweep_duals()
 
 
 # ============================================================================ the grid
@@ -187,8 +190,8 @@ def plan_record(result, *, explain: bool = True) -> dict[str, Any]:
             rows = cons[cons["constraint"] == name]
             if not len(rows):
                 continue
-            if name == "pooled_budget":
-                rec["dual:pooled_budget"] = _sum(rows["dual"])
+            if BLOCKS[name].keys == ("year",):  # one row a year (the pooled budget): one figure
+                rec[f"dual:{name}"] = _sum(rows["dual"])
                 continue
             if lp is not None and name in lp.constraints and len(lp.constraints[name]) == len(rows):
                 items = lp.constraints[name].index.iloc[:, 0].astype(str).to_numpy()

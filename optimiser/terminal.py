@@ -117,10 +117,9 @@ def print_result(result, check=None, console: Console | None = None) -> None:
 
     cons = result.constraints
     if len(cons) and "binding" in cons:
-        bind = cons[cons["binding"] & cons["constraint"].isin(
-            ["pooled_budget", "holder_budget", "pooled_fund", "ring_fence", "capitation", "equity_ratio",
-             "equity_gap", "shift_share", "shift_transfer", "outcome_target", "growth_limit", "shrink_limit",
-             "incidence_floor", "step_closure_lag", "transformation_fund_year", "transformation_fund_total"])]
+        from formulations.families import planner_rules  # the rules a planner set (the registry says which)
+
+        bind = cons[cons["binding"] & cons["constraint"].isin(planner_rules())]
         if len(bind):
             console.print("binding: " + "; ".join(f"{k} [{', '.join(v)}]" for k, v in
                                                   bind.groupby("constraint")["keys"].apply(list).items()))

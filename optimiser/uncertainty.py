@@ -298,6 +298,7 @@ def evaluate_fixed(inst, central: Mapping[tuple[str, int], float], weights: Mapp
     import dataclasses
 
     from formulations.elastic import ElasticModel, relaxable_bounds
+    from formulations.families import RELAX_GROUPS
 
     from .solve import build_lp
 
@@ -308,8 +309,7 @@ def evaluate_fixed(inst, central: Mapping[tuple[str, int], float], weights: Mapp
     lp.variables = {**lp.variables, "activity": dataclasses.replace(act, lower=fixed.copy(), upper=fixed.copy())}
     rb = relaxable_bounds(lp, inst)
     rb = rb[~((rb["family"] == "capacity") & (rb["side"] == "lower"))]
-    w = {"targets": 1.0, "budget": 1.0, "shift": 1.0, "stability": 1.0, "capacity": ACTIVITY_WEIGHT,
-         **dict(weights or {})}
+    w = {**dict.fromkeys(RELAX_GROUPS, 1.0), "capacity": ACTIVITY_WEIGHT, **dict(weights or {})}
     opts = dict(options or {})
     sol = ElasticModel(lp, rb).solve(w, time_limit=opts.get("time_limit"), threads=opts.get("threads"))
     rec: dict[str, Any] = {}

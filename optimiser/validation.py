@@ -446,6 +446,8 @@ def _check_attribution(report, services, raw, known, years, segments) -> None:
 
 
 def _check_shift(report, policies, raw, known, services) -> None:
+    from formulations.shift_policy import required_share
+
     for i, pol in enumerate(policies):
         at = _item("shift_policies", i, pol.name)
         if isinstance(pol, schema.ShareShift):
@@ -457,7 +459,7 @@ def _check_shift(report, policies, raw, known, services) -> None:
             base_total = sum(s.baseline_activity * _base_cost(s) for s in services)
             if base_total > 0 and all(sec in known["sectors"] for sec in pol.sectors):
                 share0 = sum(s.baseline_activity * _base_cost(s) for s in services if s.sector in pol.sectors) / base_total
-                final = share0 + pol.increase_pp / 100
+                final = required_share(share0, pol.increase_pp)
                 if not (0 <= final <= 1):
                     report(f"{at}.increase_pp", "a final share between 0% and 100%",
                            f"base share {share0:.2%} + {pol.increase_pp} points = {final:.2%}")

@@ -6,11 +6,23 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 import optimiser
 
 from .reference_mip import is_concave
 
 REL_TOL = 1e-6
+
+#: How many cases of each cross-check run in the quick suite (``pytest -m "not slow"``); the rest
+#: are marked ``slow`` and run in the full suite.
+QUICK = 2
+
+
+def cases(values, quick: int = QUICK) -> list:
+    """``values`` as pytest parameters, all but the first ``quick`` marked ``slow``."""
+    return [pytest.param(*(v if isinstance(v, tuple) else (v,)), marks=() if i < quick else pytest.mark.slow)
+            for i, v in enumerate(values)]
 
 
 def solve_ours(data: dict, file: str, **options):

@@ -76,6 +76,7 @@ def test_failed_write_leaves_nothing(tiny_result, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_same_input_gives_the_same_files(tmp_path):
     for k in (1, 2):
         optimiser.solve(optimiser.load(TINY)).write(tmp_path / f"run{k}")
@@ -114,6 +115,7 @@ def test_time_limit_option_is_accepted(tiny_result):
     assert r.objective == pytest.approx(tiny_result.objective)
 
 
+@pytest.mark.slow
 def test_verifier_catches_broken_flows_inside_a_pathway():
     """Tampering in the middle of a pathway (not at a source) breaks conservation, the nodes table or
     the edge shares, and each is named; a flow naming a node the nodes table lacks is caught too."""

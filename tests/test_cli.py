@@ -55,6 +55,7 @@ def test_validate_ok():
     assert r.exit_code == EXIT_OK and "valid" in r.output
 
 
+@pytest.mark.slow
 def test_out_folder_then_verify(tmp_path):
     out = tmp_path / "plan"
     r = run("solve", TINY, "--out", str(out))
@@ -71,6 +72,7 @@ def test_help_documents_exit_codes():
     assert "Exit status" in r.output and "infeasible" in r.output
 
 
+@pytest.mark.slow
 def test_installed_console_script():
     exe = shutil.which("budgetshift") or str(__import__("pathlib").Path(sys.executable).with_name("budgetshift"))
     proc = subprocess.run([exe, "solve", TINY, "--json"], capture_output=True, text=True, timeout=120)
@@ -78,6 +80,7 @@ def test_installed_console_script():
     assert json.loads(proc.stdout)["status"] == "optimal"
 
 
+@pytest.mark.slow
 def test_output_cut_short_by_its_reader_is_not_an_internal_error():
     """``budgetshift solve kent.yaml | head -1``: no traceback, no 'internal error', and the status
     a shell gives a command whose pipe closed (141), not 1 (internal errors)."""
@@ -91,6 +94,7 @@ def test_output_cut_short_by_its_reader_is_not_an_internal_error():
     assert b"error" not in err and b"Traceback" not in err
 
 
+@pytest.mark.slow
 def test_python_m_runs_the_command():
     for module in ("optimiser", "optimiser.cli"):
         proc = subprocess.run([sys.executable, "-m", module, "validate", TINY], capture_output=True, text=True,

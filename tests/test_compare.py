@@ -117,6 +117,7 @@ def test_tidy_tables_read_one_run_like_many(budget_pair):
     assert single.runs.loc["plan", "status"] == "optimal"
 
 
+@pytest.mark.slow
 def test_workers_give_the_same_answer_in_the_same_order(tmp_path):
     data = yaml.safe_load(TINY.read_text(encoding="utf-8"))
     data["scenarios"] = {"tight": {"overrides": {"targets[0].at_most": 130}},
@@ -139,6 +140,7 @@ def test_workers_give_the_same_answer_in_the_same_order(tmp_path):
     assert serial.runs.loc["t+cheap", "scenarios"] == "cheap"
 
 
+@pytest.mark.slow
 def test_files_and_scenarios_mix(tmp_path):
     data = yaml.safe_load(TINY.read_text(encoding="utf-8"))
     a = write(tmp_path / "a.yaml", {**data, "scenarios": {"cheap": {"overrides": {"services[ward].unit_cost": 900}},
@@ -160,6 +162,7 @@ def test_files_and_scenarios_mix(tmp_path):
         optimiser.compare([a, b], scenarios=["nope"])
 
 
+@pytest.mark.slow
 def test_cli_compare_out_json_and_errors(tmp_path, budget_pair):
     a, b, _ = budget_pair
     runner = CliRunner()

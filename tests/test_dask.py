@@ -21,6 +21,7 @@ from .test_sweep import VARY, Flaky, _points
 from .test_uncertainty import SECTION, load as load_tiny, tiny_data
 
 distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # a real local cluster of worker processes: seconds a test
 
 TINY = ROOT / "instances" / "tiny" / "two_services.yaml"
 

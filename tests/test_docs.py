@@ -27,6 +27,7 @@ def _qualified(fn) -> str:
     return f"{fn.__module__}.{fn.__name__}"
 
 
+@pytest.mark.slow
 def test_instance_format_doc_is_up_to_date():
     proc = subprocess.run([sys.executable, str(SCRIPT), "--check"], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)

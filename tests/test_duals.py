@@ -87,6 +87,7 @@ def test_budget_price_when_prevention_is_held_back_by_the_budget():
         assert (solve_data(d).objective - z0) / h == pytest.approx(-2.2, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_budget_price_in_max_outcome_mode_is_outcome_per_pound():
     """Treatment at 100 a patient, budget 5,000, 100 patients: 50 recover; one more pound treats
     1/100 patient more: 0.01 recoveries per pound, in weighted-outcome units."""
@@ -232,6 +233,7 @@ def _kent_fd(inst, path, value, h):
     (("shift_share", "kent_prevention_shift", None), "shift_policies[0].increase_pp", 0.2, 0.001, 1.0),
     (("growth_limit", "falls_prevention", None), "services[falls_prevention].max_growth", 0.3, 0.001, 100.0),
 ])
+@pytest.mark.slow
 def test_kent_prices_match_finite_differences(kent, what, path, value, h, scale):
     """On the Kent instance: the 2030 admissions target, the whole 0.2-point shift and the falls
     programme's growth limit. Central differences agree to 1e-4 (the share and growth prices
@@ -244,6 +246,7 @@ def test_kent_prices_match_finite_differences(kent, what, path, value, h, scale)
     assert (up + down) / 2 == pytest.approx(p["marginal"] * scale, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_kent_capacity_price_matches_finite_difference(kent):
     """Flu vaccination is at its 490,000-dose uptake cap in 2030: one dose more saves about £1.84."""
     inst, ex = kent

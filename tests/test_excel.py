@@ -54,6 +54,7 @@ def test_solve_out_workbook_equals_the_csv_tables(tmp_path):
     assert "allocation" in contents.iloc[:, 0].tolist()
 
 
+@pytest.mark.slow
 def test_comparison_workbook_equals_the_csv_tables(tmp_path):
     data = yaml.safe_load(TINY.read_text(encoding="utf-8"))
     data["scenarios"] = {"cheap": {"overrides": {"services[ward].unit_cost": 900}}}

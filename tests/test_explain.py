@@ -155,6 +155,7 @@ def kent_tight():
     return explain(optimiser.load(KENT, overrides={"targets[2].at_most": 25_000}))
 
 
+@pytest.mark.slow
 def test_kent_tightened_target_relaxation_is_minimal(kent_tight):
     """The smallest relaxation lifts the 2028 target alone (by about 618 admissions, 2.5%), to the
     fewest 2028 admissions any plan reaches: the same 25,618.5 that maximising the outcome finds

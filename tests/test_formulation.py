@@ -157,6 +157,20 @@ def test_prevention_with_no_lag_acts_in_the_same_year():
     assert r.objective == pytest.approx(138_000, rel=REL)
 
 
+def test_free_prevention_effect_is_lifted_to_its_curve():
+    """The programme is held at 100 units a year (capacity min = max = 100) and admissions cost
+    nothing, so every reduction between 0 and g(100) = 0.2 costs the same: 50 x 100 x 2 = 10,000.
+    The tie-break ``prefer_full_prevention_effect`` takes the largest: 2027's falls are cut by
+    g(100) - g(0) = 0.2 of 100 (lag 1), 80; 2026 follows the base year's 0 units: 100."""
+    data = prevention_instance()
+    data["services"][0]["capacity"] = {"min": 100, "max": 100}
+    data["services"][1]["unit_cost"] = 0
+    r = solve_data(data)
+    assert r.objective == pytest.approx(10_000, rel=REL)
+    need = r.need.set_index("year")["need"]
+    assert need[2026] == pytest.approx(100) and need[2027] == pytest.approx(80)
+
+
 def shift_instance(increase_pp=5.0, trajectory="linear", years=2, rate=0.0, max_growth=None):
     prev = {"name": "prev", "sector": "prevention", "unit_cost": 1, "baseline_activity": 100}
     if max_growth is not None:

@@ -122,6 +122,7 @@ def test_an_unknown_outcome_is_an_instance_error():
     assert "--outcome" in str(exc.value) and "admissions, seen_outside_hospital" in str(exc.value)
 
 
+@pytest.mark.slow
 def test_cli_pareto_json_and_outputs(tmp_path):
     import yaml
 

@@ -139,6 +139,7 @@ def test_equity_needs_people_in_every_compared_place():
         optimiser.load_data(data, file="two_places.yaml")
 
 
+@pytest.mark.slow
 def test_pyomo_model_carries_the_new_families_and_agrees():
     data = read_yaml(TINY)
     data["equity"] = [{"name": "fair", "measure": "outcome_rate", "outcome": "admissions", "max_ratio": 1.5}]

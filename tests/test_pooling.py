@@ -71,6 +71,7 @@ def test_value_of_pooling_and_transfers():
     assert out.loc["pooled", "gained"] == pytest.approx(40)  # 90 -> 50 admissions
 
 
+@pytest.mark.slow
 def test_pooling_is_worth_exactly_zero_when_the_council_can_afford_the_programme():
     p = optimiser.pooling(tiny(**{"budget.holders.council.budget": 6_000}))
     s = p.summary.set_index("arrangement")
@@ -80,6 +81,7 @@ def test_pooling_is_worth_exactly_zero_when_the_council_can_afford_the_programme
     assert p.transfers.empty
 
 
+@pytest.mark.slow
 def test_siloed_without_a_plan_is_an_answer_with_the_money_it_lacks():
     # a target of at most 60 admissions needs 40 units (4,000): the council has 1,000
     data = read_yaml(TINY)
@@ -130,6 +132,7 @@ def test_bad_holders_are_reported_with_file_field_expected_found():
         optimiser.load_data(no_holders)
 
 
+@pytest.mark.slow
 def test_pooling_cli_table_json_and_files(tmp_path):
     out = tmp_path / "pool"
     exe = shutil.which("budgetshift") or str(Path(sys.executable).with_name("budgetshift"))
@@ -149,6 +152,7 @@ def test_pooling_cli_table_json_and_files(tmp_path):
     assert single.returncode == 3 and "budget.holders" in single.stderr and "Traceback" not in single.stderr
 
 
+@pytest.mark.slow
 def test_kent_pooling_is_worth_something():
     """Kent's holders kept apart have no plan: adult social care demand (care homes and other client
     groups growing 2-3% a year real, fees 1.5% a year real) outruns its own budget (2% a year real)
@@ -183,6 +187,7 @@ def test_shadow_price_of_the_council_budget_when_siloed():
     assert not bool(nhs["binding"]) and nhs["dual"] == pytest.approx(0.0, abs=1e-9)
 
 
+@pytest.mark.slow
 def test_value_of_pooling_as_outcome_gained_when_maximising_outcomes():
     """max_outcome (fewest admissions within the budgets): pooled 50, partial 70, siloed 90 admissions,
     so pooling gains 40 admissions (20 partly); among the best plans the cheapest is taken."""
@@ -196,6 +201,7 @@ def test_value_of_pooling_as_outcome_gained_when_maximising_outcomes():
     assert g["pooled"] == pytest.approx(40) and g["siloed"] == 0.0
 
 
+@pytest.mark.slow
 def test_pooling_html_report(tmp_path):
     from optimiser.pooling import report_html
 
@@ -213,6 +219,7 @@ def test_a_holder_of_nothing_is_an_error():
         optimiser.load_data(data)
 
 
+@pytest.mark.slow
 def test_a_mip_value_of_pooling_comes_with_the_interval_its_gap_allows():
     data = read_yaml(TINY)
     data["horizon"] = {"base_year": 2025, "years": 3, "discount_rate": 0.0}
@@ -228,6 +235,7 @@ def test_a_mip_value_of_pooling_comes_with_the_interval_its_gap_allows():
         assert lo.loc[arr, "value_low"] - 1e-6 <= e.loc[arr, "value_of_pooling"] <= lo.loc[arr, "value_high"] + 1e-6
 
 
+@pytest.mark.slow
 def test_max_outcome_value_by_year_adds_up_to_the_value_of_pooling():
     inst = tiny(objective={"mode": "max_outcome", "weights": {"admissions": 1.0}})
     p = optimiser.pooling(inst)

@@ -60,6 +60,7 @@ def test_report_is_self_contained_with_every_plot(two_runs):
     assert 3000 < size_kb < 8000  # plotly.js (~4.7 MB) plus the figures
 
 
+@pytest.mark.slow
 def test_report_from_folders_and_the_cli(tmp_path, two_runs):
     cmp, _ = two_runs
     runner = CliRunner()

@@ -24,6 +24,7 @@ def generated():
     return optimiser.load_data(copy.deepcopy(data), file="generated")
 
 
+@pytest.mark.slow
 def test_fast_path_and_pyomo_path_agree_on_a_generated_instance(generated):
     fast = optimiser.solve(generated)
     slow = optimiser.solve(generated, backend="pyomo")
@@ -40,6 +41,7 @@ def test_fast_path_and_pyomo_path_agree_on_a_generated_instance(generated):
     np.testing.assert_allclose(s.loc["prevention"], f.loc["prevention"], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_warm_sweep_equals_cold_solves(generated):
     """The shift target from 0 to 10 points, plus a budget change, warm in one session and cold:
     same status and objective at every point, including the infeasible ones."""
@@ -58,6 +60,7 @@ def test_warm_sweep_equals_cold_solves(generated):
     assert Status.INFEASIBLE in seen and Status.OPTIMAL in seen
 
 
+@pytest.mark.slow
 def test_solve_many_gives_the_plans_of_solve_in_turn(generated):
     """solve_many overlaps validation, building and extraction with HiGHS's solves, but is the same
     warm sequence: bit-for-bit the same statuses, objectives and plans as solve() called in turn."""
@@ -129,6 +132,7 @@ def test_places_generator_is_seeded_valid_and_solvable():
     assert r.status is Status.OPTIMAL and r.verify().ok
 
 
+@pytest.mark.slow
 def test_solve_while_a_solve_many_pass_is_paused_keeps_the_session_right():
     """A solve() between two answers of solve_many (its next variant may be solving on the helper
     thread) waits for that solve and goes on from the model it left: every answer is the cold one."""

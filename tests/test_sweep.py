@@ -167,6 +167,7 @@ def test_a_point_failing_in_a_one_pass_run_is_retried_and_the_others_go_on(monke
     assert state["passes"] == 1 and state["calls"] == 5  # one pass, the state kept warm for the next run
 
 
+@pytest.mark.slow
 def test_a_lost_worker_process_is_retried_in_a_new_pool_and_never_loses_the_other_points():
     pts = _points([{"x": 1}, {"x": 2, "crash": True}, {"x": 3}, {"x": 4}, {"x": 5, "fail": "always"}])
     records, stats = execution.run(Flaky(), pts, workers=2)
@@ -176,6 +177,7 @@ def test_a_lost_worker_process_is_retried_in_a_new_pool_and_never_loses_the_othe
     assert [by_x[x]["value"] for x in (1, 3, 4)] == [2, 6, 8]
 
 
+@pytest.mark.slow
 def test_an_interrupted_sweep_resumes_without_redoing_finished_points(tmp_path, monkeypatch):
     ck = tmp_path / "sweep.jsonl"
     fresh = optimiser.sweep(TINY, vary=VARY)
@@ -223,6 +225,7 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_points(tmp_path, 
         optimiser.sweep(TINY, vary=VARY, overrides={"horizon.discount_rate": 0.03}, checkpoint=ck, resume=True)
 
 
+@pytest.mark.slow
 def test_local_worker_processes_give_the_in_process_table():
     a = optimiser.sweep(TINY, vary=VARY)
     b = optimiser.sweep(TINY, vary=VARY, workers=2)

@@ -87,6 +87,7 @@ def test_draws_are_seeded_reproducible_and_within_their_bounds():
     assert norm.mean() == pytest.approx(dists["services[clinic].unit_cost"].expectation(), rel=0.03)
 
 
+@pytest.mark.slow
 def test_same_seed_same_table_and_workers_do_not_change_it():
     inst = load(tiny_data(**SECTION))
     a = optimiser.uncertainty(inst, samples=6, seed=3)
@@ -146,6 +147,7 @@ def test_the_central_plan_held_fixed_against_samples_worked_out_by_hand():
     assert pd.isna(target["central_regret"])
 
 
+@pytest.mark.slow
 def test_summaries_count_the_misses_and_give_quantiles():
     inst = load(tiny_data(**{"targets[0].at_most": {"uniform": [70, 90]}}))
     t = optimiser.uncertainty(inst, samples=20, seed=1)
@@ -162,6 +164,7 @@ def test_summaries_count_the_misses_and_give_quantiles():
     assert q.loc["central_discounted_cost", "samples"] == 20
 
 
+@pytest.mark.slow
 def test_cli_uncertainty(tmp_path):
     path = tmp_path / "u.yaml"
     path.write_text(yaml.safe_dump(tiny_data(**SECTION), sort_keys=False))
@@ -182,6 +185,7 @@ def test_cli_uncertainty(tmp_path):
                                    instance_distributions(optimiser.load(path)), 4, 2)])
 
 
+@pytest.mark.slow
 def test_overrides_keep_the_section_and_the_central_plan_may_be_the_mean():
     """Only the ward's cost is uncertain (900 to 1,300; mean 1,100). The clinic (100) stays the
     cheaper route, so the central plan (at the mean) is the file's plan, 120 clinic visits and 80

@@ -12,12 +12,15 @@ from ..terminal import PlannerConsole
 from rich.markup import escape
 from rich.table import Table
 
+from formulations.families import terminal_duals
+
 from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, OVERWRITE_HELP, _handle_errors, check_out, \
     echo_document, debug_option, set_option
 from ..terminal import money, number
 
-# the shadow prices shown in the terminal (every key family is in the --out tables)
-_SHOWN_DUALS = ("pooled_budget", "shift_share", "shift_transfer", "outcome_target", "incidence_floor")
+# the shadow prices shown in the terminal (every key family is in the --out tables): the registry's
+# ``Block.dual_in_terminal``
+_SHOWN_DUALS = terminal_duals()
 
 
 def _fmt(value, unit: str | None, currency: str) -> str:

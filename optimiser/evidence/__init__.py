@@ -127,7 +127,8 @@ class Library(_Strict):
 
 def read_library(path: str | Path = LIBRARY_PATH) -> Library:
     """Read and validate a library file (the shipped one by default)."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data = yaml.load(Path(path).read_text(encoding="utf-8"),  # libyaml's parser where built: 6x faster
+                     Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return Library.model_validate(data)
 
 
