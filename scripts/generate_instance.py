@@ -4,8 +4,9 @@
 Shaped like a real system: services in prevention / community / acute sectors with non-pathway
 demand, age segments with growing populations, several layered care pathways (sources, care
 layers, sinks) with substitutable [min, max] edges and a readmission loop, prevention effects with
-lags and concave responses, a +5 point prevention shift, and emergency-admission targets set a
-little below the unconstrained plan's level so that they bind but stay feasible.
+lags and concave responses, a +2 point prevention shift, and emergency-admission targets set a
+little below the least-cost plan's level where admissions can fall (at it where they cannot), met
+by a known plan so that they bind but stay feasible (see ``add_binding_targets``).
 
     python scripts/generate_instance.py --variables 100000 --out /tmp/gen100k.yaml
     python scripts/generate_instance.py --pathways 20 --nodes 12 --segments 6 --years 5 --out x.yaml
