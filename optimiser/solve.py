@@ -340,6 +340,13 @@ def solve_model(model, instance, *, options: SolverOptions | None = None, time_l
     with _pyomo_output(solver, options.log):
         res = solver.solve(model, load_solutions=False)
         status, text = _status_from_pyomo(res)
+        if _undecided(res):
+            # presolve cannot tell infeasible from unbounded: ask the simplex without presolve, as
+            # run_highs does
+            solver.options["presolve"] = "off"
+            res = solver.solve(model, load_solutions=False)
+            status, text = _status_from_pyomo(res)
+            solver.options["presolve"] = "on" if options.presolve else "off"
         has_plan = status is Status.OPTIMAL or (status is Status.TIME_LIMIT and len(res.solution) > 0)
         if lp.is_mip:
             mip = _pyomo_mip_info(res, model, has_plan)
@@ -399,6 +406,12 @@ def _status_from_pyomo(res) -> tuple[Status, str]:
               TC.infeasibleOrUnbounded: Status.INFEASIBLE, TC.maxTimeLimit: Status.TIME_LIMIT,
               TC.maxIterations: Status.TIME_LIMIT}.get(tc, Status.ERROR)
     return status, str(tc)
+
+
+def _undecided(res) -> bool:
+    from pyomo.opt import TerminationCondition as TC
+
+    return res.solver.termination_condition == TC.infeasibleOrUnbounded
 
 
 def _pyomo_mip_info(res, model, has_plan: bool) -> dict:

@@ -147,6 +147,10 @@ def assert_agree(where: str, data, fast, slow) -> str:
     'alternative optimum' (different plans, equal values) or 'other integer choices'."""
     (a, lp_a, raw_a), (b, lp_b, raw_b) = fast, slow
     assert a.status is b.status, f"{where}: highs {a.status.value}, pyomo {b.status.value}"
+    if a.status is Status.UNBOUNDED:
+        # the HiGHS path keeps the feasible point HiGHS holds when it finds the ray (has_plan, with
+        # that point's objective); Pyomo's interface gives none. Neither is a plan to use.
+        return "no plan"
     assert a.has_plan == b.has_plan, where
     if not a.has_plan:
         return "no plan"
@@ -298,3 +302,27 @@ def test_a_failed_pyomo_tiebreak_stage_is_skipped_as_in_the_highs_path(monkeypat
     assert r.summary["tiebreaks_not_applied"] == [lp.tiebreaks[0][0]]
     assert r.objective == pytest.approx(optimiser.solve(inst).objective, rel=REL)
     assert not real_violations(data, r)
+
+
+def test_infeasible_and_unbounded_instances_agree(monkeypatch):
+    """The statuses without a plan: two_services with an admissions target of 10 (infeasible, as in
+    tests/test_cli.py) and the free-loop instance of tests/test_formulation.py (unbounded; HiGHS's
+    presolve says only 'infeasible or unbounded', and both backends then ask the simplex without
+    presolve)."""
+    from .conftest import base_instance
+
+    tiny = optimiser.load(ROOT / "instances" / "tiny" / "two_services.yaml", overrides=["targets[0].at_most=10"])
+    fast, slow = solve_both(monkeypatch, tiny)
+    assert fast[0].status is Status.INFEASIBLE and assert_agree("infeasible", None, fast, slow) == "no plan"
+    loop = base_instance(
+        sectors=["acute"],
+        services=[{"name": "ward", "sector": "acute", "unit_cost": 0, "baseline_activity": 0}],
+        pathways=[{"name": "p",
+                   "nodes": [{"name": "need", "kind": "source", "incidence": 0.01},
+                             {"name": "adm", "kind": "care", "service": "ward"}, {"name": "home", "kind": "sink"}],
+                   "edges": [{"from": "need", "to": "adm", "share": 1}, {"from": "adm", "to": "adm", "share": [0, 1]},
+                             {"from": "adm", "to": "home", "share": [0, 1]}]}],
+        outcomes=[{"name": "passes", "direction": "higher_is_better", "terms": [{"pathway": "p", "node": "adm"}]}],
+        objective={"mode": "max_outcome", "weights": {"passes": 1.0}})
+    fast, slow = solve_both(monkeypatch, optimiser.load_data(loop, file="loop.yaml"))
+    assert fast[0].status is Status.UNBOUNDED and assert_agree("unbounded", None, fast, slow) == "no plan"
