@@ -70,7 +70,7 @@ def to_pyomo(lp: LinearProgram) -> pyo.ConcreteModel:
     obj_expr = LinearExpression(constant=float(lp.objective_offset), linear_coefs=c[nz].tolist(),
                                 linear_vars=[col_vars[j] for j in nz])
     m.objective = pyo.Objective(expr=obj_expr, sense=pyo.minimize if lp.sense == "min" else pyo.maximize)
-    if not lp.is_mip:  # a MIP has no duals (see optimiser.solve.fixed_integer_duals)
+    if not lp.is_mip:  # a MIP has none: its duals come from the LP with its integers fixed (optimiser.solve_model)
         m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
     # keep the link back to the labelled programme for result extraction
     m._budgetshift_lp = lp

@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import enum
+import logging
+import sys
 import time
 from dataclasses import dataclass
 
@@ -50,6 +52,12 @@ class Status(str, enum.Enum):
                                 if has_plan else "time limit reached before any plan was found"),
             Status.ERROR: "the solver failed",
         }[self]
+
+
+# what the summary says of a mixed-integer plan's duals (both backends)
+FIXED_INTEGER_DUALS = ("duals of the LP with the integer choices (openings, minimum scales, teams, curve pieces) "
+                       "fixed at their optimal values")
+NO_FIXED_INTEGER_DUALS = "no duals: the LP with the integer choices fixed did not solve to optimality"
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,13 @@ def _highs(options: SolverOptions):
     if options.log_file:
         h.setOptionValue("log_file", str(options.log_file))
         h.setOptionValue("log_to_console", bool(options.log))
+    if options.log:
+        # HiGHS prints to the process's stdout (C's), past sys.stdout: the log goes instead through
+        # HiGHS's logging callback to the stream sys.stdout is now (the CLI points it at stderr, so
+        # --json keeps stdout clean)
+        h.setOptionValue("log_to_console", False)
+        stream = sys.stdout
+        h.cbLogging.subscribe(lambda event: stream.write(event.message))
     if options.time_limit is not None:
         h.setOptionValue("time_limit", float(options.time_limit))
     h.setOptionValue("random_seed", 0)
@@ -194,14 +209,13 @@ def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions(), h=Non
             sol = hf.getSolution()
             x, row_value = np.asarray(sol.col_value), np.asarray(sol.row_value)
             row_dual, col_dual = np.asarray(sol.row_dual), np.asarray(sol.col_dual)
-            mip["duals"] = ("duals of the LP with the integer choices (openings, minimum scales, teams, curve "
-                            "pieces) fixed at their optimal values")
+            mip["duals"] = FIXED_INTEGER_DUALS
             if lp.tiebreaks:
                 x, row_value, extra = _tiebreak(hf, lp, float(hf.getInfo().objective_function_value), x, row_value)
                 seconds += extra
         else:
             row_dual = col_dual = None
-            mip["duals"] = "no duals: the LP with the integer choices fixed did not solve to optimality"
+            mip["duals"] = NO_FIXED_INTEGER_DUALS
     elif st is Status.OPTIMAL and lp.tiebreaks:
         x, row_value, extra = _tiebreak(h, lp, objective, x, row_value)
         seconds += extra
@@ -286,18 +300,6 @@ def _tiebreak(h, lp: LinearProgram, best: float, x: np.ndarray, row_value: np.nd
         h.changeColsCost(len(cols), cols, primary[cols])
 
 
-def fixed_integer_duals(lp: LinearProgram, x: np.ndarray, options: SolverOptions):
-    """Duals of a mixed-integer plan: fix every integer variable at its value in ``x``, solve the
-    remaining LP, and return its row and column duals (with a note saying so)."""
-    fixed = _fixed_integer_model(lp, x, options)
-    if fixed is None:
-        return None, None, "no duals: the LP with the integer choices fixed did not solve to optimality"
-    sol = fixed[0].getSolution()
-    return (np.asarray(sol.row_dual), np.asarray(sol.col_dual),
-            "duals of the LP with the integer choices (openings, minimum scales, teams, curve pieces) "
-            "fixed at their optimal values")
-
-
 def solve(instance, *, time_limit: float | None = None, threads: int | None = None, log: bool = False,
           log_file: str | None = None, backend: str = "highs", mip_gap: float | None = None):
     """Solve ``instance`` and return one :class:`~optimiser.results.Result`, whatever the outcome.
@@ -327,14 +329,73 @@ def solve(instance, *, time_limit: float | None = None, threads: int | None = No
 
 def solve_model(model, instance, *, options: SolverOptions | None = None, time_limit: float | None = None,
                 _timing: dict | None = None):
-    """Solve a Pyomo model made by :func:`build_model` (possibly extended) with HiGHS via Pyomo."""
+    """Solve a Pyomo model made by :func:`build_model` (possibly extended) with HiGHS via Pyomo's
+    ``appsi_highs`` interface, in the same steps as :func:`run_highs`:
+
+    1. the model as given;
+    2. for a mixed-integer model, the LP with every integer variable fixed at its (rounded) value:
+       its plan is the one reported and its duals are the duals reported;
+    3. the tie-breaks (``lp.tiebreaks``), in turn, on that LP (on the model itself when it has no
+       integers), each among the optima of the objectives before it.
+
+    Constraints a caller added to the model take part in every step."""
     import pyomo.environ as pyo
-    from pyomo.opt import TerminationCondition as TC
 
     from .results import extract
 
     options = options or SolverOptions(time_limit=time_limit)
     lp: LinearProgram = model._budgetshift_lp
+    solver = _pyomo_solver(options)
+    t0 = time.perf_counter()
+    x = row_value = row_dual = None
+    objective = None
+    mip = None
+    with _pyomo_output(solver, options.log):
+        res = solver.solve(model, load_solutions=False)
+        status, text = _status_from_pyomo(res)
+        if _undecided(res):
+            # presolve cannot tell infeasible from unbounded: ask the simplex without presolve, as
+            # run_highs does
+            solver.options["presolve"] = "off"
+            res = solver.solve(model, load_solutions=False)
+            status, text = _status_from_pyomo(res)
+            solver.options["presolve"] = "on" if options.presolve else "off"
+        has_plan = status is Status.OPTIMAL or (status is Status.TIME_LIMIT and len(res.solution) > 0)
+        if lp.is_mip:
+            mip = _pyomo_mip_info(res, model, has_plan)
+        if has_plan:
+            model.solutions.load_from(res)
+            objective = float(pyo.value(model.objective))
+            if lp.is_mip:
+                with _integers_fixed(model), _dual_suffix(model):
+                    fixed = solver.solve(model, load_solutions=False)
+                    if _status_from_pyomo(fixed)[0] is Status.OPTIMAL:
+                        model.solutions.load_from(fixed)
+                        row_dual = _pyomo_row_duals(model, lp)
+                        mip["duals"] = FIXED_INTEGER_DUALS
+                        if lp.tiebreaks:
+                            _pyomo_tiebreak(model, solver, lp, float(pyo.value(model.objective)), pyo)
+                    else:
+                        # the plan of step 1 stands (its integers were loaded before fixing)
+                        mip["duals"] = NO_FIXED_INTEGER_DUALS
+            elif status is Status.OPTIMAL:
+                row_dual = _pyomo_row_duals(model, lp)
+                if lp.tiebreaks:
+                    _pyomo_tiebreak(model, solver, lp, objective, pyo)
+            x = np.array([v.value if v.value is not None else 0.0 for v in model._budgetshift_cols])
+            row_value = lp.matrix() @ x
+    seconds = time.perf_counter() - t0
+    raw = RawSolution(status, has_plan, objective, x, row_value, row_dual, None, seconds, 0, text, mip)
+    timing = dict(_timing or {})
+    timing["pyomo_solve"] = seconds
+    timing["highs"] = seconds
+    return extract(instance, lp, raw, timing=timing, backend="pyomo")
+
+
+def _pyomo_solver(options: SolverOptions):
+    """Pyomo's ``appsi_highs`` with the options :func:`_highs` gives HiGHS directly."""
+    import pyomo.environ as pyo
+
     solver = pyo.SolverFactory("appsi_highs")
     if options.time_limit is not None:
         solver.options["time_limit"] = float(options.time_limit)
@@ -342,68 +403,175 @@ def solve_model(model, instance, *, options: SolverOptions | None = None, time_l
         solver.options["threads"] = int(options.threads)
     if options.mip_gap is not None:
         solver.options["mip_rel_gap"] = float(options.mip_gap)
-    t0 = time.perf_counter()
-    res = solver.solve(model, tee=options.log, load_solutions=False)
-    seconds = time.perf_counter() - t0
+    if not options.presolve:
+        solver.options["presolve"] = "off"
+    if options.log_file:
+        solver.options["log_file"] = str(options.log_file)
+    solver.options["random_seed"] = 0
+    return solver
+
+
+def _status_from_pyomo(res) -> tuple[Status, str]:
+    from pyomo.opt import TerminationCondition as TC
+
     tc = res.solver.termination_condition
     status = {TC.optimal: Status.OPTIMAL, TC.infeasible: Status.INFEASIBLE, TC.unbounded: Status.UNBOUNDED,
-              TC.infeasibleOrUnbounded: Status.INFEASIBLE, TC.maxTimeLimit: Status.TIME_LIMIT}.get(tc, Status.ERROR)
-    has_plan = status is Status.OPTIMAL or (status is Status.TIME_LIMIT and len(res.solution) > 0)
-    x = row_value = row_dual = None
-    objective = None
-    mip_info = {} if lp.is_mip else None
-    if has_plan:
-        model.solutions.load_from(res)
-        cols = model._budgetshift_cols
-        objective = float(pyo.value(model.objective))
-        if status is Status.OPTIMAL and not lp.is_mip:
-            from formulations.pyomo_model import _key_tuples
+              TC.infeasibleOrUnbounded: Status.INFEASIBLE, TC.maxTimeLimit: Status.TIME_LIMIT,
+              TC.maxIterations: Status.TIME_LIMIT}.get(tc, Status.ERROR)
+    return status, str(tc)
 
-            row_dual = np.zeros(lp.n_rows)
-            for name, block in lp.constraints.items():
-                con = getattr(model, name)
-                for k, key in enumerate(_key_tuples(block.index)):
-                    if key in con:
-                        row_dual[block.start + k] = model.dual.get(con[key], 0.0)
-        if status is Status.OPTIMAL and lp.tiebreaks:
-            _pyomo_tiebreak(model, solver, lp, objective, pyo)
-        x = np.array([v.value if v.value is not None else 0.0 for v in cols])
-        row_value = lp.matrix() @ x
-        if lp.is_mip:
-            # duals of the LP with integers fixed (constraints a caller added to the Pyomo model are
-            # not in it: the note says so)
-            row_dual, _, note = fixed_integer_duals(lp, x, options)
-            mip_info = {"duals": note + " (from budgetshift's own rows only)"}
-    seconds = time.perf_counter() - t0
-    raw = RawSolution(status, has_plan, objective, x, row_value, row_dual, None, seconds, 0, str(tc), mip_info)
-    timing = dict(_timing or {})
-    timing["pyomo_solve"] = seconds
-    timing["highs"] = seconds
-    return extract(instance, lp, raw, timing=timing, backend="pyomo")
+
+def _undecided(res) -> bool:
+    from pyomo.opt import TerminationCondition as TC
+
+    return res.solver.termination_condition == TC.infeasibleOrUnbounded
+
+
+def _pyomo_mip_info(res, model, has_plan: bool) -> dict:
+    """Best bound and relative gap (as HiGHS states them: |plan - bound| / |plan|) of a
+    mixed-integer solve through Pyomo; Pyomo's interface does not report the node count."""
+    import pyomo.environ as pyo
+
+    if not has_plan:
+        return {"best_bound": None, "gap": None, "nodes": None}
+    maximise = model.objective.sense == pyo.maximize
+    bound = res.problem.upper_bound if maximise else res.problem.lower_bound
+    plan = res.problem.lower_bound if maximise else res.problem.upper_bound
+    bound = None if bound is None else float(bound)
+    gap = None
+    if bound is not None and plan is not None and np.isfinite(bound):
+        plan = float(plan)
+        gap = 0.0 if plan == bound else (abs(plan - bound) / abs(plan) if plan != 0 else float("inf"))
+    return {"best_bound": bound, "gap": gap, "nodes": None}
+
+
+def _pyomo_row_duals(model, lp: LinearProgram) -> np.ndarray:
+    """The duals Pyomo loaded into ``model.dual``, in ``lp``'s row order (budgetshift's own rows)."""
+    from formulations.pyomo_model import _key_tuples
+
+    row_dual = np.zeros(lp.n_rows)
+    for name, block in lp.constraints.items():
+        con = getattr(model, name)
+        for k, key in enumerate(_key_tuples(block.index)):
+            if key in con:
+                row_dual[block.start + k] = model.dual.get(con[key], 0.0)
+    return row_dual
+
+
+@contextlib.contextmanager
+def _integers_fixed(model):
+    """``model`` as an LP: every integer (or binary) variable fixed at its current value rounded
+    and made continuous, as :func:`_fixed_integer_model` does for the HiGHS path. Afterwards each
+    such variable has its domain back, and is fixed again only if it was fixed before (its value
+    stays the rounded one)."""
+    import pyomo.environ as pyo
+
+    saved = []
+    for v in model.component_data_objects(pyo.Var, active=True, descend_into=True):
+        if v.is_integer() and v.value is not None:
+            saved.append((v, v.domain, v.fixed))
+            v.domain = pyo.Reals
+            v.fix(float(round(v.value)))
+    try:
+        yield
+    finally:
+        for v, domain, was_fixed in saved:
+            v.domain = domain
+            if not was_fixed:
+                v.unfix()
+
+
+@contextlib.contextmanager
+def _dual_suffix(model):
+    """An import ``dual`` suffix on ``model`` for the duration (a mixed-integer model has none)."""
+    import pyomo.environ as pyo
+
+    if model.component("dual") is not None:
+        yield
+        return
+    model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+    try:
+        yield
+    finally:
+        model.del_component("dual")
+
+
+@contextlib.contextmanager
+def _pyomo_output(solver, log: bool):
+    """Around Pyomo solves: HiGHS's log (``log``) to the stream ``sys.stdout`` is now (where the
+    HiGHS path writes it; the CLI points it at stderr), and the standard streams kept apart.
+
+    Pyomo's interface captures the process's file descriptors 1 and 2 while it works, and fails
+    ("TeeStream: deadlock observed joining reader threads") when ``sys.stdout`` and ``sys.stderr``
+    write to one descriptor, as after ``contextlib.redirect_stdout(sys.stderr)``: for the solve
+    they are set back to the process's own. The log reaches the stream through a logger, whose
+    handler Pyomo points at a copy of the original descriptor while it captures."""
+    out, err = sys.stdout, sys.stderr
+    handler = None
+    if log:
+        logger = logging.getLogger("budgetshift.highs_log")
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+        handler = logging.StreamHandler(out)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        solver.config.solver_output_logger = logger
+        solver.config.log_level = logging.INFO
+    if _fileno(out) is not None and _fileno(out) == _fileno(err) and sys.__stdout__ and sys.__stderr__:
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
+        if handler is not None:
+            handler.flush()
+            logger.removeHandler(handler)
+
+
+def _fileno(stream) -> int | None:
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _pyomo_tiebreak(model, solver, lp: LinearProgram, best: float, pyo) -> None:
-    """The Pyomo twin of :func:`_tiebreak`."""
+    """The Pyomo twin of :func:`_tiebreak`: each of ``lp.tiebreaks`` minimised in turn among the
+    optima of the objectives before it (each held within 1e-9 relative by an added constraint), on
+    the model as it stands (for a mixed-integer model, the LP with its integers fixed), starting
+    from ``best``, the optimal value of its objective. A stage that does not solve to optimality is
+    left out (named in ``lp.tiebreaks_skipped``, with a warning) and the plan of the stages before
+    it stands, loaded in the model's variables. Afterwards the added components are removed and
+    the primary objective is active again."""
     from pyomo.core.expr.numeric_expr import LinearExpression
 
     cols = model._budgetshift_cols
     primary = model.objective
-    primary.deactivate()
     expr, sense, value = primary.expr, lp.sense, best
     added = []
-    for k, (label, vec) in enumerate(lp.tiebreaks):
-        slack = 1e-9 * max(1.0, abs(value))
-        con = pyo.Constraint(expr=(expr >= value - slack) if sense == "max" else (expr <= value + slack))
-        model.add_component(f"_budgetshift_hold_{k}", con)
-        nz = np.flatnonzero(vec)
-        expr = LinearExpression(constant=0.0, linear_coefs=vec[nz].tolist(), linear_vars=[cols[j] for j in nz])
-        obj = pyo.Objective(expr=expr)
-        model.add_component(f"_budgetshift_stage_{k}", obj)
-        added += [con, obj]
-        res = solver.solve(model, load_solutions=False)
-        model.solutions.load_from(res)
-        value, sense = float(pyo.value(obj)), "min"
-        obj.deactivate()
-    for comp in added:
-        model.del_component(comp)
-    primary.activate()
+    lp.tiebreaks_skipped = []
+    primary.deactivate()
+    try:
+        for k, (label, vec) in enumerate(lp.tiebreak_costs()):
+            slack = 1e-9 * max(1.0, abs(value))
+            con = pyo.Constraint(expr=(expr >= value - slack) if sense == "max" else (expr <= value + slack))
+            model.add_component(f"_budgetshift_hold_{k}", con)
+            added.append(con)
+            nz = np.flatnonzero(vec)
+            expr = LinearExpression(constant=0.0, linear_coefs=vec[nz].tolist(), linear_vars=[cols[j] for j in nz])
+            obj = pyo.Objective(expr=expr)
+            model.add_component(f"_budgetshift_stage_{k}", obj)
+            added.append(obj)
+            res = solver.solve(model, load_solutions=False)
+            obj.deactivate()
+            status, text = _status_from_pyomo(res)
+            if status is not Status.OPTIMAL:
+                log.warning("tie-break stage %r not applied: HiGHS via Pyomo %s", label, text)
+                lp.tiebreaks_skipped.append(label)
+                break
+            model.solutions.load_from(res)
+            value, sense = float(pyo.value(expr)), "min"
+    finally:
+        for comp in added:
+            model.del_component(comp)
+        primary.activate()

@@ -4,8 +4,9 @@
 Shaped like a real system: services in prevention / community / acute sectors with non-pathway
 demand, age segments with growing populations, several layered care pathways (sources, care
 layers, sinks) with substitutable [min, max] edges and a readmission loop, prevention effects with
-lags and concave responses, a +5 point prevention shift, and emergency-admission targets set a
-little below the unconstrained plan's level so that they bind but stay feasible.
+lags and concave responses, a +2 point prevention shift, and emergency-admission targets set a
+little below the least-cost plan's level where admissions can fall (at it where they cannot), met
+by a known plan so that they bind but stay feasible (see ``add_binding_targets``).
 
     python scripts/generate_instance.py --variables 100000 --out /tmp/gen100k.yaml
     python scripts/generate_instance.py --pathways 20 --nodes 12 --segments 6 --years 5 --out x.yaml
@@ -142,7 +143,12 @@ def generate_places(places: int = 30, pathways_per_place: int = 1, nodes: int = 
 
 def _document(name, base_year, years, base_spend, svc, seg_rows, pw_list, effects, adm_terms, csv_dir, stem) -> dict:
     """The instance mapping both mixes share: a pool of 1.4 x base-year spend growing 3% a year, a
-    2-point prevention shift and an emergency-admissions outcome."""
+    2-point prevention shift and an emergency-admissions outcome (patients reaching a pathway's first
+    two acute care nodes; when no pathway drew any acute care, its first care node instead, as an
+    outcome needs at least one term)."""
+    if not adm_terms:
+        adm_terms = [{"pathway": p["name"], "node": next(n["name"] for n in p["nodes"] if n["kind"] == "care")}
+                     for p in pw_list]
     data = {
         "format_version": 1,
         "name": name,
@@ -347,23 +353,74 @@ def _cell(v):
 
 
 def add_binding_targets(data: dict, tightness: float = 0.98) -> dict:
-    """Set yearly admission targets a little below the unconstrained plan's admissions, so they bind.
+    """Set yearly admission targets a little below the least-cost plan's admissions, so they bind,
+    and met by a known plan, so the instance stays feasible.
 
-    Solves the instance once without targets (and once more to confirm feasibility)."""
+    The least-cost plan F is solved without targets (when no plan exists at all, the drawn growth and
+    shrink limits are first widened just enough: see :func:`_widen_stability_limits`). Then, as
+    before (so settings that worked give the same files): targets at ``tightness``, 0.995 and 1.0 of
+    F's admissions, rounded to 3 decimals, each kept if a solve finds a plan. Those are guesses, and
+    in many settings all fail: rounding can put even the 1.0 target a hair below F, and often no
+    plan admits fewer patients than F at all (acute care is both the dearest care and the admitting
+    care, so the cheapest plan already admits fewest). The targets are then built from two plans:
+    F and B, the plan with the fewest admissions (``max_outcome`` on admissions). Every mix
+    (1 - t) F + t B keeps every other rule (the generated programme is linear: no whole-number
+    choices), and its admissions are (1 - t) a_F + t a_B year by year; targets rounded *up* from
+    those are met by that mix. ``t`` puts the total admissions ``1 - tightness`` below F's, or at B's
+    when they cannot fall that far (then the targets bind as tightly as the instance allows)."""
+    import copy
+
     import optimiser
 
-    inst = optimiser.load_data(data, file="<generated>")
-    r = optimiser.solve(inst)
+    def solve(d):
+        return optimiser.solve(optimiser.load_data(copy.deepcopy(d), file="<generated>"))
+
+    r = solve(data)
+    if not r.has_plan and r.status.value == "infeasible":
+        _widen_stability_limits(data)
+        r = solve(data)
     if not r.has_plan:
         raise SystemExit(f"generated instance is {r.status.value} before targets; try another seed")
     free = r.outcomes.set_index("year")["value"]
     for tight in (tightness, 0.995, 1.0):
         data["targets"] = [{"outcome": "emergency_admissions", "year": int(y), "at_most": round(float(v) * tight, 3)}
                            for y, v in free.items()]
-        r2 = optimiser.solve(optimiser.load_data(data, file="<generated>"))
-        if r2.has_plan:
+        if solve(data).has_plan:
             return data
-    raise SystemExit("could not find feasible targets")
+    del data["targets"]
+    fewest = copy.deepcopy(data)
+    fewest["objective"] = {"mode": "max_outcome", "weights": {"emergency_admissions": 1.0}}
+    b = solve(fewest)
+    best = b.outcomes.set_index("year")["value"].reindex(free.index) if b.has_plan else free
+    room = float((free - best).sum())
+    t = min(1.0, (1.0 - tightness) * float(free.sum()) / room) if room > 0 else 0.0
+    data["targets"] = [{"outcome": "emergency_admissions", "year": int(y),
+                        "at_most": math.ceil(((1 - t) * float(free[y]) + t * float(best[y])) * 1000) / 1000}
+                       for y in free.index]
+    if not solve(data).has_plan:  # not expected: a mix of two plans meets them
+        raise SystemExit("the admission targets built from two plans have no plan (a numerical edge case); "
+                         "try another seed, or --no-targets")
+    return data
+
+
+def _widen_stability_limits(data: dict) -> None:
+    """Widen the services' growth and shrink limits (``max_growth``, ``max_shrink``) by the smallest
+    relaxation of those limits alone that gives a plan (``optimiser.explain``'s elastic programme),
+    each rounded up to 3 decimals. Needed when the base-year use, estimated from midpoint edge
+    shares without the readmission loop, leaves a service less room to grow in the first year than
+    its pathways need."""
+    import copy
+
+    import optimiser
+
+    ex = optimiser.explain(optimiser.load_data(copy.deepcopy(data), file="<generated>"), conflict=False)
+    rows = ex.relaxation
+    rows = rows[rows["scope"] == "stability alone"] if len(rows) else rows
+    services = {s["name"]: s for s in data["services"]}
+    for r in rows.itertuples():
+        if r.bound_type in ("max_growth", "max_shrink") and r.item in services and math.isfinite(r.relaxed_bound):
+            limit = math.ceil(float(r.relaxed_bound) * 10) / 1000  # percent -> fraction, rounded up
+            services[r.item][r.bound_type] = max(limit, services[r.item].get(r.bound_type, 0.0))
 
 
 def size_for(variables: int, segments: int = 6, years: int = 5, nodes: int = 12) -> int:
@@ -388,13 +445,19 @@ def main(argv=None) -> None:
     ap.add_argument("--segments", type=int, default=6)
     ap.add_argument("--years", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--no-targets", action="store_true", help="skip the binding admission targets")
+    ap.add_argument("--no-targets", action="store_true", help="skip the binding admission targets (and the solves they take, including "
+                    "the check that the instance has a plan)")
     ap.add_argument("--csv", action="store_true", help="write pathway nodes and edges, services and segments "
                     "as CSV beside the YAML")
     ap.add_argument("--out", required=True, type=Path)
     a = ap.parse_args(argv)
     if a.nodes < 4:
         ap.error("--nodes must be at least 4")
+    if a.mix == "system" and a.services < 3:
+        ap.error("--services must be at least 3 (one prevention, one community and one acute service)")
+    for flag in ("pathways", "segments", "years", "places", "pathways_per_place", "places_per_system"):
+        if getattr(a, flag) < 1:
+            ap.error(f"--{flag.replace('_', '-')} must be at least 1")
     if a.mix == "places":
         places = max(1, round(size_for(a.variables, a.segments, a.years, a.nodes) / a.pathways_per_place)) \
             if a.variables else a.places
