@@ -24,6 +24,10 @@ from .gc_pause import without_gc_pauses
 _EXPECTED_BY_TYPE = {
     "missing": "this field (it is required)",
     "extra_forbidden": "a field the format knows (this name is not one: check the spelling; see docs/instance-format.md)",
+    "number_type": "a number",
+    "number_bool": "a number (true/false is not a number)",
+    "number_not_finite": "a finite number (not NaN or an infinity)",
+    "number_unbounded": "a number, or .inf for no limit (not NaN or -.inf)",
     "float_type": "a number",
     "float_parsing": "a number",
     "int_type": "a whole number",
@@ -48,22 +52,210 @@ _EXPECTED_BY_TYPE = {
 }
 
 
-def read_yaml(path: Path) -> Any:
+# ----------------------------------------------------------------------------- reading YAML
+
+#: the largest instance file read (bytes), checked before parsing. A national instance written
+#: wholly in YAML is ~5 MB per million variables; larger tables belong in CSV files.
+MAX_YAML_BYTES = 50 * 1024 * 1024
+#: the largest CSV table read (bytes)
+MAX_CSV_BYTES = 200 * 1024 * 1024
+#: the most values that aliases (``*name``) may add to a file beyond those written in it: enough
+#: for templates reused many times, far too few for an alias bomb ("billion laughs")
+MAX_ALIAS_EXPANSION = 1_000_000
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_REQUIRED_SECTIONS = "format_version, name, horizon, budget, sectors, services and segments"
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser: ~10x faster
+
+
+class _Refused(yaml.YAMLError):
+    """Valid YAML that an instance file may not contain; ``problem`` says what and ``mark`` where."""
+
+    def __init__(self, expected: str, found: str, mark=None):
+        super().__init__(found)
+        self.expected, self.found, self.problem_mark = expected, found, mark
+
+
+class _StrictLoader(_BaseLoader):
+    """The safe loader, but each key once per mapping (a repeated key is recorded, with both lines)
+    and no tags beyond plain YAML's (a tag is refused where it is met)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.duplicates: list[tuple[Any, Any, int]] = []  # (key, mark of the repeat, line of the first)
+        self._own_keys: dict[int, int] = {}  # id(mapping node) -> number of its own (not merged) keys
+
+    def flatten_mapping(self, node):
+        self._own_keys.setdefault(id(node), sum(1 for k, _ in node.value if k.tag != _MERGE_TAG))
+        super().flatten_mapping(node)
+
+    def construct_mapping(self, node, deep=False):
+        if not isinstance(node, yaml.MappingNode):
+            return super().construct_mapping(node, deep=deep)
+        self.flatten_mapping(node)  # keys merged in (<<: *defaults) first, then the mapping's own
+        first_own = len(node.value) - self._own_keys[id(node)]
+        mapping: dict = {}
+        lines: dict = {}
+        for i, (key_node, value_node) in enumerate(node.value):
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                raise _Refused("a key that is a single value (text or a number)",
+                               f"a key that is a {type(key).__name__}", key_node.start_mark) from None
+            if i >= first_own:
+                if key in lines:
+                    self.duplicates.append((key, key_node.start_mark, lines[key]))
+                else:
+                    lines[key] = key_node.start_mark.line + 1
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+    def _refuse_tag(self, node):
+        tag = node.tag
+        shown = "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+        raise _Refused("plain values (numbers, text, true/false, lists and mappings; no YAML tags)",
+                       f"a value tagged {shown}", node.start_mark)
+
+
+# the tags plain YAML gives values without a tag written are kept (null, bool, int, float, str, seq,
+# map, merge; a date is a timestamp, which no field accepts); !!binary, !!set, !!omap, !!pairs,
+# !!python/... and !custom tags are refused where they are met
+for _tag in ("binary", "set", "omap", "pairs"):
+    _StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _StrictLoader._refuse_tag)
+_StrictLoader.add_constructor(None, _StrictLoader._refuse_tag)
+
+
+def _check_aliases(root) -> None:
+    """Refuse an alias that contains itself, or aliases that expand the file by more than
+    :data:`MAX_ALIAS_EXPANSION` values, before anything walks the tree they make. Linear in the
+    nodes written: each node's expanded size is computed once."""
+    size: dict[int, int] = {}
+    written = 0
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_.discard(key)
+            children = _children(node)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            if size[key] - written > MAX_ALIAS_EXPANSION:
+                raise _Refused(
+                    f"aliases (*name) that repeat at most {MAX_ALIAS_EXPANSION:,} values in all",
+                    f"aliases that expand the file to more than {written + MAX_ALIAS_EXPANSION:,} values "
+                    "(an alias bomb?)", node.start_mark)
+            continue
+        if key in size:
+            continue
+        if key in open_:
+            raise _Refused("an alias (*name) outside the value its anchor (&name) names",
+                           "an alias inside its own anchor's value (a recursive structure)", node.start_mark)
+        open_.add(key)
+        written += 1
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in open_:
+                raise _Refused("an alias (*name) outside the value its anchor (&name) names",
+                               "an alias inside its own anchor's value (a recursive structure)", child.start_mark)
+            if id(child) not in size:
+                stack.append((child, False))
+
+
+def _children(node) -> list:
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _yaml_problem(path: Path, text: str, exc: yaml.YAMLError) -> Problem:
+    """One parse error as a problem: where, and what was found in a planner's words."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+    if isinstance(exc, _Refused):
+        return Problem(str(path), where, exc.expected, exc.found)
+    problem = str(getattr(exc, "problem", None) or exc).strip()
+    if mark is not None:
+        lines = text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent or line[mark.column: mark.column + 1] == "\t":
+            return Problem(str(path), where, "spaces for indentation (tabs are not allowed in YAML "
+                           "indentation)", "a tab")
+    context = str(getattr(exc, "context", None) or "").strip()
+    if problem.startswith("found "):
+        problem = problem[len("found "):]
+    return Problem(str(path), where, "valid YAML" + (f" ({context})" if context else ""), problem)
+
+
+def parse_yaml(text: str, file: str = "<text>") -> Any:
+    """The value of one YAML document, read strictly: no tags, each key once per mapping, aliases
+    expanding the file by at most :data:`MAX_ALIAS_EXPANSION` values. ``None`` for an empty
+    document. Raises :class:`~optimiser.errors.InstanceError` naming ``file`` and the line."""
+    loader = _StrictLoader(text)
     try:
-        text = path.read_text(encoding="utf-8")
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            if "&" in text and "*" in text:  # anchors and aliases: check what they expand to
+                _check_aliases(node)
+            data = loader.construct_document(node)
+        except yaml.YAMLError as exc:
+            raise InstanceError([_yaml_problem(Path(file), text, exc)]) from None
+        if loader.duplicates:
+            raise InstanceError([
+                Problem(file, f"line {mark.line + 1}, column {mark.column + 1}", "each key once in a mapping",
+                        f"{key!r} again (first on line {first})")
+                for key, mark, first in loader.duplicates])
+        return data
+    finally:
+        loader.dispose()
+
+
+def _not_utf8(path: Path, raw: bytes, exc: UnicodeDecodeError, csv_table: bool) -> Problem:
+    """Where a file stops being UTF-8, in the words of someone who saved it from Excel."""
+    line = raw[: exc.start].count(b"\n") + 1
+    byte = raw[exc.start: exc.start + 1].hex()
+    where = f"row {line}" if csv_table else f"line {line}"
+    how = "save it as UTF-8 ('CSV UTF-8' in Excel's Save As)" if csv_table else "save it as UTF-8"
+    return Problem(str(path), where, f"text encoded as UTF-8 ({how})",
+                   f"byte 0x{byte}, which is not UTF-8 (the file is perhaps Latin-1 or Windows-1252)")
+
+
+def read_text(path: Path, what: str, limit: int) -> str:
+    """A UTF-8 text file (a byte-order mark is dropped), refused before reading when larger than
+    ``limit`` bytes."""
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise InstanceError([Problem(str(path), "(file)", f"a file of at most {limit // 2**20} MB",
+                                         f"{size / 2**20:,.1f} MB")])
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise InstanceError([Problem(str(path), "(file)", "an instance file", "no such file")])
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InstanceError([Problem(str(path), "(file)", "a readable UTF-8 YAML file", str(exc))])
+        raise InstanceError([Problem(str(path), "(file)", what, "no such file")]) from None
+    except IsADirectoryError:
+        raise InstanceError([Problem(str(path), "(file)", what, "a folder")]) from None
+    except OSError as exc:
+        raise InstanceError([Problem(str(path), "(file)", f"{what} that can be read",
+                                     exc.strerror or str(exc))]) from None
     try:
-        # libyaml's C parser where PyYAML has it (same results, ~10x faster on large files)
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        raise InstanceError(
-            [Problem(str(path), where, "valid YAML", str(getattr(exc, "problem", exc)))]
-        )
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InstanceError([_not_utf8(path, raw, exc, path.suffix.lower() == ".csv")]) from None
+
+
+def read_yaml(path: Path) -> Any:
+    """The instance file's contents (see :func:`parse_yaml`); an empty file is an error."""
+    text = read_text(path, "an instance file", MAX_YAML_BYTES)
+    data = parse_yaml(text, str(path))
+    if data is None:
+        raise InstanceError([Problem(str(path), "(file)", f"a mapping with {_REQUIRED_SECTIONS}",
+                                     "an empty file" if not text.strip() else "no values (only comments)")])
+    return data
 
 
 def _parse_cell(text: str) -> Any:
@@ -309,16 +501,23 @@ def _named_loc(data: Any, loc: tuple) -> str:
     return text
 
 
+# steps of pydantic's error locations that name a type rather than a field
+_TYPE_STEPS = {"float", "int", "str", "bool", "list[tuple[float,float]]", *schema.FORMS.values()}
+
+
 def _pydantic_problems(exc: ValidationError, data: Any, file: str, prefix: tuple = ()) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = prefix + tuple(
             p for p in err["loc"]
-            if not (isinstance(p, str) and (p in {"float", "int", "str", "bool", "list[tuple[float,float]]"}
+            if not (isinstance(p, str) and (p in _TYPE_STEPS
                                             or p.startswith(("dict[", "tuple[", "function-", "constrained-",
                                                              "Growth", "list[", "Sector", "ShareShift",
                                                              "TransferShift", "literal[", "json-or-python"))))
         )
+        key_error = "[key]" in loc  # a mapping's key is wrong, not its value
+        if key_error:
+            loc = loc[: loc.index("[key]")]
         # pydantic reports the alias 'from' for Edge.from_
         found_value = _lookup(data, loc) if err["type"] != "missing" else MISSING
         if err["type"] == "missing":
@@ -327,7 +526,12 @@ def _pydantic_problems(exc: ValidationError, data: Any, file: str, prefix: tuple
             found = describe(err.get("input", found_value))
         template = _EXPECTED_BY_TYPE.get(err["type"])
         ctx = err.get("ctx") or {}
-        expected = template.format(**ctx) if template else err["msg"].lower()
+        if err["type"] == "wrong_form":  # a value of none of a field's forms (optimiser.schema.one_of)
+            expected = err["msg"]
+        else:
+            expected = template.format(**ctx) if template else err["msg"].lower()
+        if key_error:
+            expected = f"keys that are {expected}"
         problems.append(Problem(file, _named_loc(data, loc), expected, found))
     # a value failing several members of a union is reported once per location
     seen, unique = set(), []

@@ -540,7 +540,12 @@ def _is_union(tp) -> bool:
     return typing.get_origin(tp) in (typing.Union, types.UnionType)
 
 
-_YEAR_VALUES = set(typing.get_args(schema.YearValues))
+def _year_value_forms(tp) -> tuple:
+    """The forms of a yearly series type (number, mapping, growth rule), or () for another type."""
+    tp, _ = _strip_annotated(tp)
+    forms = typing.get_args(tp) if _is_union(tp) else ()
+    tags = {getattr(m, "tag", None) for a in forms for m in _strip_annotated(a)[1]}
+    return forms if schema.FORMS["growth"] in tags else ()
 
 
 def _anchor(model: type) -> str:
@@ -553,9 +558,9 @@ def render_type(tp, meta=()) -> str:
     discriminator = next((m.discriminator for m in meta if isinstance(m, FieldInfo) and m.discriminator), None)
     bounds, min_len = _bounds(meta)
     if _is_union(tp):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if set(args) == _YEAR_VALUES:
+        if _year_value_forms(tp):
             return "[YearValues](#yearvalues)"
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
         text = " or ".join(render_type(a) for a in args)
         if discriminator:
             text += f" (chosen by `{discriminator}`)"
@@ -597,9 +602,9 @@ def render_type(tp, meta=()) -> str:
 
 def _nested_models(tp) -> list[type]:
     """Models mentioned in a type, in order of appearance (YearValues' Growth is documented apart)."""
-    tp, _ = _strip_annotated(tp)
-    if _is_union(tp) and set(a for a in typing.get_args(tp) if a is not type(None)) == _YEAR_VALUES:
+    if _year_value_forms(tp):
         return []
+    tp, _ = _strip_annotated(tp)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return [tp]
     out: list[type] = []
@@ -725,8 +730,8 @@ def _reference_sections() -> list[str]:
         lines += field_table(model) + [""]
     g = schema.Growth
     lines += ['<a id="yearvalues"></a>', "", "### YearValues", "",
-              "A yearly series: " + render_type(typing.get_args(schema.YearValues)[0])
-              + " (every year), a " + render_type(typing.get_args(schema.YearValues)[1])
+              "A yearly series: " + render_type(_year_value_forms(schema.YearValues)[0])
+              + " (every year), a " + render_type(_year_value_forms(schema.YearValues)[1])
               + " (one value per year), or a growth rule [Growth](#growth).", "",
               f'<a id="{_anchor(g)}"></a>', "", "### Growth", "",
               "Where: any [YearValues](#yearvalues) field.", ""]
