@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -220,13 +222,20 @@ def _not_utf8(path: Path, raw: bytes, exc: UnicodeDecodeError, csv_table: bool) 
     """Where a file stops being UTF-8, in the words of someone who saved it from Excel."""
     line = raw[: exc.start].count(b"\n") + 1
     byte = raw[exc.start: exc.start + 1].hex()
-    where = f"row {line}" if csv_table else f"line {line}"
-    how = "save it as UTF-8 ('CSV UTF-8' in Excel's Save As)" if csv_table else "save it as UTF-8"
-    return Problem(str(path), where, f"text encoded as UTF-8 ({how})",
-                   f"byte 0x{byte}, which is not UTF-8 (the file is perhaps Latin-1 or Windows-1252)")
+    found = f"byte 0x{byte}, which is not UTF-8 (the file is perhaps Latin-1 or Windows-1252)"
+    if not csv_table:
+        return Problem(str(path), f"line {line}", "text saved as UTF-8", found)
+    # the column: the cells before the byte on its row, read leniently
+    start = raw.rfind(b"\n", 0, exc.start) + 1
+    before = raw[start: exc.start].decode("utf-8", errors="replace")
+    column = len(next(csv.reader([before + "x"]), [""]))
+    header = next(csv.reader([raw.split(b"\n", 1)[0].decode("utf-8", errors="replace").lstrip("\ufeff")]), [])
+    name = header[column - 1].strip() if line > 1 and column <= len(header) else str(column)
+    return Problem(str(path), f"row {line}, column {name}", "text saved as UTF-8 (in Excel: Save As "
+                   "'CSV UTF-8')", found)
 
 
-def read_text(path: Path, what: str, limit: int) -> str:
+def read_text(path: Path, what: str, limit: int, table: bool = False) -> str:
     """A UTF-8 text file (a byte-order mark is dropped), refused before reading when larger than
     ``limit`` bytes."""
     try:
@@ -245,7 +254,7 @@ def read_text(path: Path, what: str, limit: int) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InstanceError([_not_utf8(path, raw, exc, path.suffix.lower() == ".csv")]) from None
+        raise InstanceError([_not_utf8(path, raw, exc, table)]) from None
 
 
 def read_yaml(path: Path) -> Any:
@@ -321,61 +330,217 @@ def _number(text: str) -> float | int:
     return float(text) if "." in text else int(text)
 
 
-def read_csv_records(path: Path) -> list[dict[str, Any]]:
-    """The rows of a CSV table as mappings; a column named ``a.b`` fills field ``b`` of mapping
-    ``a`` (e.g. ``unit_cost.value``, ``unit_cost.growth``, ``capacity.max``)."""
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, [])
-        keys = [tuple(part.strip() for part in k.strip().split(".")) for k in header]
-        out = []
+@dataclass
+class CsvTable:
+    """Where the values of one ``{from_csv: ...}`` table came from, so that a problem found in
+    them later (by the schema or the cross-reference checks) names the CSV file, row and column."""
+
+    loc: tuple[str, ...]              # where the table sits in the instance, as path steps
+    file: str                         # the CSV file, as a planner finds it
+    columns: list[tuple[str, ...]]    # column names, split at dots (``unit_cost.value``)
+    header: list[str]                 # column names as written
+    rows: list[int]                   # the file row of each record (the header is row 1)
+    by_key: dict[str, int] | None = None  # a year/key,value table: key (as text) -> row
+    broken: bool = False              # the file had problems (reported): what it gave is incomplete
+
+    def where(self, rest: list[str]) -> tuple[str, bool] | None:
+        """The row and column of the value at ``rest`` (path steps below the table), and whether
+        a column was found; None when ``rest`` names no row."""
+        if not rest:
+            return "the table", False
+        if self.by_key is not None:
+            row = self.by_key.get(rest[0])
+            return (f"row {row}, column value", True) if row is not None else None
+        if not rest[0].lstrip("-").isdigit() or not -len(self.rows) <= int(rest[0]) < len(self.rows):
+            return None
+        row = self.rows[int(rest[0])]
+        below = tuple(rest[1:])
+        for col, name in zip(self.columns, self.header):
+            if below and below[: len(col)] == col:
+                return f"row {row}, column {name}", True
+        return f"row {row}", False
+
+
+def read_csv_table(path: Path, shown: str | None = None) -> tuple[list[dict[str, Any]], CsvTable, list[Problem]]:
+    """The rows of a CSV table as mappings, where each came from, and every problem in the file.
+
+    UTF-8 with or without a byte-order mark (as Excel saves 'CSV UTF-8'); the first row names the
+    columns; a column named ``a.b`` fills field ``b`` of mapping ``a`` (e.g. ``unit_cost.value``,
+    ``capacity.max``). An empty cell leaves its field out (its default applies; a required field
+    is then reported missing at that cell); a row of empty cells is skipped. Every problem names
+    the file, the row (the header is row 1, as in a spreadsheet) and the column."""
+    shown = shown or str(path)
+    text = read_text(path, "a CSV file", MAX_CSV_BYTES, table=True)
+    table = CsvTable(loc=(), file=shown, columns=[], header=[], rows=[])
+    problems: list[Problem] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    out: list[dict[str, Any]] = []
+    try:
+        header = next(reader, None)
+        if not header or not any(h.strip() for h in header):
+            return [], table, [Problem(shown, "row 1", "a header row naming the columns",
+                                       "an empty file" if not text.strip() else "an empty row")]
+        table.header = [h.strip() for h in header]
+        table.columns = [tuple(part.strip() for part in h.split(".")) for h in table.header]
+        problems += _header_problems(shown, table)
+        if problems:
+            return [], table, problems
+        width = len(table.header)
+        row_no = 1
         for row in reader:
+            row_no, start = reader.line_num, row_no + 1
+            if not any(cell.strip() for cell in row):
+                continue  # a blank row (spreadsheets often end with some)
+            if len(row) != width:
+                column = table.header[len(row)] if len(row) < width else str(width + 1)
+                problems.append(Problem(shown, f"row {start}, column {column}", f"{width} cells, one per column "
+                                        f"({', '.join(table.header)})", f"{len(row)} cells"))
+                continue
             rec: dict[str, Any] = {}
-            for key, cell in zip(keys, row):
-                value = _parse_cell((cell or "").strip())
+            for key, cell in zip(table.columns, row):
+                value = _parse_cell(cell.strip())
                 if value is MISSING:
                     continue
                 node = rec
                 for step in key[:-1]:
                     node = node.setdefault(step, {})
-                    if not isinstance(node, dict):
-                        break
-                else:
-                    node[key[-1]] = value
+                node[key[-1]] = value
             out.append(rec)
-    return out
+            table.rows.append(start)
+    except csv.Error as exc:
+        problems.append(Problem(shown, f"row {reader.line_num}", "a well-formed CSV row", str(exc)))
+    return out, table, problems
 
 
-def resolve_csv_references(data: Any, base_dir: Path, file: str, loc: tuple = ()) -> tuple[Any, list[Problem]]:
+def _header_problems(shown: str, table: CsvTable) -> list[Problem]:
+    problems = []
+    seen: dict[tuple, int] = {}
+    for i, (name, col) in enumerate(zip(table.header, table.columns), start=1):
+        if not name or not all(col):
+            problems.append(Problem(shown, f"row 1, column {i}", "a column name (a field name, or "
+                                    "field.subfield)", repr(name) if name else "an empty cell"))
+            continue
+        if col in seen:
+            problems.append(Problem(shown, f"row 1, column {i}", "each column name once",
+                                    f"{name!r} again (also column {seen[col]})"))
+            continue
+        for other, j in seen.items():
+            short, long_ = (other, col) if len(other) < len(col) else (col, other)
+            if long_[: len(short)] == short:
+                problems.append(Problem(shown, f"row 1, column {i}", "columns that fill different fields",
+                                        f"{'.'.join(col)!r} and column {j} {'.'.join(other)!r} both fill "
+                                        f"{'.'.join(short)!r}"))
+                break
+        seen[col] = i
+    return problems
+
+
+def read_csv_records(path: Path) -> list[dict[str, Any]]:
+    """The rows of a CSV table as mappings (see :func:`read_csv_table`); raises
+    :class:`~optimiser.errors.InstanceError` listing every problem in the file."""
+    records, _, problems = read_csv_table(Path(path))
+    if problems:
+        raise InstanceError(problems)
+    return records
+
+
+def _key_value_table(records: list[dict], table: CsvTable) -> tuple[dict, list[Problem]]:
+    """A ``year,value`` (or ``key,value``) table as a mapping: every cell filled, each key once."""
+    k = "year" if "year" in table.header else "key"
+    problems = []
+    out: dict = {}
+    first: dict = {}
+    table.by_key = {}
+    for rec, row in zip(records, table.rows):
+        for col in (k, "value"):
+            if col not in rec:
+                problems.append(Problem(table.file, f"row {row}, column {col}", "a value in every cell of a "
+                                        f"{k},value table", "an empty cell"))
+        if k not in rec or "value" not in rec:
+            continue
+        key = rec[k]
+        try:
+            hash(key)
+        except TypeError:
+            problems.append(Problem(table.file, f"row {row}, column {k}", f"a single value as the {k}",
+                                    describe(key)))
+            continue
+        if key in first:
+            problems.append(Problem(table.file, f"row {row}, column {k}", f"each {k} in one row only",
+                                    f"{key!r} again (also row {first[key]})"))
+            continue
+        first[key] = row
+        table.by_key[str(key)] = row
+        out[key] = rec["value"]
+    return out, problems
+
+
+def _duplicate_rows(records: list[dict], table: CsvTable) -> list[Problem]:
+    """Two rows with one name, or two identical rows: a table row given twice."""
+    problems = []
+    names: dict = {}
+    rows: dict = {}
+    for rec, row in zip(records, table.rows):
+        name = rec.get("name")
+        if isinstance(name, str):
+            if name in names:
+                problems.append(Problem(table.file, f"row {row}, column name", "each name in one row only",
+                                        f"{name!r} again (also row {names[name]})"))
+                continue
+            names[name] = row
+        else:
+            key = repr(sorted(rec.items(), key=lambda kv: str(kv[0])))
+            if key in rows:
+                problems.append(Problem(table.file, f"row {row}", "each row once",
+                                        f"the same cells as row {rows[key]}"))
+                continue
+            rows[key] = row
+    return problems
+
+
+def resolve_csv_references(data: Any, base_dir: Path, file: str, loc: tuple = (),
+                           tables: list[CsvTable] | None = None) -> tuple[Any, list[Problem]]:
     """Replace every ``{from_csv: name.csv}`` with the CSV's rows (a list of mappings).
 
     A CSV with exactly the columns ``year,value`` (or ``key,value``) becomes a mapping instead,
-    so yearly series can live in CSV too.
+    so yearly series can live in CSV too. Each table read is appended to ``tables`` (where its
+    values came from).
     """
     problems: list[Problem] = []
     if isinstance(data, dict):
         if set(data) == {"from_csv"}:
             ref = data["from_csv"]
-            path = base_dir / str(ref)
+            if not isinstance(ref, str) or not ref.strip():
+                problems.append(Problem(file, format_path(loc) + ".from_csv", "the name of a CSV file "
+                                        "(relative to the instance file)", describe(ref)))
+                return [], problems
+            path = base_dir / ref
             if not path.is_file():
                 problems.append(Problem(file, format_path(loc) + ".from_csv", "an existing CSV file "
                                         "(relative to the instance file)", f"{ref!r}: no such file"))
                 return [], problems
-            records = read_csv_records(path)
-            cols = set(records[0]) if records else set()
-            if cols in ({"year", "value"}, {"key", "value"}):
-                k = "year" if "year" in cols else "key"
-                return {r[k]: r["value"] for r in records}, problems
-            return records, problems
+            try:
+                records, table, csv_problems = read_csv_table(path)
+            except InstanceError as exc:  # the file could not be read at all
+                records, table, csv_problems = [], CsvTable((), str(path), [], [], []), exc.problems
+            table.loc = tuple(str(step) for step in loc)
+            table.broken = bool(csv_problems)
+            if tables is not None:
+                tables.append(table)
+            problems += csv_problems
+            if set(table.header) in ({"year", "value"}, {"key", "value"}):
+                mapping, kv_problems = _key_value_table(records, table)
+                return mapping, problems + kv_problems
+            return records, problems + _duplicate_rows(records, table)
         out = {}
         for key, value in data.items():
-            out[key], p = resolve_csv_references(value, base_dir, file, loc + (key,))
+            out[key], p = resolve_csv_references(value, base_dir, file, loc + (key,), tables)
             problems += p
         return out, problems
     if isinstance(data, list):
         out_list = []
         for i, value in enumerate(data):
-            v, p = resolve_csv_references(value, base_dir, file, loc + (i,))
+            v, p = resolve_csv_references(value, base_dir, file, loc + (i,), tables)
             out_list.append(v)
             problems += p
         return out_list, problems
@@ -384,23 +549,110 @@ def resolve_csv_references(data: Any, base_dir: Path, file: str, loc: tuple = ()
 
 # ----------------------------------------------------------------------------- overrides
 
-_STEP = re.compile(r"([^.\[\]]+)|\[([^\]]+)\]")
+_NAME = re.compile(r"[^.\[\]]+")
+PATH_EXAMPLE = "a field path such as horizon.discount_rate or services[ward].unit_cost"
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``"horizon.discount_rate=0.03"`` -> ``("horizon.discount_rate", 0.03)`` (value read as YAML)."""
-    if "=" not in text:
-        raise InstanceError([Problem("--set", text, "PATH=VALUE", f"{text!r} (no '=')")])
+    """``"horizon.discount_rate=0.03"`` -> ``("horizon.discount_rate", 0.03)`` (value read as YAML,
+    strictly: no tags; text that is not YAML is kept as text). A malformed ``PATH=VALUE`` raises
+    :class:`~optimiser.errors.InstanceError` naming the override."""
+    if not isinstance(text, str) or "=" not in text:
+        raise InstanceError([Problem("--set", str(text), "PATH=VALUE, e.g. horizon.discount_rate=0.03",
+                                     f"{text!r} (no '=')")])
     path, _, raw = text.partition("=")
+    path = path.strip()
+    if not path:
+        raise InstanceError([Problem("--set", text, "PATH=VALUE with a field path before '=', e.g. "
+                                     "horizon.discount_rate=0.03", "nothing before '='")])
     try:
-        value = yaml.safe_load(raw)
+        _split_path(path)
+    except ValueError as exc:
+        raise InstanceError([Problem("--set", text, PATH_EXAMPLE, str(exc))]) from None
+    return path, _override_value(raw, "--set", path)
+
+
+def _override_value(raw: str, source: str, path: str) -> Any:
+    loader = _StrictLoader(raw)
+    try:
+        value = loader.get_single_data()
+    except _Refused as exc:
+        raise InstanceError([Problem(source, path, exc.expected, exc.found)]) from None
     except yaml.YAMLError:
-        value = raw
-    return path.strip(), value
+        return raw  # not YAML: the text itself (e.g. a description with a colon)
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        key, _, _ = loader.duplicates[0]
+        raise InstanceError([Problem(source, path, "each key once in a mapping", f"{key!r} twice")])
+    return value
+
+
+def parse_overrides(texts) -> dict[str, Any]:
+    """Several ``PATH=VALUE`` texts (as given to ``--set``) as one mapping; every malformed one,
+    and a field set twice, is reported together."""
+    out: dict[str, Any] = {}
+    given: dict[tuple, str] = {}
+    problems: list[Problem] = []
+    for text in texts:
+        try:
+            path, value = parse_override(text)
+        except InstanceError as exc:
+            problems += exc.problems
+            continue
+        steps = tuple(_split_path(path))
+        if steps in given:
+            problems.append(Problem("--set", path, "each field set once", f"set twice: {given[steps]!r} and "
+                                    f"{text!r}"))
+            continue
+        given[steps] = text
+        out[path] = value
+    if problems:
+        raise InstanceError(problems)
+    return out
 
 
 def _split_path(path: str) -> list[str]:
-    return [m.group(1) or m.group(2) for m in _STEP.finditer(path)]
+    """``"services[ward].unit_cost"`` -> ``["services", "ward", "unit_cost"]``; raises ValueError
+    (saying what is wrong) for an empty path, an empty step or an unbalanced bracket."""
+    if not isinstance(path, str):
+        raise ValueError(f"{describe(path)}, not text")
+    steps: list[str] = []
+    pos, n = 0, len(path)
+    if not path.strip():
+        raise ValueError("an empty path")
+    while pos < n:
+        ch = path[pos]
+        if ch == "[":
+            end = path.find("]", pos)
+            if end < 0:
+                raise ValueError(f"an unclosed '[' (character {pos + 1} of {path!r})")
+            inner = path[pos + 1: end].strip()
+            if not steps:
+                raise ValueError(f"'[' with no field name before it in {path!r}")
+            if not inner or "[" in inner:
+                raise ValueError(f"{'an empty []' if not inner else 'a [ inside [...]'} in {path!r}")
+            steps.append(inner)
+            pos = end + 1
+        elif ch == "]":
+            raise ValueError(f"a ']' with no '[' before it (character {pos + 1} of {path!r})")
+        elif ch == ".":
+            raise ValueError(f"an empty step (character {pos + 1} of {path!r})")
+        else:
+            name = _NAME.match(path, pos).group().strip()
+            if not name:
+                raise ValueError(f"an empty step (character {pos + 1} of {path!r})")
+            steps.append(name)
+            pos = _NAME.match(path, pos).end()
+        if pos < n and path[pos] == ".":
+            pos += 1
+            if pos == n:
+                raise ValueError(f"a '.' at the end of {path!r}")
+        elif pos < n and path[pos] == "]":
+            raise ValueError(f"a ']' with no '[' before it (character {pos + 1} of {path!r})")
+        elif pos < n and path[pos] != "[":
+            raise ValueError(f"'.' or '[' after ']' (character {pos + 1} of {path!r})")
+    return steps
 
 
 def child_key(node: Any, step: str, adding: bool = False) -> Any:
@@ -425,7 +677,8 @@ def child_key(node: Any, step: str, adding: bool = False) -> Any:
     return None
 
 
-def apply_overrides(data: dict, overrides: Mapping[str, Any], source: str = "--set") -> dict:
+def apply_overrides(data: dict, overrides: Mapping[str, Any], source: str = "--set",
+                    origins: list | None = None) -> dict:
     """Return a copy of ``data`` with each ``path: value`` set.
 
     Paths are dotted field names; list items are picked by position (``services[2]``) or by
@@ -437,12 +690,20 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any], source: str = "--s
     written (copy on write), and the rest of the tree is shared with ``data`` — nothing in loading
     changes a tree in place, and copying every table of a national instance for each variant of a
     sweep would cost more than solving it warm.
+
+    Each field set is appended to ``origins`` as ``(steps, source)``, its path as the keys
+    followed (so that a problem later found in the value blames ``source``, not the file).
     """
     data = _shallow(data)
     problems = []
     for path, value in overrides.items():
-        steps = _split_path(path)
+        try:
+            steps = _split_path(path)
+        except ValueError as exc:
+            problems.append(Problem(source, str(path), PATH_EXAMPLE, str(exc)))
+            continue
         node: Any = data
+        followed: list[str] = []
         for i, step in enumerate(steps):
             last = i == len(steps) - 1
             key = child_key(node, step, adding=last and isinstance(node, dict))
@@ -458,8 +719,11 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any], source: str = "--s
                     problems.append(Problem(source, path, "a path to an existing field",
                                             f"{where} is a single value, not a section"))
                 break
+            followed.append(str(key))
             if last:
                 node[key] = copy.deepcopy(value)
+                if origins is not None:
+                    origins.append((tuple(followed), source))
             else:
                 node[key] = _shallow(node[key])
                 node = node[key]
@@ -603,6 +867,37 @@ def raw_names(data: Any, section: str) -> set[str]:
     return names
 
 
+_NAME_HINT = re.compile(r" \([^()]*\)")
+
+
+def _blame(problem: Problem, file: str, tables: list[CsvTable], origins: list[tuple[tuple, str]]) -> Problem | None:
+    """A problem found in the instance, pointed at where its value came from: the ``--set`` (or
+    scenario) that set it, or the CSV file, row and column it was read from. None for a problem
+    in what a CSV file with problems of its own gave (a consequence of those)."""
+    if problem.file != file:
+        return problem
+    try:
+        steps = _split_path(_NAME_HINT.sub("", problem.path))
+    except ValueError:  # not a field path ('line 3, column 1', '(top level)', ...)
+        return problem
+    for loc, source in reversed(origins):  # the last override of a field is the one that counts
+        if tuple(steps[: len(loc)]) == loc:
+            return Problem(source, problem.path, problem.expected, problem.found)
+    best = max((t for t in tables if tuple(steps[: len(t.loc)]) == t.loc), key=lambda t: len(t.loc), default=None)
+    if best is None:
+        return problem
+    if best.broken:
+        return None
+    where = best.where(steps[len(best.loc):])
+    if where is None:
+        return problem
+    text, at_cell = where
+    found = problem.found
+    if at_cell and found == describe(MISSING):
+        found = "an empty cell"
+    return Problem(best.file, f"{text} ({problem.path})", problem.expected, found)
+
+
 @without_gc_pauses
 def load_data(data: dict, file: str = "<instance>", base_dir: Path | None = None,
               overrides: Mapping[str, Any] | None = None, scenarios: list[str] | tuple[str, ...] | None = None,
@@ -614,6 +909,14 @@ def load_data(data: dict, file: str = "<instance>", base_dir: Path | None = None
     ``overrides``. ``csv_resolved`` says the mapping's ``{from_csv: ...}`` tables were read
     already (an instance's own ``raw``), so the tree is not walked again. ``data`` is not changed.
     """
+    try:
+        return _load_data(data, file, base_dir, overrides, scenarios, csv_resolved)
+    except RecursionError:  # YAML allows 1,000 levels; the checks walk the tree recursively
+        raise InstanceError([Problem(file, "(file)", "lists and mappings nested at most a few hundred deep",
+                                     "deeper nesting")]) from None
+
+
+def _load_data(data, file, base_dir, overrides, scenarios, csv_resolved):
     from . import scenarios as scenario_mod
     from .evidence import expand_presets
     from .instance import Instance
@@ -622,8 +925,10 @@ def load_data(data: dict, file: str = "<instance>", base_dir: Path | None = None
     from .validation import check_semantics
 
     problems: list[Problem] = []
+    tables: list[CsvTable] = []
+    origins: list[tuple[tuple[str, ...], str]] = []
     if not csv_resolved:
-        data, csv_problems = resolve_csv_references(data, base_dir or Path("."), file)
+        data, csv_problems = resolve_csv_references(data, base_dir or Path("."), file, tables=tables)
         problems += csv_problems
     section = data.get(scenario_mod.SECTION) if isinstance(data, dict) else None
     defined: dict = {}
@@ -644,7 +949,7 @@ def load_data(data: dict, file: str = "<instance>", base_dir: Path | None = None
         steps.append(("--set", overrides))
     for source, step in steps:
         try:
-            data = apply_overrides(data, step, source=source)
+            data = apply_overrides(data, step, source=source, origins=origins)
         except InstanceError as exc:
             problems += exc.problems
     expanded, preset_problems = expand_presets(data, file)  # evidence presets -> curves; raw keeps the file's form
@@ -654,6 +959,7 @@ def load_data(data: dict, file: str = "<instance>", base_dir: Path | None = None
     if model is not None:
         problems += check_semantics(model, data, file)
     if problems:
+        problems = [b for b in (_blame(p, file, tables, origins) for p in problems) if b is not None]
         raise InstanceError(sorted(set(problems), key=problems.index))
     inst = Instance.from_model(model, raw=data, source=file, overrides=dict(overrides or {}))
     scenario_mod.record(inst, selection, dict(overrides or {}), defined)
@@ -674,7 +980,7 @@ def load(path: str | Path, overrides: Mapping[str, Any] | list[str] | None = Non
     """
     path = Path(path)
     if isinstance(overrides, (list, tuple)):
-        overrides = dict(parse_override(o) for o in overrides)
+        overrides = parse_overrides(overrides)
     if isinstance(scenarios, str):
         scenarios = [scenarios]
     data = read_yaml(path)
