@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from ..cli import EXIT_OK, EXIT_SOLVER, EXIT_USAGE, _handle_errors, debug_option, scenario_option, set_option
+from ..cli import EXIT_OK, EXIT_SOLVER, EXIT_USAGE, THREADS, TIME_LIMIT, _handle_errors, debug_option, scenario_option, \
+    set_option
 
 MANY_EXIT_HELP = f"""
 \b
@@ -43,8 +44,8 @@ def run_options(fn):
                           "file beside the output folder, removed once the folder is written)."),
         click.option("--resume", is_flag=True,
                      help="Continue from the checkpoint: points already in it are not solved again."),
-        click.option("--time-limit", type=click.FloatRange(min=0), help="Seconds HiGHS may take per point."),
-        click.option("--threads", type=click.IntRange(min=1), help="Threads HiGHS may use per point."),
+        click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may take per point."),
+        click.option("--threads", type=THREADS, help="Threads HiGHS may use per point."),
     ]):
         fn = opt(fn)
     return fn
