@@ -12,6 +12,7 @@ import copy
 import csv
 import io
 import re
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -834,8 +835,8 @@ def _salvage(data: dict) -> schema.InstanceFile | None:
         value = data[key]
         annotation = field.annotation
         try:
-            if isinstance(value, list) and key not in ("sectors",):
-                item_type = annotation.__args__[0]  # list[X]
+            if isinstance(value, list) and typing.get_origin(annotation) is list and key not in ("sectors",):
+                item_type = typing.get_args(annotation)[0]  # list[X]
                 adapter = TypeAdapter(item_type)
                 items = []
                 for item in value:
