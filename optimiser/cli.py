@@ -138,14 +138,17 @@ class FiniteNumber(click.ParamType):
     name = "number"
 
     def __init__(self, what: str, low: float, high: float | None = None, low_open: bool = False,
-                 high_open: bool = False):
+                 high_open: bool = False, whole: bool = False):
         self.what, self.low, self.high, self.low_open, self.high_open = what, low, high, low_open, high_open
+        self.whole = whole
+        if whole:
+            self.name = "integer"
 
     def convert(self, value, param, ctx):
         try:
-            number = float(value)
+            number = int(value) if self.whole else float(value)
         except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number; expected {self.what}", param, ctx)
+            self.fail(f"{value!r} is not a {'whole ' if self.whole else ''}number; expected {self.what}", param, ctx)
         if not math.isfinite(number) or number < self.low or (self.low_open and number == self.low) or (
                 self.high is not None and (number > self.high or (self.high_open and number == self.high))):
             self.fail(f"{value!r} is not {self.what}", param, ctx)
@@ -158,7 +161,7 @@ TIME_LIMIT = FiniteNumber("a number of seconds > 0 (leave the option out for no 
 MIP_GAP = FiniteNumber("a relative gap from 0 (prove optimality) up to, but not including, 1", 0, 1,
                        high_open=True)
 #: --threads of every command that solves
-THREADS = click.IntRange(min=1)
+THREADS = FiniteNumber("a number of threads >= 1", 1, whole=True)
 
 debug_option = click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 set_option = click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE",

@@ -180,6 +180,11 @@ def _yaml_problem(path: Path, text: str, exc: yaml.YAMLError) -> Problem:
     where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
     if isinstance(exc, _Refused):
         return Problem(str(path), where, exc.expected, exc.found)
+    if isinstance(exc, yaml.reader.ReaderError):  # a control character: where, as a line and column
+        before = text[: exc.position]
+        where = f"line {before.count(chr(10)) + 1}, column {len(before) - before.rfind(chr(10))}"
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        return Problem(str(path), where, "text without control characters", f"the character {char!r}")
     problem = str(getattr(exc, "problem", None) or exc).strip()
     if mark is not None:
         lines = text.splitlines()
@@ -236,14 +241,19 @@ def _not_utf8(path: Path, raw: bytes, exc: UnicodeDecodeError, csv_table: bool) 
                    "'CSV UTF-8')", found)
 
 
+def _size(n: int) -> str:
+    return f"{n / 2**20:,.1f} MB" if n >= 2**20 else f"{n:,} bytes"
+
+
 def read_text(path: Path, what: str, limit: int, table: bool = False) -> str:
     """A UTF-8 text file (a byte-order mark is dropped), refused before reading when larger than
     ``limit`` bytes."""
     try:
         size = path.stat().st_size
         if size > limit:
-            raise InstanceError([Problem(str(path), "(file)", f"a file of at most {limit // 2**20} MB",
-                                         f"{size / 2**20:,.1f} MB")])
+            hint = "" if table else " (large tables belong in CSV files: see docs/instance-format.md)"
+            raise InstanceError([Problem(str(path), "(file)", f"a file of at most {_size(limit)}{hint}",
+                                         _size(size))])
         raw = path.read_bytes()
     except FileNotFoundError:
         raise InstanceError([Problem(str(path), "(file)", what, "no such file")]) from None
@@ -760,7 +770,7 @@ def _named_loc(data: Any, loc: tuple) -> str:
     # add a name hint for the first list item on the path
     if len(loc) >= 2 and isinstance(loc[1], int):
         item = _lookup(data, loc[:2])
-        if isinstance(item, dict) and isinstance(item.get("name"), str):
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"].strip():
             head = format_path(loc[:2])
             text = f"{head} ({item['name']})" + text[len(head):]
     return text
