@@ -194,9 +194,20 @@ def _yaml_problem(path: Path, text: str, exc: yaml.YAMLError) -> Problem:
             return Problem(str(path), where, "spaces for indentation (tabs are not allowed in YAML "
                            "indentation)", "a tab")
     context = str(getattr(exc, "context", None) or "").strip()
-    if problem.startswith("found "):
-        problem = problem[len("found "):]
-    return Problem(str(path), where, "valid YAML" + (f" ({context})" if context else ""), problem)
+    expected = "valid YAML" + (f" ({context})" if context else "")
+    missing = re.match(r"(?:did|could) not find expected (.+)", problem)
+    if missing:  # libyaml's words for a missing comma, colon or closing bracket
+        return Problem(str(path), where, f"{expected}: {missing.group(1)} here", "something else")
+    other = re.match(r"expected (.+), but found (.+)", problem)
+    if other:
+        return Problem(str(path), where, f"{expected}: {other.group(1)} here (is the indentation right?)",
+                       other.group(2))
+    if "undefined alias" in problem:
+        return Problem(str(path), where, "an alias (*name) after its anchor (&name)", "an alias with no anchor")
+    for word in ("but ", "found "):
+        if problem.startswith(word):
+            problem = problem[len(word):]
+    return Problem(str(path), where, expected, problem)
 
 
 def parse_yaml(text: str, file: str = "<text>") -> Any:
@@ -245,9 +256,10 @@ def _size(n: int) -> str:
     return f"{n / 2**20:,.1f} MB" if n >= 2**20 else f"{n:,} bytes"
 
 
-def read_text(path: Path, what: str, limit: int, table: bool = False) -> str:
+def read_text(path: Path, what: str, limit: int, table: bool = False, problems: list | None = None) -> str:
     """A UTF-8 text file (a byte-order mark is dropped), refused before reading when larger than
-    ``limit`` bytes."""
+    ``limit`` bytes. Text that is not UTF-8 is an error, or, given ``problems``, a problem added
+    to them, the text then read with the bad bytes replaced (so that the rest can be checked)."""
     try:
         size = path.stat().st_size
         if size > limit:
@@ -265,7 +277,10 @@ def read_text(path: Path, what: str, limit: int, table: bool = False) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InstanceError([_not_utf8(path, raw, exc, table)]) from None
+        if problems is None:
+            raise InstanceError([_not_utf8(path, raw, exc, table)]) from None
+        problems.append(_not_utf8(path, raw, exc, table))
+        return raw.decode("utf-8-sig", errors="replace")
 
 
 def read_yaml(path: Path) -> Any:
@@ -352,7 +367,8 @@ class CsvTable:
     header: list[str]                 # column names as written
     rows: list[int]                   # the file row of each record (the header is row 1)
     by_key: dict[str, int] | None = None  # a year/key,value table: key (as text) -> row
-    broken: bool = False              # the file had problems (reported): what it gave is incomplete
+    broken: bool = False              # the file could not be read whole (reported): what it gave is incomplete
+    flawed: bool = False              # the table has problems of its own (reported), e.g. a year twice
 
     def where(self, rest: list[str]) -> tuple[str, bool] | None:
         """The row and column of the value at ``rest`` (path steps below the table), and whether
@@ -381,9 +397,9 @@ def read_csv_table(path: Path, shown: str | None = None) -> tuple[list[dict[str,
     is then reported missing at that cell); a row of empty cells is skipped. Every problem names
     the file, the row (the header is row 1, as in a spreadsheet) and the column."""
     shown = shown or str(path)
-    text = read_text(path, "a CSV file", MAX_CSV_BYTES, table=True)
-    table = CsvTable(loc=(), file=shown, columns=[], header=[], rows=[])
     problems: list[Problem] = []
+    text = read_text(path, "a CSV file", MAX_CSV_BYTES, table=True, problems=problems)
+    table = CsvTable(loc=(), file=shown, columns=[], header=[], rows=[])
     reader = csv.reader(io.StringIO(text, newline=""))
     out: list[dict[str, Any]] = []
     try:
@@ -393,9 +409,8 @@ def read_csv_table(path: Path, shown: str | None = None) -> tuple[list[dict[str,
                                        "an empty file" if not text.strip() else "an empty row")]
         table.header = [h.strip() for h in header]
         table.columns = [tuple(part.strip() for part in h.split(".")) for h in table.header]
-        problems += _header_problems(shown, table)
-        if problems:
-            return [], table, problems
+        header_problems, skipped = _header_problems(shown, table)
+        problems += header_problems
         width = len(table.header)
         row_no = 1
         for row in reader:
@@ -406,9 +421,11 @@ def read_csv_table(path: Path, shown: str | None = None) -> tuple[list[dict[str,
                 column = table.header[len(row)] if len(row) < width else str(width + 1)
                 problems.append(Problem(shown, f"row {start}, column {column}", f"{width} cells, one per column "
                                         f"({', '.join(table.header)})", f"{len(row)} cells"))
-                continue
+                row = (row + [""] * width)[:width]  # read on, so that the rest can be checked
             rec: dict[str, Any] = {}
-            for key, cell in zip(table.columns, row):
+            for i, (key, cell) in enumerate(zip(table.columns, row)):
+                if i in skipped:
+                    continue
                 value = _parse_cell(cell.strip())
                 if value is MISSING:
                     continue
@@ -423,27 +440,35 @@ def read_csv_table(path: Path, shown: str | None = None) -> tuple[list[dict[str,
     return out, table, problems
 
 
-def _header_problems(shown: str, table: CsvTable) -> list[Problem]:
+def _header_problems(shown: str, table: CsvTable) -> tuple[list[Problem], set[int]]:
+    """Problems of the header row, and the columns (from 0) to leave out because of them."""
     problems = []
+    skipped: set[int] = set()
     seen: dict[tuple, int] = {}
     for i, (name, col) in enumerate(zip(table.header, table.columns), start=1):
         if not name or not all(col):
             problems.append(Problem(shown, f"row 1, column {i}", "a column name (a field name, or "
                                     "field.subfield)", repr(name) if name else "an empty cell"))
+            skipped.add(i - 1)
             continue
         if col in seen:
             problems.append(Problem(shown, f"row 1, column {i}", "each column name once",
                                     f"{name!r} again (also column {seen[col]})"))
+            skipped.add(i - 1)
             continue
-        for other, j in seen.items():
-            short, long_ = (other, col) if len(other) < len(col) else (col, other)
-            if long_[: len(short)] == short:
-                problems.append(Problem(shown, f"row 1, column {i}", "columns that fill different fields",
-                                        f"{'.'.join(col)!r} and column {j} {'.'.join(other)!r} both fill "
-                                        f"{'.'.join(short)!r}"))
-                break
+        # 'capacity' and 'capacity.max': one is a part of the other
+        clash = next(((other, j) for other, j in seen.items()
+                      if other[: min(len(other), len(col))] == col[: min(len(other), len(col))]), None)
+        if clash is not None:
+            other, j = clash
+            short = other if len(other) < len(col) else col
+            problems.append(Problem(shown, f"row 1, column {i}", "columns that fill different fields",
+                                    f"{'.'.join(col)!r} and column {j} {'.'.join(other)!r} both fill "
+                                    f"{'.'.join(short)!r}"))
+            skipped.add(i - 1)
+            continue
         seen[col] = i
-    return problems
+    return problems, skipped
 
 
 def read_csv_records(path: Path) -> list[dict[str, Any]]:
@@ -521,14 +546,19 @@ def resolve_csv_references(data: Any, base_dir: Path, file: str, loc: tuple = ()
     if isinstance(data, dict):
         if set(data) == {"from_csv"}:
             ref = data["from_csv"]
+            missing = CsvTable(tuple(str(step) for step in loc), file, [], [], [], broken=True)
             if not isinstance(ref, str) or not ref.strip():
                 problems.append(Problem(file, format_path(loc) + ".from_csv", "the name of a CSV file "
                                         "(relative to the instance file)", describe(ref)))
+                if tables is not None:
+                    tables.append(missing)
                 return [], problems
             path = base_dir / ref
             if not path.is_file():
                 problems.append(Problem(file, format_path(loc) + ".from_csv", "an existing CSV file "
                                         "(relative to the instance file)", f"{ref!r}: no such file"))
+                if tables is not None:
+                    tables.append(missing)
                 return [], problems
             try:
                 records, table, csv_problems = read_csv_table(path)
@@ -540,9 +570,11 @@ def resolve_csv_references(data: Any, base_dir: Path, file: str, loc: tuple = ()
                 tables.append(table)
             problems += csv_problems
             if set(table.header) in ({"year", "value"}, {"key", "value"}):
-                mapping, kv_problems = _key_value_table(records, table)
-                return mapping, problems + kv_problems
-            return records, problems + _duplicate_rows(records, table)
+                records, table_problems = _key_value_table(records, table)
+            else:
+                table_problems = _duplicate_rows(records, table)
+            table.flawed = bool(csv_problems or table_problems)
+            return records, problems + table_problems
         out = {}
         for key, value in data.items():
             out[key], p = resolve_csv_references(value, base_dir, file, loc + (key,), tables)
@@ -897,9 +929,11 @@ def _blame(problem: Problem, file: str, tables: list[CsvTable], origins: list[tu
     best = max((t for t in tables if tuple(steps[: len(t.loc)]) == t.loc), key=lambda t: len(t.loc), default=None)
     if best is None:
         return problem
-    if best.broken:
-        return None
+    if steps[len(best.loc):] == ["from_csv"]:  # the reference itself
+        return problem
     where = best.where(steps[len(best.loc):])
+    if best.broken or (best.flawed and where is not None and where[0] == "the table"):
+        return None  # a consequence of the table's own problems, reported already
     if where is None:
         return problem
     text, at_cell = where
