@@ -96,22 +96,25 @@ class _StrictLoader(_BaseLoader):
         if not isinstance(node, yaml.MappingNode):
             return super().construct_mapping(node, deep=deep)
         self.flatten_mapping(node)  # keys merged in (<<: *defaults) first, then the mapping's own
-        first_own = len(node.value) - self._own_keys[id(node)]
         mapping: dict = {}
-        lines: dict = {}
-        for i, (key_node, value_node) in enumerate(node.value):
+        keys = []
+        for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=deep)
+            value = self.construct_object(value_node, deep=deep)
             try:
-                hash(key)
+                mapping[key] = value
             except TypeError:
                 raise _Refused("a key that is a single value (text or a number)",
                                f"a key that is a {type(key).__name__}", key_node.start_mark) from None
-            if i >= first_own:
+            keys.append(key)
+        if len(mapping) < len(keys):  # a key repeated, or merged in (<<) and then given: find which
+            first_own = len(node.value) - self._own_keys[id(node)]
+            lines: dict = {}
+            for (key_node, _), key in list(zip(node.value, keys))[first_own:]:
                 if key in lines:
                     self.duplicates.append((key, key_node.start_mark, lines[key]))
                 else:
                     lines[key] = key_node.start_mark.line + 1
-            mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
 
     def _refuse_tag(self, node):
@@ -129,41 +132,52 @@ for _tag in ("binary", "set", "omap", "pairs"):
 _StrictLoader.add_constructor(None, _StrictLoader._refuse_tag)
 
 
-def _check_aliases(root) -> None:
-    """Refuse an alias that contains itself, or aliases that expand the file by more than
-    :data:`MAX_ALIAS_EXPANSION` values, before anything walks the tree they make. Linear in the
-    nodes written: each node's expanded size is computed once."""
+class _AliasLoader(_StrictLoader):
+    """The strict loader for a file with anchors: it also notes every alias met (a node met a
+    second time), so that what the aliases add can be counted without walking the tree."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.aliased: list = []
+
+    def construct_object(self, node, deep=False):
+        if node in self.constructed_objects:
+            self.aliased.append(node)
+        return super().construct_object(node, deep=deep)
+
+
+def _check_aliases(aliased: list) -> None:
+    """Refuse an alias inside its own anchor's value, or aliases that add more than
+    :data:`MAX_ALIAS_EXPANSION` values to the file, before anything walks the tree they make.
+    Each alias adds the expanded size of the node it repeats; sizes are computed once per node."""
     size: dict[int, int] = {}
-    written = 0
-    stack: list[tuple[Any, bool]] = [(root, False)]
-    open_: set[int] = set()
-    while stack:
-        node, done = stack.pop()
-        key = id(node)
-        if done:
-            open_.discard(key)
-            children = _children(node)
-            size[key] = 1 + sum(size[id(c)] for c in children)
-            if size[key] - written > MAX_ALIAS_EXPANSION:
-                raise _Refused(
-                    f"aliases (*name) that repeat at most {MAX_ALIAS_EXPANSION:,} values in all",
-                    f"aliases that expand the file to more than {written + MAX_ALIAS_EXPANSION:,} values "
-                    "(an alias bomb?)", node.start_mark)
-            continue
-        if key in size:
-            continue
-        if key in open_:
-            raise _Refused("an alias (*name) outside the value its anchor (&name) names",
-                           "an alias inside its own anchor's value (a recursive structure)", node.start_mark)
-        open_.add(key)
-        written += 1
-        stack.append((node, True))
-        for child in _children(node):
-            if id(child) in open_:
-                raise _Refused("an alias (*name) outside the value its anchor (&name) names",
-                               "an alias inside its own anchor's value (a recursive structure)", child.start_mark)
-            if id(child) not in size:
-                stack.append((child, False))
+    added = 0
+    for target in aliased:
+        stack: list[tuple[Any, bool]] = [(target, False)]
+        open_: set[int] = set()
+        while stack:
+            node, done = stack.pop()
+            key = id(node)
+            if done:
+                open_.discard(key)
+                size[key] = 1 + sum(size[id(c)] for c in _children(node))
+                continue
+            if key in size:
+                continue
+            open_.add(key)
+            stack.append((node, True))
+            for child in _children(node):
+                if id(child) in open_:
+                    raise _Refused("an alias (*name) outside the value its anchor (&name) names",
+                                   "an alias inside its own anchor's value (a recursive structure)",
+                                   child.start_mark)
+                if id(child) not in size:
+                    stack.append((child, False))
+        added += size[id(target)]
+        if added > MAX_ALIAS_EXPANSION:
+            raise _Refused(f"aliases (*name) that repeat at most {MAX_ALIAS_EXPANSION:,} values in all",
+                           f"aliases that repeat more than {MAX_ALIAS_EXPANSION:,} values (an alias bomb?)",
+                           target.start_mark)
 
 
 def _children(node) -> list:
@@ -214,15 +228,15 @@ def parse_yaml(text: str, file: str = "<text>") -> Any:
     """The value of one YAML document, read strictly: no tags, each key once per mapping, aliases
     expanding the file by at most :data:`MAX_ALIAS_EXPANSION` values. ``None`` for an empty
     document. Raises :class:`~optimiser.errors.InstanceError` naming ``file`` and the line."""
-    loader = _StrictLoader(text)
+    loader = _AliasLoader(text) if "&" in text else _StrictLoader(text)  # aliases need anchors
     try:
         try:
             node = loader.get_single_node()
             if node is None:
                 return None
-            if "&" in text and "*" in text:  # anchors and aliases: check what they expand to
-                _check_aliases(node)
             data = loader.construct_document(node)
+            if getattr(loader, "aliased", None):
+                _check_aliases(loader.aliased)
         except yaml.YAMLError as exc:
             raise InstanceError([_yaml_problem(Path(file), text, exc)]) from None
         if loader.duplicates:
@@ -413,20 +427,26 @@ def read_csv_table(path: Path, shown: str | None = None) -> tuple[list[dict[str,
         problems += header_problems
         width = len(table.header)
         row_no = 1
+        seen: dict[tuple, int] = {}
         for row in reader:
             row_no, start = reader.line_num, row_no + 1
-            if not any(cell.strip() for cell in row):
+            if not "".join(row).strip():
                 continue  # a blank row (spreadsheets often end with some)
+            cells = tuple(cell.strip() for cell in row)
+            if cells in seen:
+                problems.append(Problem(shown, f"row {start}", "each row once", f"the same cells as row {seen[cells]}"))
+                continue
+            seen[cells] = start
             if len(row) != width:
                 column = table.header[len(row)] if len(row) < width else str(width + 1)
                 problems.append(Problem(shown, f"row {start}, column {column}", f"{width} cells, one per column "
                                         f"({', '.join(table.header)})", f"{len(row)} cells"))
                 row = (row + [""] * width)[:width]  # read on, so that the rest can be checked
             rec: dict[str, Any] = {}
-            for i, (key, cell) in enumerate(zip(table.columns, row)):
+            for i, (key, cell) in enumerate(zip(table.columns, cells)):
                 if i in skipped:
                     continue
-                value = _parse_cell(cell.strip())
+                value = _parse_cell(cell)
                 if value is MISSING:
                     continue
                 node = rec
@@ -512,10 +532,9 @@ def _key_value_table(records: list[dict], table: CsvTable) -> tuple[dict, list[P
 
 
 def _duplicate_rows(records: list[dict], table: CsvTable) -> list[Problem]:
-    """Two rows with one name, or two identical rows: a table row given twice."""
+    """Two rows with one name: an item given twice (identical rows are found as the file is read)."""
     problems = []
     names: dict = {}
-    rows: dict = {}
     for rec, row in zip(records, table.rows):
         name = rec.get("name")
         if isinstance(name, str):
@@ -524,13 +543,6 @@ def _duplicate_rows(records: list[dict], table: CsvTable) -> list[Problem]:
                                         f"{name!r} again (also row {names[name]})"))
                 continue
             names[name] = row
-        else:
-            key = repr(sorted(rec.items(), key=lambda kv: str(kv[0])))
-            if key in rows:
-                problems.append(Problem(table.file, f"row {row}", "each row once",
-                                        f"the same cells as row {rows[key]}"))
-                continue
-            rows[key] = row
     return problems
 
 

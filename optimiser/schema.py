@@ -33,6 +33,9 @@ _WHOLE_TEXT = re.compile(r"[-+]?[0-9]+")
 
 
 def _number(value: Any, *, infinity: bool = False) -> Any:
+    kind = type(value)
+    if kind is int or (kind is float and value - value == 0):  # the common case: finite (inf - inf is nan)
+        return value
     if isinstance(value, bool):
         raise PydanticCustomError("number_bool", "a number, not true/false")
     if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value.strip()):
