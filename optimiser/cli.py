@@ -7,6 +7,7 @@ shown as short messages (the traceback only with ``--debug``).
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 import traceback
@@ -182,6 +183,36 @@ def explain_hint(file, overrides, scenarios) -> str:
         words += ["--scenario", str(sc)]
     return "see why: " + " ".join(shlex.quote(w) for w in words)
 
+class FiniteNumber(click.ParamType):
+    """A finite number in a range (click's FloatRange lets NaN and infinities through)."""
+
+    name = "number"
+
+    def __init__(self, what: str, low: float, high: float | None = None, low_open: bool = False,
+                 high_open: bool = False, whole: bool = False):
+        self.what, self.low, self.high, self.low_open, self.high_open = what, low, high, low_open, high_open
+        self.whole = whole
+        if whole:
+            self.name = "integer"
+
+    def convert(self, value, param, ctx):
+        try:
+            number = int(value) if self.whole else float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a {'whole ' if self.whole else ''}number; expected {self.what}", param, ctx)
+        if not math.isfinite(number) or number < self.low or (self.low_open and number == self.low) or (
+                self.high is not None and (number > self.high or (self.high_open and number == self.high))):
+            self.fail(f"{value!r} is not {self.what}", param, ctx)
+        return number
+
+
+#: --time-limit of every command that solves
+TIME_LIMIT = FiniteNumber("a number of seconds > 0 (leave the option out for no limit)", 0, low_open=True)
+#: --mip-gap of every command that solves
+MIP_GAP = FiniteNumber("a relative gap from 0 (prove optimality) up to, but not including, 1", 0, 1,
+                       high_open=True)
+#: --threads of every command that solves
+THREADS = FiniteNumber("a number of threads >= 1", 1, whole=True)
 
 debug_option = click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 set_option = click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE",
@@ -233,9 +264,9 @@ def main() -> None:
               "plus summary.json into this folder (atomically: complete or absent).")
 @click.option("--overwrite", is_flag=True, help=OVERWRITE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of tables.")
-@click.option("--time-limit", type=click.FloatRange(min=0), help="Seconds HiGHS may take.")
-@click.option("--threads", type=click.IntRange(min=1), help="Threads HiGHS may use.")
-@click.option("--mip-gap", type=click.FloatRange(min=0), help="Relative gap at which a mixed-integer solve "
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may take.")
+@click.option("--threads", type=THREADS, help="Threads HiGHS may use.")
+@click.option("--mip-gap", type=MIP_GAP, help="Relative gap at which a mixed-integer solve "
               "stops (HiGHS's default 1e-4).")
 @click.option("--solver-log", is_flag=True, help="Show HiGHS's own log on stderr.")
 @click.option("--backend", type=click.Choice(["highs", "pyomo"]), default="highs", show_default=True,

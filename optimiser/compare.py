@@ -341,10 +341,10 @@ def build_runs(items, scenarios=None, *, overrides: Mapping[str, Any] | list[str
     in every file is reported together."""
     from . import scenarios as scenario_mod
     from .instance import Instance
-    from .loading import load, parse_override
+    from .loading import load, parse_overrides
 
     if isinstance(overrides, (list, tuple)):
-        overrides = dict(parse_override(o) for o in overrides)
+        overrides = parse_overrides(overrides)
     overrides = dict(overrides or {})
     if isinstance(items, (str, Path, Instance)):
         items = [items]

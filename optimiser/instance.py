@@ -443,10 +443,10 @@ class Instance:
 
     def with_overrides(self, overrides: Mapping[str, Any] | list[str]) -> "Instance":
         """A new, re-validated instance with ``overrides`` applied on top of this one's."""
-        from .loading import load_data, parse_override
+        from .loading import load_data, parse_overrides
 
         if isinstance(overrides, (list, tuple)):
-            overrides = dict(parse_override(o) for o in overrides)
+            overrides = parse_overrides(overrides)
         merged = {**self.overrides, **overrides}
         from pathlib import Path
 

@@ -119,6 +119,13 @@ def split(data: Mapping[str, Any], file: str) -> tuple[dict[str, Any], dict[str,
                     bad = True
                     problems.append(Problem(file, f"{where(name)}.overrides", "field paths written as text, "
                                             "e.g. budget.pooled or services[ward].unit_cost", repr(path)))
+                    continue
+                try:
+                    _steps(path)
+                except ValueError as exc:
+                    bad = True
+                    problems.append(Problem(file, where(name, path), "a field path such as budget.pooled or "
+                                            "services[ward].unit_cost", str(exc)))
         if not bad:
             found[name] = Scenario(name=name, overrides={p.strip(): v for p, v in overrides.items()},
                                    description=description)

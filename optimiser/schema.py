@@ -11,15 +11,86 @@ The reference documentation in ``docs/instance-format.md`` describes these model
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+import math
+import numbers
+import re
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, StrictBool, Tag, field_validator
+from pydantic_core import PydanticCustomError
 
 FORMAT_VERSION = 1
 
-NonNegative = Annotated[float, Field(ge=0)]
-Fraction = Annotated[float, Field(ge=0, le=1)]
+
+# ----------------------------------------------------------------------------- numbers
+# Every number of the format is checked here, once: a YAML number (an int or a float) or text
+# that is exactly a number ("1e6", which PyYAML reads as text), never true/false (YAML 1.1 reads
+# yes/no/on/off as those), never NaN or an infinity. The error types are worded for planners in
+# optimiser.loading (_EXPECTED_BY_TYPE).
+
+_NUMBER_TEXT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_WHOLE_TEXT = re.compile(r"[-+]?[0-9]+")
+
+
+def _number(value: Any, *, infinity: bool = False) -> Any:
+    kind = type(value)
+    if kind is int or (kind is float and value - value == 0):  # the common case: finite (inf - inf is nan)
+        return value
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_bool", "a number, not true/false")
+    if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value.strip()):
+        text = value.strip()
+        value = int(text) if _WHOLE_TEXT.fullmatch(text) else float(text)
+    if not isinstance(value, numbers.Real):
+        raise PydanticCustomError("number_type", "a number")
+    if not math.isfinite(value) and not (infinity and value == math.inf):
+        raise PydanticCustomError("number_unbounded" if infinity else "number_not_finite", "a finite number")
+    return value
+
+
+def _number_or_infinity(value: Any) -> Any:
+    return _number(value, infinity=True)
+
+
+#: a finite number (an int is read as a float)
+Number = Annotated[float, BeforeValidator(_number)]
+#: a finite whole number (a float with no fraction, e.g. 5.0, is read as 5)
+Whole = Annotated[int, BeforeValidator(_number)]
+NonNegative = Annotated[Number, Field(ge=0)]
+Fraction = Annotated[Number, Field(ge=0, le=1)]
 Name = Annotated[str, Field(min_length=1)]
+
+
+# ----------------------------------------------------------------------------- forms
+# A field that may be written in several forms (a number or a mapping, ...) is a union told apart
+# by the shape of the value, so that a wrong value is reported against the form it is written in,
+# not once per form. The form names appear in pydantic's error paths (never in ours: spaces).
+
+FORMS = {"number": "a number", "mapping": "a mapping", "list": "a list", "text": "text",
+         "growth": "a growth rule"}
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, dict):
+        return FORMS["mapping"]
+    if isinstance(value, (list, tuple)):
+        return FORMS["list"]
+    if isinstance(value, str) and not _NUMBER_TEXT.fullmatch(value.strip()):
+        return FORMS["text"]
+    return FORMS["number"]  # numbers, and what is wrong as a number (true/false, null, ...)
+
+
+def _name_or_shape(value: Any) -> str:
+    """Text is a name, even when it looks like a number."""
+    return FORMS["text"] if isinstance(value, str) else _shape(value)
+
+
+def one_of(expected: str, choose=_shape, **forms: Any) -> Any:
+    """A union of ``forms`` (a key of :data:`FORMS` -> type), the form chosen by
+    ``choose(value)``; a value of no listed form is reported as not ``expected``."""
+    members = tuple(Annotated[tp, Tag(FORMS[form])] for form, tp in forms.items())
+    return Annotated[Union[members], Discriminator(choose, custom_error_type="wrong_form",
+                                                   custom_error_message=expected)]
 
 
 class Strict(BaseModel):
@@ -35,11 +106,25 @@ class Growth(Strict):
     """
 
     value: NonNegative = Field(description="value in the base year")
-    growth: float = Field(0.0, gt=-1, description="growth rate per year, e.g. 0.02 for 2%")
+    growth: Number = Field(0.0, gt=-1, description="growth rate per year, e.g. 0.02 for 2%")
+
+
+def _year_values_form(value: Any) -> str | None:
+    if isinstance(value, Growth) or (isinstance(value, dict) and ("value" in value or "growth" in value)):
+        return FORMS["growth"]
+    shape = _shape(value)
+    return shape if shape in (FORMS["number"], FORMS["mapping"]) else None
+
+
+def _year_values(number: Any) -> Any:
+    return one_of("a number, a mapping year -> number, or a growth rule {value, growth}", _year_values_form,
+                  number=number, mapping=dict[Whole, number], growth=Growth)
 
 
 # A yearly series: one number for every year, a mapping year -> number, or a growth rule.
-YearValues = Union[NonNegative, dict[int, NonNegative], Growth]
+YearValues = _year_values(NonNegative)
+# The same where .inf means "no limit" (like leaving the field out).
+YearValuesOrInfinity = _year_values(Annotated[float, BeforeValidator(_number_or_infinity), Field(ge=0)])
 
 
 class TerminalValue(Strict):
@@ -56,9 +141,9 @@ class TerminalValue(Strict):
 
 
 class Horizon(Strict):
-    base_year: int = Field(description="the last year with known (baseline) spend and activity")
-    years: int = Field(5, ge=1, le=50, description="number of planning years after the base year")
-    discount_rate: float = Field(
+    base_year: Whole = Field(description="the last year with known (baseline) spend and activity")
+    years: Whole = Field(5, ge=1, le=50, description="number of planning years after the base year")
+    discount_rate: Number = Field(
         0.035, ge=0, lt=1,
         description="annual discount rate for costs (HM Treasury Green Book: 3.5%)",
     )
@@ -112,13 +197,14 @@ class Sector(Strict):
 
 class Capacity(Strict):
     min: YearValues = Field(0.0, description="lowest activity per year, in the service's units")
-    max: YearValues | None = Field(None, description="highest activity per year; none = no limit")
+    max: YearValuesOrInfinity | None = Field(
+        None, description="highest activity per year; none (or .inf) = no limit")
 
 
 class Opening(Strict):
     """A new service or site: it exists only once opened (at most once, not before a year)."""
 
-    earliest_year: int | None = Field(None, description="first year it may open; none = first planning year")
+    earliest_year: Whole | None = Field(None, description="first year it may open; none = first planning year")
     opening_cost: NonNegative = Field(0.0, description="one-off cost in the year it opens")
     running_cost: YearValues = Field(0.0, description="fixed cost each year it is open")
 
@@ -126,9 +212,9 @@ class Opening(Strict):
 class Teams(Strict):
     """Activity delivered by whole teams: activity <= teams x activity_per_team."""
 
-    activity_per_team: Annotated[float, Field(gt=0)] = Field(description="units of activity one team delivers a year")
+    activity_per_team: Annotated[Number, Field(gt=0)] = Field(description="units of activity one team delivers a year")
     cost_per_team: YearValues = Field(0.0, description="yearly cost of one team (on top of the unit cost)")
-    max_teams: Annotated[int, Field(ge=0)] | None = Field(None, description="most teams in any year")
+    max_teams: Annotated[Whole, Field(ge=0)] | None = Field(None, description="most teams in any year")
 
 
 class Steps(Strict):
@@ -238,7 +324,8 @@ class Node(Strict):
     name: Name
     kind: Literal["source", "care", "sink"]
     description: str = ""
-    incidence: NonNegative | dict[str, NonNegative] | None = Field(
+    incidence: one_of("a number, or a mapping segment -> number", number=NonNegative,
+                      mapping=dict[str, NonNegative]) | None = Field(
         None,
         description="source nodes only: new patients per head of population per year, "
         "one number for every segment or a mapping segment -> rate",
@@ -254,7 +341,8 @@ class Edge(Strict):
 
     from_: Name = Field(alias="from")
     to: Name
-    share: Fraction | tuple[Fraction, Fraction] = Field(
+    share: one_of("a number from 0 to 1, or [min, max]", number=Fraction,
+                  list=tuple[Fraction, Fraction]) = Field(
         description="share of the from-node's patients taking this edge: a fixed number or [min, max]"
     )
     description: str = ""
@@ -275,7 +363,7 @@ class PreventionEffect(Strict):
     pathway: Name
     sources: list[Name] = Field(min_length=1, description="source nodes whose incidence it lowers")
     segments: list[Name] | None = Field(None, description="segments affected; none = all on the pathway")
-    lag: int = Field(1, ge=0, description="years between the service's activity and the effect")
+    lag: Whole = Field(1, ge=0, description="years between the service's activity and the effect")
     driver: Literal["activity", "spend"] = Field(
         "activity", description="whether the response curve is read against activity or spend"
     )
@@ -324,7 +412,7 @@ class ShareShift(Strict):
     kind: Literal["share"]
     name: Name
     sectors: list[Name] = Field(min_length=1)
-    increase_pp: float = Field(
+    increase_pp: Number = Field(
         description="percentage points over the base-year share, reached by the final year"
     )
     trajectory: Literal["linear", "final_year"] = Field(
@@ -352,7 +440,7 @@ class OutcomeTerm(Strict):
         None, description="count patients through this node (arriving at care and sink nodes; "
         "leaving, i.e. need after prevention, at source nodes) ...")
     edge: tuple[Name, Name] | None = Field(None, description="... or patients on this edge [from, to]")
-    weight: float = Field(1.0, description="outcome units per patient")
+    weight: Number = Field(1.0, description="outcome units per patient")
     segments: list[Name] | None = Field(None, description="segments counted; none = all")
 
 
@@ -366,16 +454,16 @@ class Outcome(Strict):
 
 class Target(Strict):
     outcome: Name
-    year: int | None = None
-    years: list[int] | Literal["all"] | None = None
-    at_most: float | None = None
-    at_least: float | None = None
+    year: Whole | None = None
+    years: list[Whole] | Literal["all"] | None = None
+    at_most: Number | None = None
+    at_least: Number | None = None
     description: str = ""
 
 
 class Objective(Strict):
     mode: Literal["min_cost", "max_outcome"] = "min_cost"
-    weights: dict[str, float] | None = Field(
+    weights: dict[str, Number] | None = Field(
         None,
         description="max_outcome: weight per outcome; the objective is the sum of weight x "
         "(discounted) yearly value, with lower-is-better outcomes counted negatively",
@@ -412,7 +500,7 @@ class RingFence(SpendScope):
     description: str = ""
     at_least: YearValues | None = Field(None, description="spend per year at least this")
     at_most: YearValues | None = Field(None, description="spend per year at most this")
-    years: list[int] | Literal["all"] = Field("all", description="years it applies to")
+    years: list[Whole] | Literal["all"] = Field("all", description="years it applies to")
 
 
 class Capitation(SpendScope):
@@ -425,7 +513,7 @@ class Capitation(SpendScope):
     by_place: StrictBool = Field(
         False, description="apply separately to each place's share of the segments (segments with that "
         "place; services located there)")
-    years: list[int] | Literal["all"] = "all"
+    years: list[Whole] | Literal["all"] = "all"
 
 
 class Equity(Strict):
@@ -439,13 +527,13 @@ class Equity(Strict):
         "an outcome of the place's segments per 1,000 of its population")
     outcome: Name | None = Field(None, description="outcome_rate only: the outcome")
     places: list[Name] | None = Field(None, description="places compared; none = all")
-    max_ratio: Annotated[float, Field(ge=1)] | None = None
+    max_ratio: Annotated[Number, Field(ge=1)] | None = None
     max_gap: NonNegative | None = None
-    years: list[int] | Literal["all"] = "all"
+    years: list[Whole] | Literal["all"] = "all"
 
 
 class Limits(Strict):
-    max_openings_per_year: Annotated[int, Field(ge=0)] | None = Field(
+    max_openings_per_year: Annotated[Whole, Field(ge=0)] | None = Field(
         None, description="most new services or sites (with 'opening') that may open in one year")
 
 
@@ -461,13 +549,14 @@ class TransformationFund(Strict):
 
 
 class InstanceFile(Strict):
-    format_version: Literal[1]
+    format_version: Annotated[Literal[1], BeforeValidator(_number)]
     name: Name
     description: str = ""
     currency: str = "GBP"
     horizon: Horizon
     budget: Budget
-    sectors: list[Union[Name, Sector]] = Field(min_length=1)
+    sectors: list[one_of("a sector name, or a mapping {name, description}", _name_or_shape, text=Name,
+                         mapping=Sector)] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
     segments: list[Segment] = Field(min_length=1)
     pathways: list[Pathway] = Field(default_factory=list)

@@ -63,6 +63,9 @@ def parse_values(text: str, where: str = "--vary") -> list:
         except InvalidOperation:
             raise InstanceError([Problem(where, text, "START:STOP:STEP with numbers, e.g. 60:100:10",
                                          repr(text))]) from None
+        if not all(d.is_finite() for d in (start, stop, step)):
+            raise InstanceError([Problem(where, text, "START:STOP:STEP with finite numbers (not nan or inf)",
+                                         repr(text))])
         if step == 0 or (stop - start) * step < 0:
             raise InstanceError([Problem(where, text, "a STEP that leads from START to STOP (not zero, with "
                                          "the sign of STOP - START)", f"step {parts[2]}")])

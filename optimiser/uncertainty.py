@@ -212,7 +212,10 @@ def resolve(data: Any, path: str) -> tuple[bool, Any, str]:
     """Follow ``path`` (``--set`` syntax) in ``data`` without changing it: (found, value, why not)."""
     from .loading import _split_path, child_key
 
-    steps = _split_path(path)
+    try:
+        steps = _split_path(path)
+    except ValueError as exc:
+        return False, None, str(exc)
     node = data
     if not steps:
         return False, None, "an empty path"

@@ -123,6 +123,16 @@ fields, see [Uncertainty](#uncertainty)); the last two are not part of the schem
   version is rejected rather than misread.
 * Every section is strict: a key the format does not know (a misspelling, a field from another
   section) is an error, never silently ignored.
+* The file is read strictly too: UTF-8 (a byte-order mark is allowed), indented with spaces (a
+  tab is an error), each key once in a mapping (a key given twice is an error naming both
+  lines), no YAML tags (`!!binary`, `!!python/...`, `!custom`), at most 50 MB (large tables
+  belong in CSV files). Anchors and aliases (`&name`, `*name`, `<<: *name`) may reuse a part of
+  the file, but aliases may not add more than a million values to it (an "alias bomb" is refused
+  at once, before anything is built).
+* Numbers are numbers: `true`/`false` (and YAML 1.1's `yes`, `no`, `on`, `off`) are not, nor are
+  NaN (`.nan`) or infinities (`.inf`), except `.inf` for a capacity's `max` (the same as leaving
+  it out: no limit). Text that is exactly a number (`"100"`, `1e6`, which YAML reads as text) is
+  read as that number. A whole number (a year, a count) may be written `5` or `5.0`, not `5.5`.
 * Items of list sections (services, segments, pathways, ...) have a `name`, unique within the
   section; other sections refer to them by that name.
 * `horizon.base_year` is the last year with known spend and activity (the *baseline*);
@@ -166,10 +176,21 @@ further row becomes a mapping of column -> cell, so a list section can live in a
 (`services: {from_csv: services.csv}`, one service per row, the columns being field names).
 Cells are read the way YAML reads a value: `12` is a number, `[0.2, 0.4]` a list,
 `{min: 0, max: 50}` a mapping (quote a cell that contains commas, as CSV requires); an empty
-cell leaves the field out (so its default applies).
+cell leaves the field out (so its default applies, and a required field is reported missing at
+that cell). A row of empty cells (spreadsheets often end with some) is skipped.
 
 A CSV whose columns are exactly `year,value` (or `key,value`) becomes a mapping instead of a
-list, so a yearly series can live in a CSV too: `population: {from_csv: population.csv}`.
+list, so a yearly series can live in a CSV too: `population: {from_csv: population.csv}`. Every
+cell of such a table must be filled, and each year (key) given in one row only.
+
+CSV files are read strictly, as exported from Excel: UTF-8 with or without a byte-order mark
+('CSV UTF-8' in Excel's *Save As*; any other encoding is an error naming the row, column and
+byte), at most 200 MB, one cell per column in every row, each column named once (not both
+`capacity` and `capacity.max`), each `name` in one row only and no row twice. Every problem in
+a CSV table, and every problem the checks below find in a value read from one, names the CSV
+file, its row (the header is row 1, as in a spreadsheet) and column, e.g.
+`services.csv: row 3, column unit_cost (services[1] (ward).unit_cost): expected a number (true/false
+is not a number); found True`.
 
 A missing CSV file is reported like any other problem (field path ending in `.from_csv`).
 
@@ -190,6 +211,10 @@ overrides={"PATH": value})` or `instance.with_overrides(...)`.
 * Unknown paths are errors: every step but the last must exist (`no field 'x' under ...`,
   `no item 'x'` of a list); the last step may add a field, which the schema then checks, so a
   misspelt field name is reported like a misspelt key in the file.
+* A malformed override is an error naming it (`--set: ...`): nothing before `=`, an empty step
+  (`a..b`), an unbalanced bracket (`services[0.unit_cost`), a YAML tag in the value, or one field
+  set twice. A problem the checks find in a value an override set blames the override, not the
+  file (`--set: services[0] (clinic).unit_cost: expected a number ...`).
 
 ## Scenarios
 
@@ -540,7 +565,12 @@ def _is_union(tp) -> bool:
     return typing.get_origin(tp) in (typing.Union, types.UnionType)
 
 
-_YEAR_VALUES = set(typing.get_args(schema.YearValues))
+def _year_value_forms(tp) -> tuple:
+    """The forms of a yearly series type (number, mapping, growth rule), or () for another type."""
+    tp, _ = _strip_annotated(tp)
+    forms = typing.get_args(tp) if _is_union(tp) else ()
+    tags = {getattr(m, "tag", None) for a in forms for m in _strip_annotated(a)[1]}
+    return forms if schema.FORMS["growth"] in tags else ()
 
 
 def _anchor(model: type) -> str:
@@ -553,9 +583,9 @@ def render_type(tp, meta=()) -> str:
     discriminator = next((m.discriminator for m in meta if isinstance(m, FieldInfo) and m.discriminator), None)
     bounds, min_len = _bounds(meta)
     if _is_union(tp):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if set(args) == _YEAR_VALUES:
+        if _year_value_forms(tp):
             return "[YearValues](#yearvalues)"
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
         text = " or ".join(render_type(a) for a in args)
         if discriminator:
             text += f" (chosen by `{discriminator}`)"
@@ -597,9 +627,9 @@ def render_type(tp, meta=()) -> str:
 
 def _nested_models(tp) -> list[type]:
     """Models mentioned in a type, in order of appearance (YearValues' Growth is documented apart)."""
-    tp, _ = _strip_annotated(tp)
-    if _is_union(tp) and set(a for a in typing.get_args(tp) if a is not type(None)) == _YEAR_VALUES:
+    if _year_value_forms(tp):
         return []
+    tp, _ = _strip_annotated(tp)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return [tp]
     out: list[type] = []
@@ -725,8 +755,8 @@ def _reference_sections() -> list[str]:
         lines += field_table(model) + [""]
     g = schema.Growth
     lines += ['<a id="yearvalues"></a>', "", "### YearValues", "",
-              "A yearly series: " + render_type(typing.get_args(schema.YearValues)[0])
-              + " (every year), a " + render_type(typing.get_args(schema.YearValues)[1])
+              "A yearly series: " + render_type(_year_value_forms(schema.YearValues)[0])
+              + " (every year), a " + render_type(_year_value_forms(schema.YearValues)[1])
               + " (one value per year), or a growth rule [Growth](#growth).", "",
               f'<a id="{_anchor(g)}"></a>', "", "### Growth", "",
               "Where: any [YearValues](#yearvalues) field.", ""]

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from formulations.families import terminal_duals
 
-from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, OVERWRITE_HELP, _handle_errors, check_out, \
+from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, OVERWRITE_HELP, TIME_LIMIT, _handle_errors, check_out, \
     echo_document, debug_option, set_option
 from ..terminal import money, number
 
@@ -151,7 +151,7 @@ def register(group) -> None:
     @click.option("--workers", type=click.IntRange(min=1),
                   help="Worker processes to solve in (1: one after another in this process; default: one "
                        "per core when the runs are slow enough to repay starting them).")
-    @click.option("--time-limit", type=click.FloatRange(min=0), help="Seconds HiGHS may take per run.")
+    @click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may take per run.")
     @debug_option
     @_handle_errors
     def compare(files, overrides, scenarios, no_base, out_dir, overwrite, html, as_json, workers, time_limit,

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from ..cli import EXIT_OK, _handle_errors, _status_exit, debug_option, scenario_option, set_option
+from ..cli import EXIT_OK, THREADS, TIME_LIMIT, _handle_errors, _status_exit, debug_option, scenario_option, set_option
 
 
 EXPLAIN_EXIT_HELP = f"""
@@ -55,8 +55,8 @@ def register(group) -> None:
     @click.option("--no-alone", is_flag=True, help="Skip the relaxation of each family on its own.")
     @click.option("--no-conflict", is_flag=True, help="Skip the search for conflicting constraints.")
     @click.option("--all", "show_all", is_flag=True, help="Show every shadow price, not only binding ones.")
-    @click.option("--time-limit", type=click.FloatRange(min=0), help="Seconds HiGHS may take for each solve.")
-    @click.option("--threads", type=click.IntRange(min=1), help="Threads HiGHS may use.")
+    @click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may take for each solve.")
+    @click.option("--threads", type=THREADS, help="Threads HiGHS may use.")
     @debug_option
     @_handle_errors
     def explain(file, overrides, scenarios, weights, as_json, no_alone, no_conflict, show_all, time_limit, threads, debug):

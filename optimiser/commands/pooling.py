@@ -11,8 +11,8 @@ from ..terminal import PlannerConsole
 from rich.markup import escape
 from rich.table import Table
 
-from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, OVERWRITE_HELP, _handle_errors, _status_exit, check_out, \
-    debug_option, echo_document, scenario_option, set_option
+from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, MIP_GAP, OVERWRITE_HELP, THREADS, TIME_LIMIT, _handle_errors, \
+    _status_exit, check_out, debug_option, echo_document, scenario_option, set_option
 from ..terminal import money, number, year_table
 
 
@@ -86,9 +86,9 @@ def register(group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of tables.")
     @click.option("--html", "html", type=click.Path(dir_okay=False),
                   help="Write a self-contained HTML report with plots to this file (atomically).")
-    @click.option("--time-limit", type=click.FloatRange(min=0), help="Seconds HiGHS may take for each solve.")
-    @click.option("--threads", type=click.IntRange(min=1), help="Threads HiGHS may use.")
-    @click.option("--mip-gap", type=click.FloatRange(min=0), help="Relative gap for mixed-integer solves.")
+    @click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may take for each solve.")
+    @click.option("--threads", type=THREADS, help="Threads HiGHS may use.")
+    @click.option("--mip-gap", type=MIP_GAP, help="Relative gap for mixed-integer solves.")
     @debug_option
     @_handle_errors
     def pooling(file, overrides, scenarios, out_dir, overwrite, as_json, html, time_limit, threads, mip_gap, debug):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import EXIT_OK, EXIT_SOLVER, EXIT_USAGE, OVERWRITE_HELP, _handle_errors, check_out, \
+from ..cli import EXIT_OK, EXIT_SOLVER, EXIT_USAGE, OVERWRITE_HELP, THREADS, TIME_LIMIT, _handle_errors, check_out, \
     debug_option, echo_document, scenario_option, set_option
 
 MANY_EXIT_HELP = f"""
@@ -44,8 +44,8 @@ def run_options(fn):
                           "file beside the output folder, removed once the folder is written)."),
         click.option("--resume", is_flag=True,
                      help="Continue from the checkpoint: points already in it are not solved again."),
-        click.option("--time-limit", type=click.FloatRange(min=0), help="Seconds HiGHS may take per point."),
-        click.option("--threads", type=click.IntRange(min=1), help="Threads HiGHS may use per point."),
+        click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may take per point."),
+        click.option("--threads", type=THREADS, help="Threads HiGHS may use per point."),
     ]):
         fn = opt(fn)
     return fn
