@@ -137,7 +137,7 @@ class TerminalValue(Strict):
     cost in the objective (min_cost; with max_outcome, from the cost of the cheapest-of-the-best tie-break). Reported on its own line (summary ``terminal_value``, table
     ``terminal_value``), never mixed into spend."""
 
-    years: int = Field(ge=1, le=50, description="further years after the horizon whose prevention benefits count")
+    years: Whole = Field(ge=1, le=50, description="further years after the horizon whose prevention benefits count")
 
 
 class Horizon(Strict):
@@ -222,12 +222,12 @@ class Steps(Strict):
     activity a year and costs ``cost`` a year; a step's cost stops only ``closure_lag`` years after
     the year it is no longer needed (mixed-integer under a block contract)."""
 
-    capacity: Annotated[float, Field(gt=0)] = Field(
+    capacity: Annotated[Number, Field(gt=0)] = Field(
         description="units of activity one step carries a year, e.g. 1000 bed days for a ward")
     cost: YearValues = Field(description="cost of one step a year, in currency units (staff, estate)")
-    closure_lag: Annotated[int, Field(ge=0)] = Field(
+    closure_lag: Annotated[Whole, Field(ge=0)] = Field(
         1, description="years a step is still paid for after the first year it is no longer needed")
-    baseline_steps: Annotated[int, Field(ge=0)] | None = Field(
+    baseline_steps: Annotated[Whole, Field(ge=0)] | None = Field(
         None, description="steps in the base year; none = baseline activity / capacity, rounded up")
 
 
@@ -398,7 +398,7 @@ class PreventionEffect(Strict):
         None, description="lasting effects: fraction of the effect kept each further year after the ramp "
         "(geometric decay); none = 1 with `duration`, else 0 (the effect of one year's activity lasts "
         "only the ramp years: the one-year pulse when there is no ramp)")
-    duration: Annotated[int, Field(ge=1)] | None = Field(
+    duration: Annotated[Whole, Field(ge=1)] | None = Field(
         None, description="lasting effects: years (from the first year it acts, ramp included) after which the "
         "effect of one year's activity stops; none = no end (with persistence > 0)")
     value_per_case: NonNegative | None = Field(
@@ -545,7 +545,7 @@ class TransformationFund(Strict):
     description: str = ""
     per_year: YearValues | None = Field(None, description="most it pays out in a year; none = no yearly limit")
     total: NonNegative | None = Field(None, description="most it pays out over the plan; none = no total limit")
-    years: list[int] | Literal["all"] = Field("all", description="planning years it is available")
+    years: list[Whole] | Literal["all"] = Field("all", description="planning years it is available")
 
 
 class InstanceFile(Strict):
