@@ -1031,6 +1031,19 @@ def _row_words(inst, name, k, side, lower, upper, description) -> tuple[str, str
     if name == "incidence_floor":
         return f"{k['pathway']}: {k['node']}", (f"incidence at {k['node']} ({k['pathway']}, {k['segment']}) "
                                                 f"not below its floor in {y}")
+    if name == "prevention_cohort_response":
+        return k["effect"], (f"the {k['effect']} response curve (piece {int(k['piece']) + 1}) for the "
+                             f"activity of {k['cohort_year']}")
+    if name == "prevention_persistence":
+        return k["effect"], (f"the {k['effect']} reduction in {y} within what earlier years' activity delivers "
+                             f"(its ramp and persistence)")
+    if name == "step_capacity":
+        return k["service"], f"{k['service']} activity within the steps (wards, teams) in use in {y}"
+    if name == "step_closure_lag":
+        return k["service"], (f"{k['service']} steps still paid for in {y} after their last year in use "
+                              f"({k['in_use_year']}; the closure lag)")
+    if name == "block_payment":
+        return k["service"], f"{k['service']}'s block payment in {y}: the block value moved by the steps paid for"
     keys = ", ".join(f"{a} {b}" for a, b in k.items())
     return keys, f"{description or name} ({keys})"
 

@@ -228,35 +228,43 @@ def _kent_fd(inst, path, value, h):
     return (z[2] - z[1]) / h, (z[1] - z[0]) / h
 
 
-@pytest.mark.parametrize("what, path, value, h, scale", [
-    (("outcome_target", "emergency_admissions", 2030), "targets[4].at_most", 26_400, 10.0, 1.0),
-    (("shift_share", "kent_prevention_shift", None), "shift_policies[0].increase_pp", 0.2, 0.001, 1.0),
-    (("growth_limit", "falls_prevention", None), "services[falls_prevention].max_growth", 0.3, 0.001, 100.0),
+@pytest.mark.parametrize("what, path, value, h, scale, rel", [
+    (("outcome_target", "emergency_admissions", 2030), "targets[4].at_most", 26_400, 10.0, 1.0, 1e-4),
+    (("shift_share", "kent_prevention_shift", None), "shift_policies[0].increase_pp", 0.2, 0.001, 1.0, 2e-3),
+    (("growth_limit", "falls_prevention", None), "services[falls_prevention].max_growth", 0.3, 0.001, 100.0, 1e-4),
 ])
 @pytest.mark.slow
-def test_kent_prices_match_finite_differences(kent, what, path, value, h, scale):
+def test_kent_prices_match_finite_differences(kent, what, path, value, h, scale, rel):
     """On the Kent instance: the 2030 admissions target, the whole 0.2-point shift and the falls
-    programme's growth limit. Central differences agree to 1e-4 (the share and growth prices
-    move with the plan, so one-sided quotients differ slightly, by second-order terms)."""
+    programme's growth limit. The price lies between the one-sided quotients and central
+    differences agree to 1e-4 (the share and growth prices move with the plan, so one-sided
+    quotients differ slightly, by second-order terms). The shift's one-sided quotients are
+    £90.74m and £91.29m a point around its price of £91.17m (a MIP since the wards are on block
+    contracts: the price is that of the LP with the wards fixed, and a 0.001-point step moves
+    lasting cohorts in every later year), so its central difference agrees to 2e-3."""
     inst, ex = kent
     p = price(ex, *what)
     up, down = _kent_fd(inst, path, value, h)
     slack = 1e-6 * abs(p["marginal"] * scale)
     assert min(up, down) - slack <= p["marginal"] * scale <= max(up, down) + slack
-    assert (up + down) / 2 == pytest.approx(p["marginal"] * scale, rel=1e-4)
+    assert (up + down) / 2 == pytest.approx(p["marginal"] * scale, rel=rel)
 
 
 @pytest.mark.slow
 def test_kent_capacity_price_matches_finite_difference(kent):
-    """Flu vaccination is at its 490,000-dose uptake cap in 2030: one dose more saves about £1.84."""
+    """Telecare and home adaptations are at their 30,000-package cap in 2030: one package more
+    saves about £432 (discounted; with lasting effects and the terminal value its crises avoided
+    count for 2031-2035 too). The cap sits at a kink: the price is the derivative for a larger
+    cap (the upward quotient, to 1e-6); a smaller cap changes the plan, so the downward quotient
+    is steeper (about £528), and the price lies between the two."""
     inst, ex = kent
-    p = price(ex, "capacity", "flu_vaccination", 2030)
+    p = price(ex, "capacity", "telecare_home_adaptations", 2030)
     assert p["marginal"] < 0
-    cap = {y: 490_000 for y in inst.years}
+    cap = {y: 30_000 for y in inst.years}
     z = []
     for h in (-100, 0, 100):
         c = dict(cap)
         c[2030] += h
-        z.append(optimiser.solve(inst.with_overrides({"services[flu_vaccination].capacity.max": c})).objective)
+        z.append(optimiser.solve(inst.with_overrides({"services[telecare_home_adaptations].capacity.max": c})).objective)
     assert (z[2] - z[1]) / 100 == pytest.approx(p["marginal"], rel=1e-6)
-    assert (z[1] - z[0]) / 100 == pytest.approx(p["marginal"], rel=1e-6)
+    assert (z[1] - z[0]) / 100 <= p["marginal"] <= (z[2] - z[1]) / 100 + 1e-6

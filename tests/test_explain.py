@@ -173,7 +173,7 @@ def test_kent_tightened_target_relaxation_is_minimal(kent_tight):
     assert optimiser.solve(inst.with_overrides({"targets[2].at_most": relaxed + 0.01})).status is Status.OPTIMAL
     assert optimiser.solve(inst.with_overrides({"targets[2].at_most": relaxed - 5})).status is Status.INFEASIBLE
     c = ex.conflict
-    assert ex.summary["conflict_source"] == "HiGHS IIS"
+    assert ex.summary["conflict_source"].startswith("HiGHS IIS")  # "of the continuous relaxation": Kent is a MIP (ward steps)
     assert ((c["constraint"] == "outcome_target") & (c["year"] == 2028)).any()
     assert not c["words"].str.contains(r"\[|=").any()
 

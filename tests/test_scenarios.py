@@ -154,7 +154,8 @@ def test_cli_solve_and_validate_take_scenarios(tmp_path):
 
 def test_kent_scenarios_load():
     names = sorted(scenario_mod.definitions(optimiser.load(KENT)))
-    assert names == ["acute_funds_prevention", "agreed_5pp", "budget_plus_5m", "no_shift", "partially_pooled", "siloed"]
+    assert names == ["acute_funds_prevention", "agreed_5pp", "budget_plus_5m", "no_shift",
+                     "over_85s_single_budget", "partially_pooled", "prevention_40_55_3pc", "siloed"]
     inst = optimiser.load(KENT, scenarios=["budget_plus_5m"])
     base = optimiser.load(KENT)
     assert (inst.budget - base.budget).iloc[0] == pytest.approx(5e6 * 1.015)  # +£5m in 2025, grown a year (1.5%)
