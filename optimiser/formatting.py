@@ -56,7 +56,7 @@ def money(v: Any, currency: str = "GBP", signed: bool = False, precise: bool = F
     tail = "" if sym or not currency else f" {currency}"
     a = abs(v)
     for div, suffix in MONEY_STEPS:
-        if a >= div:
+        if a >= div or (div > 1e3 and round(a / div * 1e3, 2) >= 1e3):  # £999,999 is £1.00m, not £1,000.00k
             return _with_sign(v, f"{sym}{a / div:,.2f}{suffix}{tail}", signed)
     if not precise or a >= 100:
         body = f"{a:,.0f}"

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import htmlparts
-from .formatting import (KIND_COLOURS, TARGET_COLOURS, money_scale, outcome_views, present_outcomes, rgba, run_colour,
+from .formatting import (KIND_COLOURS, TARGET_COLOURS, money, money_scale, outcome_views, present_outcomes, rgba, run_colour,
                          sector_colour, words)
 
 
@@ -304,8 +304,16 @@ def _difference_bars(fig, x, values, first, name, colour, unit_div, unit, **wher
     hover = [f"{name}<br>%{{x}}: {dv / unit_div:+,.4g} {unit}" + (f" ({p:+.1f}%)" if np.isfinite(p) else "")
              + "<extra></extra>" for dv, p in zip(d, pct)]
     fig.add_bar(name=name, x=x, y=d / unit_div, marker_color=colour, hovertemplate=hover,
-                text=[f"{p:+.1f}%" if np.isfinite(p) else "" for p in pct], textposition="outside",
+                text=[_pct_text(p) for p in pct], textposition="outside",
                 cliponaxis=False, **where)
+
+
+def _pct_text(p: float) -> str:
+    """A difference in per cent on a bar: ``+0.2%``, ``-7.6%``, ``0.0%`` (never ``-0.0%``)."""
+    if not np.isfinite(p):
+        return ""
+    text = f"{p:+.1f}%"
+    return "0.0%" if text in ("+0.0%", "-0.0%") else text
 
 
 def _comparison_figures(cmp) -> list[tuple[str, str, Any]]:
@@ -334,7 +342,7 @@ def _comparison_figures(cmp) -> list[tuple[str, str, Any]]:
     fig.update_layout(barmode="group", title=f"Cost: difference from {first}", height=420, shapes=[zero],
                       yaxis=dict(title=f"difference from {first} ({unit})", tickformat="+,.3~f"),
                       xaxis=dict(title="cost over the plan"))
-    firsts = "; ".join(f"{c.replace('_', ' ')} {_money_text(runs.loc[first, c], cur)}" for c in costs)
+    firsts = "; ".join(f"{c.replace('_', ' ')} {money(runs.loc[first, c], cur)}" for c in costs)
     figs.append(("cmp-costs", f"Each run's total and discounted cost minus {first}'s ({firsts}); the label on a "
                  "bar is the difference in per cent. A run without a plan has no bar.", fig))
 
@@ -404,12 +412,6 @@ def _comparison_figures(cmp) -> list[tuple[str, str, Any]]:
         figs.append(("cmp-outcomes", f"Each outcome per year, each run minus {first} (the first run), in planner "
                      "terms (a loss shown positive: fewer lost is a bar below zero).", fig))
     return figs
-
-
-def _money_text(v, currency: str) -> str:
-    from .formatting import money
-
-    return money(v, currency)
 
 
 def run_figures(label: str, tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
@@ -522,6 +524,17 @@ def returns_html(label: str, tables: Mapping[str, pd.DataFrame], summary: Mappin
 
 # ----------------------------------------------------------------------------- HTML
 
+def _keys_in_words(table: pd.DataFrame, keys: int) -> pd.DataFrame:
+    """``table`` with the names in its first ``keys`` columns in planner words (a copy)."""
+    if table is None or not len(table):
+        return table
+    table = table.copy()
+    for c in list(table.columns)[:keys]:
+        if table[c].dtype == object:
+            table[c] = table[c].map(lambda v: words(v) if isinstance(v, str) else v)
+    return table
+
+
 def html_table(df: pd.DataFrame, currency: str = "GBP", keys: int = 1, max_rows: int = 400) -> str:
     """A table of the report (:func:`optimiser.htmlparts.table`; ``currency`` is in the headers)."""
     return htmlparts.table(df, keys=keys, max_rows=max_rows)
@@ -563,6 +576,7 @@ def report_html(source, title: str | None = None) -> str:
                                     ("binding", "Binding constraints", 1), ("shadow_prices", "Shadow prices", 3)):
             table = cmp.side_by_side(name, present_outcomes(cmp.outcomes, cmp.outcome_views())) \
                 if name == "outcomes" else cmp.side_by_side(name)
+            table = _keys_in_words(table, keys)
             parts.append(f"<h3>{heading}</h3>" + html_table(table, cur, keys=keys))
         parts.append("</section>")
         sections.append("".join(parts))
