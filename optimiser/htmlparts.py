@@ -20,7 +20,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Ari
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2.5rem; border-bottom: 2px solid #ddd; }
 h3 { margin-top: 1.8rem; } p.meta { color: #555; margin-top: 0; }
 nav ul { columns: 2; } figure { margin: 1rem 0 2rem; } figcaption { color: #555; font-size: .9rem; }
-div.table { overflow-x: auto; max-width: 100%; margin: .5rem 0 1.5rem; border: 1px solid #eee; }
+div.table { overflow-x: auto; max-width: 100%; margin: .5rem 0 1.5rem; }
 table.bs { border-collapse: collapse; font-size: .85rem; white-space: nowrap; }
 table.bs th, table.bs td { border: 1px solid #ddd; padding: .25rem .5rem; text-align: right; }
 table.bs th { background: #f4f4f4; position: sticky; top: 0; }

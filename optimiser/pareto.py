@@ -313,7 +313,7 @@ def report_html(frontier: pd.DataFrame) -> str:
                    for p, m in zip(ok["point"], ok["marginal_cost"])]))
     fig.update_layout(title=f"Least discounted cost for each level of {words(o)}",
                       xaxis_title=f"{words(o)}, total over the planning years" + (f" ({unit})" if unit else ""),
-                      yaxis_title=f"discounted cost ({money_u})", yaxis_tickformat=",.3~f")
+                      yaxis_title=f"discounted cost ({money_u})", yaxis_tickformat=",.3~f", xaxis_tickformat=",.4~r")
     if a.get("direction") == "lower_is_better":
         fig.update_xaxes(autorange="reversed")
     sectors = [c for c in ok.columns if str(c).startswith("spend:") and str(c).count(":") == 1]

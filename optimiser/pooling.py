@@ -72,7 +72,7 @@ def report_html(p: Pooling) -> str:
     import plotly.graph_objects as go
 
     from . import htmlparts
-    from .formatting import money_scale, run_colour, words
+    from .formatting import money, money_scale, run_colour, words
 
     inst = p.instance
     cur = inst.model.currency
@@ -81,7 +81,7 @@ def report_html(p: Pooling) -> str:
     s = p.summary
     ok = s[s["objective"].notna()]
     div, unit = money_scale(ok["objective"], cur) if mode == "min_cost" else (1.0, "")
-    text = [f"{v / div:,.3f} {unit}" if mode == "min_cost" else f"{v:,.0f}" for v in ok["objective"]]
+    text = [money(v, cur) if mode == "min_cost" else f"{v:,.0f}" for v in ok["objective"]]
     fig = go.Figure(go.Bar(x=ok["label"], y=ok["objective"] / div, text=text, textposition="outside",
                            marker_color=[run_colour(i) for i in range(len(ok))]))
     none = s[s["objective"].isna()]
