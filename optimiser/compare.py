@@ -611,6 +611,14 @@ class Comparison:
         tidy = long.rename(columns={"amount": "value"})[["instance"] + cols].set_index("instance")
         return _with_differences(tidy, ["outcome", "year", "quantity"], self.labels)
 
+    def outcome_views(self) -> dict:
+        """How each outcome is shown to a planner (:class:`~optimiser.formatting.OutcomeView`),
+        judged on every run's figures so all runs are shown alike."""
+        from .formatting import outcome_views
+
+        t = self.table("outcomes")
+        return outcome_views(t.reset_index()) if not t.empty else {}
+
     @property
     def programme_returns(self) -> pd.DataFrame:
         """Each prevention programme's return over the whole plan (the ``total`` rows of the runs'
@@ -701,16 +709,17 @@ class Comparison:
              "programme_returns": ["programme", "quantity"], "binding": ["constraint"],
              "shadow_prices": ["constraint", "keys"]}
 
-    def side_by_side(self, name: str) -> pd.DataFrame:
+    def side_by_side(self, name: str, tidy: pd.DataFrame | None = None) -> pd.DataFrame:
         """A comparison table with one column per run, then, for every run after the first, its
         difference to the first (``Δ label``) and the difference in per cent (``Δ% label``).
-        Headers are readable and carry the unit where all rows share one."""
+        Headers are readable and carry the unit where all rows share one. ``tidy`` replaces the
+        tidy table ``name`` (e.g. the outcomes as a planner reads them, for a report)."""
         if name == "runs":
             return self._runs_table()
         if name == "input_differences":
             return self._input_table()
         keys = self._KEYS[name]
-        tidy = getattr(self, name)
+        tidy = getattr(self, name) if tidy is None else tidy
         flat = tidy.reset_index()
         units = flat["unit"].dropna().unique() if "unit" in flat else []
         one_unit = units[0] if len(units) == 1 else None

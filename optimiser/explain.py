@@ -41,6 +41,7 @@ from formulations.families import group_of, rows_labels
 from formulations.shift_policy import policy_fraction
 
 from .solve import Status
+from . import formatting
 
 SHADOW_COLUMNS = ["family", "constraint", "item", "year", "bound_type", "bound", "value", "binding", "dual",
                   "quantity", "marginal", "unit", "words"]
@@ -263,38 +264,14 @@ def objective_unit(result) -> str:
     return f"discounted {s.get('currency', 'GBP')}"
 
 
-_SYMBOL = {"GBP": "£", "USD": "$", "EUR": "€"}
-
-
 def money(v: float, currency: str = "GBP", signed: bool = False) -> str:
-    """``£612.35``, ``£2.40m``, ``£0.0123``: enough digits for a price per unit."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    sym = _SYMBOL.get(currency, "")
-    tail = "" if sym else f" {currency}"
-    a = abs(v)
-    sign = "-" if (v < 0 and signed) else ""
-    for div, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
-        if a >= div:
-            return f"{sign}{sym}{a / div:,.2f}{suffix}{tail}"
-    if a >= 100:
-        return f"{sign}{sym}{a:,.0f}{tail}"
-    if a >= 1:
-        return f"{sign}{sym}{a:,.2f}{tail}"
-    if a == 0:
-        return f"{sym}0{tail}"
-    return f"{sign}{sym}{a:.3g}{tail}"
+    """``£612.35``, ``£2.40m``, ``£0.0123``: enough digits for a price per unit (the house sign
+    rule of :mod:`optimiser.formatting`: a negative amount keeps its minus; ``signed`` adds ``+``)."""
+    return formatting.money(v, currency, signed=signed, precise=True)
 
 
 def number(v: float) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    a = abs(v)
-    if a >= 100:
-        return f"{v:,.0f}"
-    if a >= 1:
-        return f"{v:,.2f}".rstrip("0").rstrip(".")
-    return f"{v:.3g}"
+    return formatting.number(v, precise=True)
 
 
 def _singular(unit: str) -> str:

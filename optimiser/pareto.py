@@ -45,7 +45,9 @@ import pandas as pd
 
 from . import execution
 from .errors import InstanceError, Problem, SolverError
-from .sweep import _solver_options, as_instance, html_page, html_table, meta, plan_record, table_of
+from . import htmlparts
+from .formatting import money_scale, sector_colour, words
+from .sweep import _solver_options, as_instance, meta, plan_record, table_of
 
 LEVEL_ROW = "pareto_level"
 COST_ROW = "pareto_cost"
@@ -304,21 +306,25 @@ def report_html(frontier: pd.DataFrame) -> str:
     a = frontier.attrs
     o, unit, cur = a.get("outcome", ""), a.get("outcome_unit", ""), a.get("currency", "GBP")
     ok = frontier[frontier["status"] == "optimal"]
+    div, money_u = money_scale(ok["discounted_cost"], cur)
     fig = go.Figure(go.Scatter(
-        x=ok["outcome_total"], y=ok["discounted_cost"], mode="lines+markers", name="frontier",
+        x=ok["outcome_total"], y=ok["discounted_cost"] / div, mode="lines+markers", name="frontier",
         hovertext=[f"point {p}: marginal cost {m:,.2f} {cur} per {unit or 'unit'}" if pd.notna(m) else f"point {p}"
                    for p, m in zip(ok["point"], ok["marginal_cost"])]))
-    fig.update_layout(title=f"Least discounted cost for each level of {o}",
-                      xaxis_title=f"{o}, total over the planning years" + (f" ({unit})" if unit else ""),
-                      yaxis_title=f"discounted cost ({cur})")
+    fig.update_layout(title=f"Least discounted cost for each level of {words(o)}",
+                      xaxis_title=f"{words(o)}, total over the planning years" + (f" ({unit})" if unit else ""),
+                      yaxis_title=f"discounted cost ({money_u})", yaxis_tickformat=",.3~f", xaxis_tickformat=",.4~r")
     if a.get("direction") == "lower_is_better":
         fig.update_xaxes(autorange="reversed")
     sectors = [c for c in ok.columns if str(c).startswith("spend:") and str(c).count(":") == 1]
     fig2 = make_subplots()
+    div2, money_u2 = money_scale(ok[sectors].sum(axis=1) if sectors else [], cur)
     for c in sectors:
-        fig2.add_trace(go.Bar(x=ok["point"], y=ok[c], name=c.split(":", 1)[1]))
+        sector = c.split(":", 1)[1]
+        fig2.add_trace(go.Bar(x=ok["point"], y=ok[c] / div2, name=words(sector), marker_color=sector_colour(sector)))
     fig2.update_layout(barmode="stack", title="Spend by sector over the planning years at each point",
-                       xaxis_title="point (0 = the cheapest plan)", yaxis_title=f"spend ({cur})")
+                       xaxis_title="point (0 = the cheapest plan)", yaxis_title=f"spend ({money_u2})",
+                       yaxis_tickformat=",.3~f")
     lines = [f"instance: {a.get('instance')} ({a.get('source')})",
              f"outcome: {o} ({a.get('direction', '').replace('_', ' ')}), measured as its {a.get('measure')}",
              f"cost: {a.get('cost')}",
@@ -326,8 +332,8 @@ def report_html(frontier: pd.DataFrame) -> str:
              f"best achievable ({a.get('best_level', float('nan')):,.4g})"]
     cols = ["point", "level", "status", "outcome_total", "marginal_cost", "shadow_price", "discounted_cost",
             "total_cost", *sectors]
-    return html_page(f"Pareto frontier: {a.get('instance', '')}, cost against {o}", lines,
+    return htmlparts.page(f"Pareto frontier: {a.get('instance', '')}, cost against {o}", lines,
                      [("Each point is the least-cost plan that reaches the outcome level; the frontier's slope is "
                        "the marginal cost of the outcome.", fig),
                       ("Where the money goes as the outcome improves.", fig2)],
-                     [("Points", html_table(frontier, columns=cols))])
+                     [("Points", htmlparts.table(frontier, columns=cols))])

@@ -71,7 +71,8 @@ def report_html(p: Pooling) -> str:
     budget per arrangement, the cost saved per year, and the tables."""
     import plotly.graph_objects as go
 
-    from .sweep import html_page, html_table
+    from . import htmlparts
+    from .formatting import money, money_scale, run_colour, words
 
     inst = p.instance
     cur = inst.model.currency
@@ -79,43 +80,52 @@ def report_html(p: Pooling) -> str:
     figures = []
     s = p.summary
     ok = s[s["objective"].notna()]
-    fig = go.Figure(go.Bar(x=ok["label"], y=ok["objective"] if mode == "min_cost" else ok["objective"],
-                           text=[f"{v:,.0f}" for v in ok["objective"]], textposition="outside"))
+    div, unit = money_scale(ok["objective"], cur) if mode == "min_cost" else (1.0, "")
+    text = [money(v, cur) if mode == "min_cost" else f"{v:,.0f}" for v in ok["objective"]]
+    fig = go.Figure(go.Bar(x=ok["label"], y=ok["objective"] / div, text=text, textposition="outside",
+                           marker_color=[run_colour(i) for i in range(len(ok))]))
     none = s[s["objective"].isna()]
     title = "discounted cost" if mode == "min_cost" else "weighted outcome"
     fig.update_layout(title=f"{title} by arrangement" + (
         f" (no plan: {', '.join(none['label'] + ' — ' + none['status'])})" if len(none) else ""),
-        yaxis_title=f"{title} ({cur})" if mode == "min_cost" else title)
+        yaxis_title=f"{title} ({unit})" if mode == "min_cost" else title, yaxis_tickformat=",.3~f")
     figures.append((f"The {title} of the best plan under each arrangement; the value of pooling is the "
                     "difference from siloed.", fig))
     if len(p.holders):
         tot = p.holders.groupby(["arrangement", "holder"], sort=False)[["budget", "spend"]].sum().reset_index()
+        hdiv, hunit = money_scale(list(tot["budget"]) + list(tot["spend"]), cur)
         fig = go.Figure()
-        for arr, g in tot.groupby("arrangement", sort=False):
-            fig.add_trace(go.Bar(x=g["holder"], y=g["spend"], name=f"spend, {LABELS.get(arr, arr)}"))
+        for k, (arr, g) in enumerate(tot.groupby("arrangement", sort=False)):
+            fig.add_trace(go.Bar(x=[words(h) for h in g["holder"]], y=g["spend"] / hdiv,
+                                 name=f"spend, {LABELS.get(arr, arr)}", marker_color=run_colour(k)))
         budget = tot.drop_duplicates("holder")
-        fig.add_trace(go.Scatter(x=budget["holder"], y=budget["budget"], mode="markers", name="budget",
-                                 marker=dict(symbol="line-ew-open", size=40, line=dict(width=3))))
-        fig.update_layout(barmode="group", title="each holder's spend over the horizon against its budget",
-                          yaxis_title=cur)
+        fig.add_trace(go.Scatter(x=[words(h) for h in budget["holder"]], y=budget["budget"] / hdiv, mode="markers",
+                                 name="budget", marker=dict(symbol="line-ew-open", size=40, line=dict(width=3),
+                                                            color="#222")))
+        fig.update_layout(barmode="group", title="Each holder's spend over the horizon against its budget",
+                          yaxis_title=f"spend ({hunit})", yaxis_tickformat=",.3~f")
         figures.append(("Spend of each holder's services under each arrangement, and the holder's own budget: "
                         "above it, others pay; below it, the holder's money pays for others.", fig))
     if len(p.value_by_year) and "cost_saved" in p.value_by_year:
         fig = go.Figure()
-        for arr, g in p.value_by_year.groupby("arrangement", sort=False):
+        vdiv, vunit = money_scale(p.value_by_year["cost_saved"], cur)
+        for k, (arr, g) in enumerate(p.value_by_year.groupby("arrangement", sort=False)):
             if arr != "siloed":
-                fig.add_trace(go.Scatter(x=g["year"], y=g["cost_saved"], mode="lines+markers",
-                                         name=LABELS.get(arr, arr)))
-        fig.update_layout(title="cost saved against siloed, per year", yaxis_title=cur, xaxis_title="year")
+                fig.add_trace(go.Scatter(x=g["year"], y=g["cost_saved"] / vdiv, mode="lines+markers",
+                                         name=LABELS.get(arr, arr), line=dict(color=run_colour(k))))
+        fig.update_layout(title="Cost saved against siloed, per year", yaxis_title=f"cost saved ({vunit})",
+                          xaxis_title="year", yaxis_tickformat=",.3~f", xaxis=dict(dtick=1))
         figures.append(("Spend saved each year by pooling (undiscounted); the total value of pooling is the "
                         "discounted sum.", fig))
     lines = [f"instance: {inst.name} ({inst.source})", f"objective: {mode}", *p.notes]
-    tables = [("Arrangements", html_table(p.summary)), ("Per year", html_table(p.value_by_year)),
-              ("Transfers between holders", html_table(p.transfers)), ("Holders", html_table(p.holders)),
-              ("Spend by holder and sector", html_table(p.holder_spend)), ("Outcomes", html_table(p.outcomes))]
+    table = htmlparts.table
+    tables = [("Arrangements", table(p.summary)), ("Per year", table(p.value_by_year)),
+              ("Transfers between holders", table(p.transfers)), ("Holders", table(p.holders)),
+              ("Spend by holder and sector", table(p.holder_spend)), ("Outcomes", table(p.outcomes))]
     if len(p.siloed_shortfall):
-        tables.insert(1, ("Extra money the siloed holders would need", html_table(p.siloed_shortfall)))
-    return html_page(f"Value of pooling: {inst.name}", lines, figures, tables)
+        tables.insert(1, ("Extra money the siloed holders would need", table(p.siloed_shortfall)))
+    lines.append(f"money in {cur}")
+    return htmlparts.page(f"Value of pooling: {inst.name}", lines, figures, tables)
 
 
 def arrangements_of(inst) -> list[str]:
@@ -190,7 +200,7 @@ def pooling(inst, *, time_limit: float | None = None, threads: int | None = None
                 shortfall = money_alone.rename(columns={"item": "holder", "bound": "kept", "change": "extra_needed"})[
                     ["holder", "year", "kept", "extra_needed"]].reset_index(drop=True)
                 per = shortfall.groupby("holder", sort=False)["extra_needed"].sum()
-                from .terminal import money
+                from .formatting import money
 
                 cur = inst.model.currency
                 text += (". The least extra money that would make it possible kept apart: "

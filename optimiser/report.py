@@ -24,25 +24,9 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-_SECTOR_COLOURS = {"prevention": "#2ca02c", "community": "#1f77b4", "primary": "#17becf", "acute": "#d62728",
-                   "social_care": "#9467bd", "mental_health": "#ff7f0e"}
-_PALETTE = ["#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880",
-            "#ff97ff", "#fecb52"]
-_KIND_COLOURS = {"source": "#7f7f7f", "sink": "#bcbd22"}
-
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 0 auto;
-       max-width: 1200px; padding: 1.5rem; color: #222; }
-h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2.5rem; border-bottom: 2px solid #ddd; }
-h3 { margin-top: 1.8rem; } p.meta { color: #555; margin-top: 0; }
-nav ul { columns: 2; } figure { margin: 1rem 0 2rem; } figcaption { color: #555; font-size: .9rem; }
-div.table { overflow-x: auto; margin: .5rem 0 1.5rem; }
-table.bs { border-collapse: collapse; font-size: .85rem; white-space: nowrap; }
-table.bs th, table.bs td { border: 1px solid #ddd; padding: .25rem .5rem; text-align: right; }
-table.bs th { background: #f4f4f4; } table.bs td.key, table.bs th.key { text-align: left; }
-.status-optimal { color: #1a7f37; font-weight: 600; } .status-other { color: #b42318; font-weight: 600; }
-.diff-pos { color: #1a4f9f; } .diff-neg { color: #b54708; } .note { color: #555; }
-"""
+from . import htmlparts
+from .formatting import (KIND_COLOURS, TARGET_COLOURS, money, money_scale, outcome_views, present_outcomes, rgba, run_colour,
+                         sector_colour, words)
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -114,31 +98,6 @@ def collect(source) -> "Any":
 
 # ----------------------------------------------------------------------------- figures
 
-def _template():
-    import plotly.graph_objects as go
-
-    # a small template (plotly's default one would be repeated in every figure of the page)
-    return go.layout.Template(layout=dict(
-        font=dict(family="system-ui, Segoe UI, Roboto, Helvetica, Arial, sans-serif", size=12),
-        colorway=_PALETTE, plot_bgcolor="#fafafa", paper_bgcolor="white",
-        xaxis=dict(gridcolor="#e5e5e5", zeroline=False), yaxis=dict(gridcolor="#e5e5e5", zerolinecolor="#bbb"),
-        margin=dict(l=70, r=30, t=50, b=50), legend=dict(orientation="h", y=-0.15)))
-
-
-def _money_scale(values, currency: str) -> tuple[float, str]:
-    """A divisor and axis title suffix for money: (1e9, "GBP bn") for values in the billions."""
-    v = pd.to_numeric(pd.Series(list(values)), errors="coerce").abs().max()
-    v = 0.0 if pd.isna(v) else float(v)
-    for div, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
-        if v >= div:
-            return div, f"{currency} {suffix}"
-    return 1.0, currency
-
-
-def _sector_colour(sector: str, sectors: list[str]) -> str:
-    return _SECTOR_COLOURS.get(sector) or _PALETTE[sectors.index(sector) % len(_PALETTE)]
-
-
 def _year_label(year: int, base_year: int | None) -> str:
     return f"{year} (base)" if base_year is not None and int(year) == int(base_year) else str(int(year))
 
@@ -154,17 +113,18 @@ def fig_spend(tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any]):
     labels = [_year_label(y, base) for y in years]
     budget = tables.get("budget")
     totals = shares.groupby("year")["spend"].sum()
-    div, unit = _money_scale(list(totals) + (list(budget["budget"]) if budget is not None else []),
+    div, unit = money_scale(list(totals) + (list(budget["budget"]) if budget is not None else []),
                              summary.get("currency", "GBP"))
     fig = go.Figure()
     for s in sectors:
         g = shares[shares["sector"] == s].set_index("year").reindex(years)
-        fig.add_bar(name=s, x=labels, y=g["spend"].to_numpy() / div, marker_color=_sector_colour(s, sectors),
-                    hovertemplate=f"{s}<br>%{{x}}: %{{y:,.4g}} {unit}<extra></extra>")
+        fig.add_bar(name=words(s), x=labels, y=g["spend"].to_numpy() / div, marker_color=sector_colour(s),
+                    hovertemplate=f"{words(s)}<br>%{{x}}: %{{y:,.4g}} {unit}<extra></extra>")
     if budget is not None and len(budget):
         fig.add_scatter(name="pooled budget", x=[_year_label(y, base) for y in budget["year"]],
                         y=budget["budget"].to_numpy() / div, mode="lines+markers", line=dict(color="#222", dash="dash"))
-    fig.update_layout(barmode="stack", title="Spend by sector", height=420, yaxis=dict(title=f"spend ({unit})"))
+    fig.update_layout(barmode="stack", title="Spend by sector", height=440,
+                      yaxis=dict(title=f"spend ({unit})", tickformat=",.3~f"), xaxis=dict(title="year"))
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=labels)
     return fig
 
@@ -181,8 +141,8 @@ def fig_shares(tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any]):
     fig = go.Figure()
     for s in sectors:
         g = shares[shares["sector"] == s].set_index("year").reindex(years)
-        fig.add_scatter(name=f"{s} share", x=labels, y=g["share"].to_numpy(), mode="lines+markers",
-                        line=dict(color=_sector_colour(s, sectors), width=1.5))
+        fig.add_scatter(name=f"{words(s)} share", x=labels, y=g["share"].to_numpy(), mode="lines+markers",
+                        line=dict(color=sector_colour(s), width=1.5))
     shift = tables.get("shift")
     policies = tables.get("shift_policies")
     if shift is not None and len(shift):
@@ -195,45 +155,92 @@ def fig_shares(tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any]):
             if policies is not None and len(policies):
                 row = policies[policies["policy"] == policy]
                 if len(row) and isinstance(row["sectors"].iloc[0], str):
-                    group = f"{policy} ({row['sectors'].iloc[0]})"
-            colour = _PALETTE[k % len(_PALETTE)]
+                    group = f"{words(policy)} ({', '.join(words(x.strip()) for x in row['sectors'].iloc[0].split(','))})"
+            colour = run_colour(k + 1)
             fig.add_scatter(name=f"{group}: required", x=x, y=lead + list(g["required"]), mode="lines",
                             line=dict(color=colour, dash="dash", width=2))
             fig.add_scatter(name=f"{group}: achieved", x=x, y=lead + list(g["achieved"]), mode="markers",
                             marker=dict(color=colour, size=10, symbol="diamond-open", line=dict(width=2)))
-    fig.update_layout(title="Sector shares of spend against the shift trajectory", height=420,
-                      yaxis=dict(title="share of spend", tickformat=".1%", rangemode="tozero"))
+    fig.update_layout(title="Sector shares of spend against the shift trajectory", height=460,
+                      yaxis=dict(title="share of spend", tickformat=".1%", rangemode="tozero"), xaxis=dict(title="year"))
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=labels)
     return fig
 
 
 def fig_outcomes(tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any]):
-    """Each outcome per year against its targets (one panel per outcome)."""
+    """Each outcome per year against its targets (one panel per outcome, each with its own axis
+    titles), named in planner words; an outcome kept as a negative change is shown as the loss
+    (:class:`~optimiser.formatting.OutcomeView`)."""
     from plotly.subplots import make_subplots
 
     out = tables["outcomes"]
+    views = outcome_views(out)
     names = list(dict.fromkeys(out["outcome"]))
-    units = {o: u for o, u in zip(out["outcome"], out["unit"])}
-    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=False, vertical_spacing=min(0.12, 0.5 / max(1, len(names))),
-                        subplot_titles=[f"{o} ({units[o]})" if units[o] else str(o) for o in names])
+    n = len(names)
+    panel = 210  # pixels a panel
+    height = 110 + panel * n + 60 * (n - 1)
+    fig = make_subplots(rows=n, cols=1, shared_xaxes=False, vertical_spacing=min(0.3, 70 / height),
+                        subplot_titles=[f"{views[str(o)].label} ({views[str(o)].better})" for o in names])
+    shown = set()
     for i, o in enumerate(names, start=1):
+        view = views[str(o)]
         g = out[out["outcome"] == o].sort_values("year")
         x = [str(y) for y in g["year"]]
-        fig.add_scatter(name=o, x=x, y=g["value"], mode="lines+markers", line=dict(color=_PALETTE[0]),
-                        showlegend=False, row=i, col=1, hovertemplate=f"{o} %{{x}}: %{{y:,.4g}}<extra></extra>")
-        for col, label, colour in (("at_most", "target (at most)", "#d62728"), ("at_least", "target (at least)", "#2ca02c")):
-            if col in g and g[col].notna().any():
-                fig.add_scatter(name=label, x=x, y=g[col], mode="lines+markers", row=i, col=1,
-                                line=dict(color=colour, dash="dot"), marker=dict(symbol="line-ew-open", size=12),
-                                legendgroup=label, showlegend=not any(t.name == label for t in fig.data))
-        fig.update_yaxes(tickformat=",.4~s", row=i, col=1)
+        fig.add_scatter(name=view.label, x=x, y=[view.value(v) for v in g["value"]], mode="lines+markers",
+                        line=dict(color=run_colour(0)), showlegend=False, row=i, col=1,
+                        hovertemplate=f"{view.label} %{{x}}: %{{y:,.4g}}<extra></extra>")
+        pairs = [view.targets(lo, hi) for lo, hi in zip(g["at_least"] if "at_least" in g else [np.nan] * len(g),
+                                                         g["at_most"] if "at_most" in g else [np.nan] * len(g))]
+        for side, k, label in (("at_most", 1, "target (at most)"), ("at_least", 0, "target (at least)")):
+            values = pd.Series([p[k] for p in pairs], dtype=float)
+            if values.notna().any():
+                fig.add_scatter(name=label, x=x, y=values, mode="lines+markers", row=i, col=1,
+                                line=dict(color=TARGET_COLOURS[side], dash="dot"),
+                                marker=dict(symbol="line-ew-open", size=12),
+                                legendgroup=label, showlegend=label not in shown)
+                shown.add(label)
+        unit = view.unit if not view.as_loss else view.label
+        fig.update_yaxes(title_text=unit or "value", tickformat=",.4~r", row=i, col=1)
+    fig.update_xaxes(title_text="year", row=n, col=1)
     fig.update_xaxes(type="category")
-    fig.update_layout(title="Outcomes against targets", height=max(320, 230 * len(names)))
+    fig.update_layout(title="Outcomes against targets", height=height, margin=dict(t=110))
     return fig
 
 
+def readmission_loops(order: list[str], edges: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The edges of a pathway that go back (readmission loops): an edge to a node already on the
+    path that reaches it, found by depth-first search from the nodes in ``order`` (sources first).
+    Without them the pathway is a chain of steps a flow diagram draws left to right."""
+    after: dict[str, list[str]] = {n: [] for n in order}
+    for a, b in edges:
+        after.setdefault(a, []).append(b)
+        after.setdefault(b, [])
+    back: set[tuple[str, str]] = set()
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+    for root in after:
+        if root in state:
+            continue
+        stack = [(root, iter(after[root]))]
+        state[root] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                back.add((node, nxt))
+            elif nxt not in state:
+                state[nxt] = 1
+                stack.append((nxt, iter(after[nxt])))
+    return back
+
+
 def fig_flows(tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any], pathway: str, year: int):
-    """The care pathway as a flow diagram: patients per edge (all segments) in ``year``."""
+    """The care pathway as a flow diagram: patients per edge (all segments) in ``year``. Nodes are
+    named in planner words with their patients, steps left to right, outcomes (sinks) on the
+    right; a readmission loop is drawn as a band to a node "readmitted to
+    ...", not as a band curling back; labels of nodes under 1% of the largest stay in the hover."""
     import plotly.graph_objects as go
 
     nodes = tables["nodes"]
@@ -244,106 +251,166 @@ def fig_flows(tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any], pa
     f = f.groupby(["from", "to"], sort=False)["flow"].sum().reset_index()
     f = f[f["flow"] > 1e-6]
     order = list(dict.fromkeys(n["node"]))
-    index = {name: i for i, name in enumerate(order)}
+    back = readmission_loops(order, list(zip(f["from"], f["to"])))
     sectors_of = {}
     alloc = tables.get("services")
     if alloc is not None and len(alloc):
         sectors_of = dict(zip(alloc["service"], alloc["sector"]))
-    all_sectors = list(dict.fromkeys(sectors_of.values()))
-    colours, labels = [], []
+    info = {}
     for row in n.itertuples(index=False):
-        if row.kind == "care":
-            sector = sectors_of.get(row.service, "")
-            colours.append(_sector_colour(sector, all_sectors) if sector in all_sectors else _PALETTE[0])
-        else:
-            colours.append(_KIND_COLOURS.get(row.kind, "#999"))
-        labels.append(f"{row.node}: {row.patients:,.0f}")
+        colour = sector_colour(sectors_of[row.service]) if row.kind == "care" and row.service in sectors_of \
+            else KIND_COLOURS.get(row.kind, "#999")
+        info[row.node] = (words(row.node), float(row.patients), colour)
+    names = list(order)
+    loops = {}
+    for a, b in sorted(back):  # one "readmitted to" node per node readmitted to
+        copy = f"{b} (readmitted)"
+        loops[(a, b)] = copy
+        inflow = float(f[(f["from"] == a) & (f["to"] == b)]["flow"].sum())
+        if copy in info:
+            info[copy] = (info[copy][0], info[copy][1] + inflow, info[copy][2])
+            continue
+        names.append(copy)
+        label, _, colour = info[b]
+        info[copy] = (f"readmitted to {label[:1].lower() + label[1:]}", inflow, colour)
+    index = {name: i for i, name in enumerate(names)}
+    biggest = max([p for _, p, _ in info.values()] + [1.0])
+    labels = [f"{info[x][0]}:<br>{info[x][1]:,.0f}" if info[x][1] >= 0.01 * biggest else "" for x in names]
+    hover = [f"{info[x][0]}: {info[x][1]:,.0f}" for x in names]
+    src = [index[a] for a in f["from"]]
+    dst = [index[loops.get((a, b), b)] for a, b in zip(f["from"], f["to"])]
     fig = go.Figure(go.Sankey(
         arrangement="snap",
-        node=dict(label=labels, color=colours, pad=14, thickness=16, line=dict(color="#555", width=0.5),
-                  hovertemplate="%{label} patients<extra></extra>"),
-        link=dict(source=[index[a] for a in f["from"]], target=[index[b] for b in f["to"]], value=f["flow"].to_numpy(),
-                  customdata=[f"{a} → {b}" for a, b in zip(f["from"], f["to"])],
+        node=dict(label=labels, customdata=hover, color=[info[x][2] for x in names], pad=18, thickness=14,
+                  line=dict(color="#555", width=0.5),
+                  hovertemplate="%{customdata} patients<extra></extra>"),
+        link=dict(source=src, target=dst, value=f["flow"].to_numpy(),
+                  customdata=[f"{info[a][0]} → {info[b][0]}" for a, b in zip(f["from"], f["to"])],
                   hovertemplate="%{customdata}: %{value:,.0f} patients<extra></extra>",
-                  color=[_rgba(colours[index[a]], 0.35) for a in f["from"]]),
+                  color=[rgba(info[a][2], 0.35) for a in f["from"]]),
+        textfont=dict(size=11),
     ))
-    fig.update_layout(title=f"Pathway {pathway}: patients in {year} (all segments)",
-                      height=max(420, 40 * len(order)))
+    fig.update_layout(title=f"Pathway {words(pathway)}: patients in {year} (all segments)",
+                      height=max(480, 40 * len(names)), margin=dict(l=20, r=170, t=70, b=30))
     return fig
 
 
-def _rgba(hex_colour: str, alpha: float) -> str:
-    h = hex_colour.lstrip("#")
-    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({r},{g},{b},{alpha})"
+def _difference_bars(fig, x, values, first, name, colour, unit_div, unit, **where) -> None:
+    """Bars of ``values - first`` (scaled by ``unit_div``), hovering with both figures and the
+    difference in per cent."""
+    from .compare import differences
+
+    d, pct = differences(values, first)
+    hover = [f"{name}<br>%{{x}}: {dv / unit_div:+,.4g} {unit}" + (f" ({p:+.1f}%)" if np.isfinite(p) else "")
+             + "<extra></extra>" for dv, p in zip(d, pct)]
+    fig.add_bar(name=name, x=x, y=d / unit_div, marker_color=colour, hovertemplate=hover,
+                text=[_pct_text(p) for p in pct], textposition="outside",
+                cliponaxis=False, **where)
+
+
+def _pct_text(p: float) -> str:
+    """A difference in per cent on a bar: ``+0.2%``, ``-7.6%``, ``0.0%`` (never ``-0.0%``)."""
+    if not np.isfinite(p):
+        return ""
+    text = f"{p:+.1f}%"
+    return "0.0%" if text in ("+0.0%", "-0.0%") else text
 
 
 def _comparison_figures(cmp) -> list[tuple[str, str, Any]]:
-    """(id, caption, figure) of the grouped-bar charts of a comparison."""
+    """(id, caption, figure) of the charts of a comparison: each run after the first as its
+    *difference* from the first run (a bar from zero), so a 3% difference is as tall as the plot
+    allows; the shift as lines of each run's own shares."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     figs = []
     labels = cmp.labels
-    colour = {lab: _PALETTE[i % len(_PALETTE)] for i, lab in enumerate(labels)}
+    first, rest = labels[0], labels[1:]
+    colour = {lab: run_colour(i) for i, lab in enumerate(labels)}
     runs = cmp.runs
     cur = cmp.currency
+    zero = dict(type="line", xref="paper", x0=0, x1=1, y0=0, y1=0, line=dict(color="#444", width=1))
+
     fig = go.Figure()
-    div, unit = _money_scale(list(runs["total_cost"]) + list(runs["discounted_cost"]), cur)
-    for lab in labels:
-        fig.add_bar(name=lab, x=["total cost", "discounted cost"],
-                    y=[runs.loc[lab, "total_cost"] / div, runs.loc[lab, "discounted_cost"] / div],
-                    marker_color=colour[lab], hovertemplate=f"{lab}<br>%{{x}}: %{{y:,.4g}} {unit}<extra></extra>")
-    fig.update_layout(barmode="group", title="Cost per run", height=400, yaxis=dict(title=unit))
-    figs.append(("cmp-costs", "Total and discounted cost of each run (a run without a plan has no bar).", fig))
+    costs = ["total_cost", "discounted_cost"]
+    base = [runs.loc[first, c] for c in costs]
+    spread = [runs.loc[lab, c] - runs.loc[first, c] for lab in rest for c in costs]
+    div, unit = money_scale(spread, cur)
+    for lab in rest:
+        _difference_bars(fig, ["total cost", "discounted cost"], [runs.loc[lab, c] for c in costs], base,
+                         lab, colour[lab], div, unit)
+    fig.update_layout(barmode="group", title=f"Cost: difference from {first}", height=420, shapes=[zero],
+                      yaxis=dict(title=f"difference from {first} ({unit})", tickformat="+,.3~f"),
+                      xaxis=dict(title="cost over the plan"))
+    firsts = "; ".join(f"{c.replace('_', ' ')} {money(runs.loc[first, c], cur)}" for c in costs)
+    figs.append(("cmp-costs", f"Each run's total and discounted cost minus {first}'s ({firsts}); the label on a "
+                 "bar is the difference in per cent. A run without a plan has no bar.", fig))
 
     spend = cmp.table("sector_shares").reset_index()
     if len(spend):
-        final = spend[spend["year"] == spend["year"].max()]
-        fig = go.Figure()
-        div, unit = _money_scale(final["spend"], cur)
-        for lab in labels:
-            g = final[final["instance"] == lab]
-            fig.add_bar(name=lab, x=list(g["sector"]), y=g["spend"].to_numpy() / div, marker_color=colour[lab],
-                        hovertemplate=f"{lab}<br>%{{x}}: %{{y:,.4g}} {unit}<extra></extra>")
         year = int(spend["year"].max())
-        fig.update_layout(barmode="group", title=f"Spend by sector in {year}", height=400,
-                          yaxis=dict(title=f"spend ({unit})"))
-        figs.append(("cmp-sector-spend", f"Spend per sector in the final year ({year}), grouped by run.", fig))
+        final = spend[spend["year"] == year]
+        sectors = list(dict.fromkeys(final["sector"]))
+        by = final.set_index(["instance", "sector"])["spend"]
+        ref = [by.get((first, sec), np.nan) for sec in sectors]
+        spread = [by.get((lab, sec), np.nan) - r for lab in rest for sec, r in zip(sectors, ref)]
+        div, unit = money_scale(spread, cur)
+        fig = go.Figure()
+        for lab in rest:
+            _difference_bars(fig, [words(sec) for sec in sectors], [by.get((lab, sec), np.nan) for sec in sectors],
+                             ref, lab, colour[lab], div, unit)
+        fig.update_layout(barmode="group", title=f"Spend by sector in {year}: difference from {first}", height=440,
+                          shapes=[zero], yaxis=dict(title=f"difference from {first} ({unit})", tickformat="+,.3~f"),
+                          xaxis=dict(title="sector"))
+        figs.append(("cmp-sector-spend", f"Spend per sector in the final year ({year}), each run minus {first}; "
+                     "the label on a bar is the difference in per cent of the sector's spend in "
+                     f"{first}.", fig))
 
     shift = cmp.table("shift").reset_index()
     if len(shift):
         fig = go.Figure()
         for lab in labels:
             g = shift[shift["instance"] == lab]
-            first = g["policy"].iloc[0] if len(g) else None
-            g = g[g["policy"] == first]
-            fig.add_bar(name=f"{lab}: achieved", x=[str(y) for y in g["year"]], y=g["achieved"].to_numpy(),
-                        marker_color=colour[lab])
+            policy = g["policy"].iloc[0] if len(g) else None
+            g = g[g["policy"] == policy]
+            fig.add_scatter(name=f"{lab}: achieved", x=[str(y) for y in g["year"]], y=g["achieved"].to_numpy(),
+                            mode="lines+markers", line=dict(color=colour[lab], width=2), marker=dict(size=9))
             fig.add_scatter(name=f"{lab}: required", x=[str(y) for y in g["year"]], y=g["required"].to_numpy(),
-                            mode="lines+markers", line=dict(color=colour[lab], dash="dash"))
+                            mode="lines", line=dict(color=colour[lab], dash="dash"))
         kinds = set(shift["kind"])
-        fig.update_xaxes(type="category")
-        fig.update_layout(barmode="group", title="Shift achieved against required (first policy of each run)",
-                          height=420, yaxis=dict(title="share of spend" if kinds == {"share"} else "achieved",
-                                                 tickformat=".1%" if kinds == {"share"} else ",.3s"))
-        figs.append(("cmp-shift", "The shift achieved each year (bars) against the trajectory (dashed), per run.", fig))
+        fig.update_xaxes(type="category", title="year")
+        fig.update_layout(title="Shift achieved against required (first policy of each run)", height=440,
+                          yaxis=dict(title="share of spend" if kinds == {"share"} else f"amount moved ({cur})",
+                                     tickformat=".2%" if kinds == {"share"} else ",.3~f"))
+        figs.append(("cmp-shift", "The shift achieved each year (solid, markers) against the required trajectory "
+                     "(dashed), per run; the axis spans the shares, not from zero.", fig))
 
-    out = cmp.table("outcomes").reset_index()
+    out = cmp.outcomes
     if len(out):
-        names = list(dict.fromkeys(out["outcome"]))
-        units = dict(zip(out["outcome"], out["unit"]))
-        fig = make_subplots(rows=len(names), cols=1, vertical_spacing=min(0.12, 0.5 / max(1, len(names))),
-                            subplot_titles=[f"{o} ({units[o]})" if units[o] else str(o) for o in names])
+        shown = present_outcomes(out, cmp.outcome_views()).reset_index()
+        shown = shown[shown["quantity"] == "value"]
+        names = list(dict.fromkeys(shown["outcome"]))
+        n = len(names)
+        height = 110 + 210 * n + 60 * (n - 1)
+        fig = make_subplots(rows=n, cols=1, vertical_spacing=min(0.3, 70 / height),
+                            subplot_titles=[f"{o}: difference from {first}" for o in names])
         for i, o in enumerate(names, start=1):
-            for lab in labels:
-                g = out[(out["instance"] == lab) & (out["outcome"] == o)].sort_values("year")
-                fig.add_bar(name=lab, x=[str(y) for y in g["year"]], y=g["value"].to_numpy(), marker_color=colour[lab],
-                            legendgroup=lab, showlegend=(i == 1), row=i, col=1)
-            fig.update_yaxes(tickformat=",.4~s", row=i, col=1)
+            for lab in rest:
+                g = shown[(shown["instance"] == lab) & (shown["outcome"] == o)].sort_values("year")
+                g0 = shown[(shown["instance"] == first) & (shown["outcome"] == o)].set_index("year")["value"]
+                _difference_bars(fig, [str(y) for y in g["year"]], g["value"].to_numpy(),
+                                 g0.reindex(g["year"]).to_numpy(), lab, colour[lab], 1.0, "",
+                                 legendgroup=lab, showlegend=(i == 1), row=i, col=1)
+            unit = shown.loc[shown["outcome"] == o, "unit"].dropna()
+            unit = unit.iloc[0] if len(unit) and unit.iloc[0] else o
+            fig.update_yaxes(title_text=f"Δ {unit}", tickformat="+,.4~r", zeroline=True, zerolinecolor="#444",
+                             row=i, col=1)
+        fig.update_xaxes(title_text="year", row=n, col=1)
         fig.update_xaxes(type="category")
-        fig.update_layout(barmode="group", title="Outcomes per year, by run", height=max(320, 230 * len(names)))
-        figs.append(("cmp-outcomes", "Each outcome per year, grouped by run.", fig))
+        fig.update_layout(barmode="group", title=f"Outcomes per year: difference from {first}", height=height,
+                          margin=dict(t=110))
+        figs.append(("cmp-outcomes", f"Each outcome per year, each run minus {first} (the first run), in planner "
+                     "terms (a loss shown positive: fewer lost is a bar below zero).", fig))
     return figs
 
 
@@ -380,7 +447,7 @@ def fig_returns(tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any]):
     sh = tables.get("savings_by_holder")
     sh = sh[(sh["period"].astype(str) == "total") & (sh["programme"].isin(tot["programme"]))] \
         if sh is not None and len(sh) else pd.DataFrame(columns=["programme", "holder", "discounted_savings"])
-    div, unit = _money_scale(list(tot["discounted_extra_spend"]) + list(tot["discounted_spend_avoided"]), cur)
+    div, unit = money_scale(list(tot["discounted_extra_spend"]) + list(tot["discounted_spend_avoided"]), cur)
     progs = list(tot["programme"])
     fig = go.Figure()
     fig.add_bar(name="spend above base year", x=progs, y=tot["discounted_extra_spend"].to_numpy() / div,
@@ -395,7 +462,7 @@ def fig_returns(tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any]):
         if not np.any(np.abs(y) > 0):
             continue
         fig.add_bar(name=f"spend avoided: {h}", x=progs, y=y, base=base.copy(), offsetgroup="saved",
-                    marker_color=_PALETTE[i % len(_PALETTE)],
+                    marker_color=sector_colour(h),
                     hovertemplate=f"%{{x}}<br>spend avoided, {h}: %{{y:,.4g}} {unit}<extra></extra>")
         base = base + y
     rate = float(summary.get("discount_rate", 0.0))
@@ -457,67 +524,27 @@ def returns_html(label: str, tables: Mapping[str, pd.DataFrame], summary: Mappin
 
 # ----------------------------------------------------------------------------- HTML
 
-def _fmt_cell(value: Any, header: str, currency: str) -> tuple[str, str]:
-    """Text and CSS class of one table cell."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "–", ""
-    if isinstance(value, (bool, np.bool_)):
-        return ("yes" if value else "no"), ""
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        v = float(value) + 0.0  # no "-0"
-        cls = ""
-        if header.startswith("Δ"):
-            cls = "diff-pos" if v > 0 else "diff-neg" if v < 0 else ""
-        if header.startswith("Δ%"):
-            return f"{v:+.2f}%", cls
-        if "(fraction)" in header:
-            return (f"{v * 100:+.2f} pp" if header.startswith("Δ") else f"{v:.2%}"), cls
-        if header.startswith("Year"):
-            return f"{v:.0f}", cls
-        if v.is_integer():
-            return ("+" if v > 0 and header.startswith("Δ") else "") + f"{v:,.0f}", cls
-        text = f"{v:,.2f}" if abs(v) < 1e4 else f"{v:,.0f}"
-        return (("+" if v > 0 and header.startswith("Δ") else "") + text), cls
-    return html.escape(str(value)), ""
+def _keys_in_words(table: pd.DataFrame, keys: int) -> pd.DataFrame:
+    """``table`` with the names in its first ``keys`` columns in planner words (a copy)."""
+    if table is None or not len(table):
+        return table
+    table = table.copy()
+    for c in list(table.columns)[:keys]:
+        if table[c].dtype == object:
+            table[c] = table[c].map(lambda v: words(v) if isinstance(v, str) else v)
+    return table
 
 
 def html_table(df: pd.DataFrame, currency: str = "GBP", keys: int = 1, max_rows: int = 400) -> str:
-    if df is None or not len(df):
-        return '<p class="note">(no rows)</p>'
-    cols = list(df.columns)
-    out = ['<div class="table"><table class="bs"><thead><tr>']
-    out += [f'<th class="{"key" if j < keys else ""}">{html.escape(str(c))}</th>' for j, c in enumerate(cols)]
-    out.append("</tr></thead><tbody>")
-    for row in df.head(max_rows).itertuples(index=False, name=None):
-        out.append("<tr>")
-        for j, (c, v) in enumerate(zip(cols, row)):
-            text, cls = _fmt_cell(v, str(c), currency)
-            if j < keys:
-                cls = (cls + " key").strip()
-            if str(c) == "Status":
-                cls = "status-optimal" if v == "optimal" else "status-other"
-            out.append(f'<td class="{cls}">{text}</td>' if cls else f"<td>{text}</td>")
-        out.append("</tr>")
-    out.append("</tbody></table></div>")
-    if len(df) > max_rows:
-        out.append(f'<p class="note">({len(df) - max_rows} more rows in the CSV/Excel export)</p>')
-    return "".join(out)
+    """A table of the report (:func:`optimiser.htmlparts.table`; ``currency`` is in the headers)."""
+    return htmlparts.table(df, keys=keys, max_rows=max_rows)
 
 
-def _figure_html(fig_id: str, caption: str, fig) -> str:
-    fig.update_layout(template=_template())
-    height = int(fig.layout.height or 420)
-    div = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"plot-{fig_id}", default_height=f"{height}px",
-                      default_width="100%", config={"displaylogo": False, "responsive": True})
-    return (f'<figure class="bs-plot" data-plot="plot-{html.escape(fig_id)}">{div}'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+_figure_html = htmlparts.figure
 
 
 def report_html(source, title: str | None = None) -> str:
     """The report as one HTML document (see the module docstring)."""
-    from plotly.offline import get_plotlyjs
-    import plotly
-
     cmp = collect(source)
     cur = cmp.currency
     labels = cmp.labels
@@ -547,7 +574,9 @@ def report_html(source, title: str | None = None) -> str:
                                     ("programme_returns", "Prevention programmes over the whole plan (money "
                                      "discounted)", 2),
                                     ("binding", "Binding constraints", 1), ("shadow_prices", "Shadow prices", 3)):
-            table = cmp.side_by_side(name)
+            table = cmp.side_by_side(name, present_outcomes(cmp.outcomes, cmp.outcome_views())) \
+                if name == "outcomes" else cmp.side_by_side(name)
+            table = _keys_in_words(table, keys)
             parts.append(f"<h3>{heading}</h3>" + html_table(table, cur, keys=keys))
         parts.append("</section>")
         sections.append("".join(parts))
@@ -574,11 +603,7 @@ def report_html(source, title: str | None = None) -> str:
         nav.append((sid, label))
     body.append("<nav><ul>" + "".join(f'<li><a href="#{i}">{html.escape(t)}</a></li>' for i, t in nav) + "</ul></nav>")
     body += sections
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{html.escape(title)}</title>"
-            f"<style>{_CSS}</style>"
-            f"<script type=\"text/javascript\">/* plotly.js {plotly.__version__} (inlined: the report needs no "
-            f"network) */\n{get_plotlyjs()}</script></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    return htmlparts.document(title, body)
 
 
 def write_report(source, path: str | Path, title: str | None = None) -> Path:

@@ -23,9 +23,7 @@ checkpoints (``checkpoint=FILE, resume=True`` continues an interrupted sweep).
 
 from __future__ import annotations
 
-import html as _html
 import itertools
-import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -36,7 +34,8 @@ import pandas as pd
 
 from formulations.families import BLOCKS, sweep_duals
 
-from . import execution
+from . import execution, htmlparts
+from .formatting import money_scale, money_unit, run_colour, sector_colour, words
 from .errors import InstanceError, Problem
 
 #: the constraint blocks whose shadow prices a point's record carries (summed over the years), in
@@ -406,75 +405,18 @@ def write_html(text: str, path: str | Path) -> Path:
     return path.resolve()
 
 
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 0 auto;
-       max-width: 1200px; padding: 1.5rem; color: #222; }
-h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2rem; border-bottom: 2px solid #ddd; }
-p.meta { color: #555; margin-top: 0; } figure { margin: 1rem 0 2rem; } figcaption { color: #555; font-size: .9rem; }
-div.table { overflow-x: auto; margin: .5rem 0 1.5rem; }
-table.bs { border-collapse: collapse; font-size: .8rem; white-space: nowrap; }
-table.bs th, table.bs td { border: 1px solid #ddd; padding: .2rem .4rem; text-align: right; }
-table.bs th { background: #f4f4f4; } td.text { text-align: left; white-space: normal; min-width: 20rem; }
-"""
-
-
-def _cell(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    if isinstance(v, (float, np.floating)):
-        a = abs(float(v))
-        return f"{v:,.0f}" if a >= 1000 else f"{v:,.4g}"
-    return _html.escape(str(v))
-
-
-def html_table(df: pd.DataFrame, max_rows: int = 500, columns: Sequence[str] | None = None) -> str:
-    cols = [c for c in (columns or df.columns) if c in df.columns]
-    head = "".join(f"<th>{_html.escape(str(c))}</th>" for c in cols)
-    rows = []
-    for rec in df[cols].head(max_rows).itertuples(index=False):
-        cells = []
-        for c, v in zip(cols, rec):
-            cls = ' class="text"' if isinstance(v, str) and len(v) > 40 else ""
-            cells.append(f"<td{cls}>{_cell(v)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = f'<p class="meta">first {max_rows} of {len(df)} rows (all are in the CSV)</p>' if len(df) > max_rows else ""
-    return f'<div class="table"><table class="bs"><tr>{head}</tr>{"".join(rows)}</table></div>{more}'
-
-
-def html_page(title: str, meta_lines: Sequence[str], figures: Sequence[tuple[str, Any]],
-              tables: Sequence[tuple[str, str]]) -> str:
-    """A self-contained HTML page: plotly's JavaScript inlined once, then the figures (caption,
-    plotly figure) and the tables (heading, HTML)."""
-    import plotly
-    from plotly.offline import get_plotlyjs
-
-    body = [f"<h1>{_html.escape(title)}</h1>",
-            '<p class="meta">' + "<br>".join(_html.escape(m) for m in meta_lines) + "</p>"]
-    for k, (caption, fig) in enumerate(figures):
-        fig.update_layout(template="plotly_white", margin=dict(l=70, r=30, t=50, b=50))
-        div = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"plot-{k}", default_width="100%",
-                          default_height="460px", config={"displaylogo": False, "responsive": True})
-        body.append(f"<figure>{div}<figcaption>{_html.escape(caption)}</figcaption></figure>")
-    for heading, table_html in tables:
-        body.append(f"<h2>{_html.escape(heading)}</h2>{table_html}")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_html.escape(title)}"
-            f"</title><style>{_CSS}</style><script type=\"text/javascript\">/* plotly.js {plotly.__version__} "
-            f"(inlined: the page needs no network) */\n{get_plotlyjs()}</script></head><body>\n"
-            + "\n".join(body) + "\n</body></html>\n")
-
-
-def cost_label(table: pd.DataFrame) -> str:
+def cost_label(table: pd.DataFrame, unit: str | None = None) -> str:
+    """The cost axis in words: ``discounted cost (£bn, 3.5% a year)``, in ``unit`` when given."""
     a = table.attrs
     rate = a.get("discount_rate") or 0
-    cur = a.get("currency", "GBP")
-    return f"discounted cost ({cur}, {rate:.1%} a year)" if rate else f"total cost ({cur})"
+    unit = unit or money_unit(a.get("currency", "GBP"))
+    return f"discounted cost ({unit}, {rate:.1%} a year)" if rate else f"total cost ({unit})"
 
 
 def report_html(table: pd.DataFrame) -> str:
     """The sweep report: the cost against the first varied value (a line per combination of the
     other varied values; points with no plan marked on the axis, with their relaxation), and the
-    table of points."""
+    table of points. Money on the axes in the instance's currency, scaled (£bn, £m)."""
     import plotly.graph_objects as go
 
     a = table.attrs
@@ -482,31 +424,39 @@ def report_html(table: pd.DataFrame) -> str:
     x = paths[0]
     others = paths[1:]
     fig = go.Figure()
-    ok = table[table["discounted_cost"].notna()] if "discounted_cost" in table else table.iloc[:0]
-    floor = float(ok["discounted_cost"].min()) if len(ok) else 0.0
+    cost = table["discounted_cost"] if "discounted_cost" in table else pd.Series(np.nan, index=table.index)
+    div, unit = money_scale(cost, a.get("currency", "GBP"))
+    ok = table[cost.notna()]
+    floor = float(cost[cost.notna()].min()) / div if len(ok) else 0.0
     groups = table.groupby(others, sort=False) if others else [((), table)]
-    for key, g in groups:
+    for k, (key, g) in enumerate(groups):
         key = key if isinstance(key, tuple) else (key,)
         name = ", ".join(f"{p}={v}" for p, v in zip(others, key)) or "cost"
-        fig.add_trace(go.Scatter(x=g[x], y=g["discounted_cost"] if "discounted_cost" in g else None,
-                                 mode="lines+markers", name=name))
+        y = g["discounted_cost"] / div if "discounted_cost" in g else None
+        fig.add_trace(go.Scatter(x=g[x], y=y, mode="lines+markers", name=name, line=dict(color=run_colour(k)),
+                                 hovertemplate=f"{x}=%{{x}}<br>%{{y:,.3f}} {unit}<extra>{name}</extra>"))
     bad = table[table["status"] != "optimal"]
     if len(bad):
         text = [f"{r['status']}: {r.get('relaxation') or r.get('message') or ''}" for r in bad.to_dict("records")]
         fig.add_trace(go.Scatter(x=bad[x], y=[floor] * len(bad), mode="markers", name="no plan",
                                  marker=dict(symbol="x", size=11, color="#b42318"), hovertext=text,
                                  hoverinfo="text+x"))
-    fig.update_layout(title=f"{cost_label(table)} against {x}", xaxis_title=x, yaxis_title=cost_label(table))
+    label = cost_label(table, unit)
+    fig.update_layout(title=f"{label} against {x}", xaxis_title=x, yaxis_title=label,
+                      yaxis=dict(tickformat=",.3~f"))
     figures = [(f"Cost of the least-cost plan at each value of {x}" + (f", a line per value of {', '.join(others)}"
                                                                       if others else "")
                 + "; an x marks a point with no plan (hover for the smallest relaxation).", fig)]
-    shares = [c for c in table.columns if str(c).startswith("share:") and str(c).endswith(f":{a.get('years', [''])[-1]}")]
+    final = a.get("years", [""])[-1]
+    shares = [c for c in table.columns if str(c).startswith("share:") and str(c).endswith(f":{final}")]
     if shares and not others:
         fig2 = go.Figure()
         for c in shares:
-            fig2.add_trace(go.Scatter(x=table[x], y=table[c], mode="lines+markers", name=c.split(":")[1]))
-        fig2.update_layout(title=f"sector shares in {a.get('years', [''])[-1]}", xaxis_title=x, yaxis_title="share",
-                           yaxis_tickformat=".0%")
+            sector = c.split(":")[1]
+            fig2.add_trace(go.Scatter(x=table[x], y=table[c], mode="lines+markers", name=words(sector),
+                                      line=dict(color=sector_colour(sector))))
+        fig2.update_layout(title=f"Sector shares of spend in {final}", xaxis_title=x, yaxis_title="share of spend",
+                           yaxis_tickformat=".1%")
         figures.append((f"Each sector's share of spend in the final year against {x}.", fig2))
     main = ["point", *paths, "status", "discounted_cost", "total_cost",
             *[c for c in table.columns if str(c).startswith("spend:")],
@@ -514,5 +464,7 @@ def report_html(table: pd.DataFrame) -> str:
             *[c for c in table.columns if str(c).startswith("dual:")], "relaxation", "message"]
     lines = [f"instance: {a.get('instance')} ({a.get('source')})",
              "varied: " + "; ".join(f"{p} over {len(v)} values" for p, v in a.get("vary", {}).items()),
-             f"{len(table)} points: " + ", ".join(f"{v} {k}" for k, v in status_counts(table).items())]
-    return html_page(f"Sweep: {a.get('instance', '')}", lines, figures, [("Points", html_table(table, columns=main))])
+             f"{len(table)} points: " + ", ".join(f"{v} {k}" for k, v in status_counts(table).items()),
+             f"money in {a.get('currency', 'GBP')}"]
+    return htmlparts.page(f"Sweep: {a.get('instance', '')}", lines, figures,
+                          [("Points", htmlparts.table(table, keys=1, columns=main))])

@@ -6,6 +6,8 @@ import errno
 import math
 
 from rich.console import Console
+
+from . import formatting
 from rich.table import Table
 
 
@@ -20,21 +22,9 @@ class PlannerConsole(Console):
         raise BrokenPipeError(errno.EPIPE, "the reader of the output went away")
 
 
-def money(v: float, currency: str = "GBP") -> str:
-    sym = {"GBP": "£", "USD": "$", "EUR": "€"}.get(currency, "")
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    a = abs(v)
-    for div, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
-        if a >= div:
-            return f"{'-' if v < 0 else ''}{sym}{a / div:,.2f}{suffix}"
-    return f"{'-' if v < 0 else ''}{sym}{a:,.0f}"
-
-
-def number(v: float) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.3g}"
+# money and numbers are written one way everywhere (the sign rule is in optimiser/formatting.py)
+money = formatting.money
+number = formatting.number
 
 
 def print_result(result, check=None, console: Console | None = None) -> None:
@@ -91,13 +81,7 @@ def print_result(result, check=None, console: Console | None = None) -> None:
         console.print(t)
 
     if len(result.outcomes):
-        t = Table(title="Outcomes against targets", title_justify="left")
-        for c in ("outcome", "year", "value", "at least", "at most", "met"):
-            t.add_column(c, justify="right" if c not in ("outcome", "met") else "left")
-        for r in result.outcomes.itertuples(index=False):
-            t.add_row(r.outcome, str(r.year), number(r.value), number(r.at_least), number(r.at_most),
-                      "yes" if r.met else "[red]NO[/red]")
-        console.print(t)
+        _print_outcomes(result.outcomes, console)
 
     _print_holdings(result, console, cur)
     _print_cash(result, console, cur)
@@ -129,6 +113,25 @@ def print_result(result, check=None, console: Console | None = None) -> None:
                   f"build {st.get('build_seconds', float('nan')):.3f}s[/dim]")
     if check is not None:
         console.print(f"[dim]{check}[/dim]" if check.ok else f"[red]{check}[/red]")
+
+
+def _print_outcomes(outcomes, console: Console) -> None:
+    """Outcomes against their targets, each named in planner words; an outcome kept as a negative
+    change (QALYs) is shown as the loss, positive, with a line saying so (see
+    :class:`optimiser.formatting.OutcomeView`)."""
+    views = formatting.outcome_views(outcomes)
+    t = Table(title="Outcomes against targets", title_justify="left")
+    for c in ("outcome", "year", "value", "at least", "at most", "met"):
+        t.add_column(c, justify="right" if c not in ("outcome", "met") else "left")
+    for r in outcomes.itertuples(index=False):
+        view = views[str(r.outcome)]
+        at_least, at_most = view.targets(r.at_least, r.at_most)
+        t.add_row(view.label, str(r.year), number(view.value(r.value)), number(at_least), number(at_most),
+                  "yes" if r.met else "[red]NO[/red]")
+    console.print(t)
+    for view in views.values():
+        if view.note:
+            console.print(f"[dim]{view.note}[/dim]")
 
 
 def _print_holdings(result, console: Console, cur: str) -> None:

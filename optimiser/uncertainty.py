@@ -560,16 +560,22 @@ def report_html(table: pd.DataFrame) -> str:
     the central plan, and the summary tables."""
     import plotly.graph_objects as go
 
-    from .sweep import html_page, html_table
+    from . import htmlparts
+    from .formatting import money_scale, run_colour
 
     a = table.attrs
     cur = a.get("currency", "GBP")
+    costs = [table[c] for c in ("discounted_cost", "central_discounted_cost") if c in table]
+    div, unit = money_scale(pd.concat(costs) if costs else [], cur)
     fig = go.Figure()
-    fig.add_trace(go.Histogram(x=table.get("discounted_cost"), name="each sample's own optimal plan", opacity=0.65))
+    if "discounted_cost" in table:
+        fig.add_trace(go.Histogram(x=table["discounted_cost"] / div, name="each sample's own optimal plan",
+                                   opacity=0.65, marker_color=run_colour(0)))
     if "central_discounted_cost" in table:
-        fig.add_trace(go.Histogram(x=table["central_discounted_cost"], name="the central plan", opacity=0.65))
+        fig.add_trace(go.Histogram(x=table["central_discounted_cost"] / div, name="the central plan", opacity=0.65,
+                                   marker_color=run_colour(1)))
     fig.update_layout(barmode="overlay", title="Discounted cost over the samples",
-                      xaxis_title=f"discounted cost ({cur})", yaxis_title="samples")
+                      xaxis_title=f"discounted cost ({unit})", yaxis_title="samples", xaxis_tickformat=",.3~f")
     figures = [("The cost of the best plan for each sample, and of the central plan held fixed.", fig)]
     cs = central_summary(table)
     if len(cs):
@@ -582,10 +588,10 @@ def report_html(table: pd.DataFrame) -> str:
              f"({a.get('central_plan_status')})",
              "uncertain: " + "; ".join(f"{p} ~ {next(iter(d))} {next(iter(d.values()))}"
                                        for p, d in (a.get("distributions") or {}).items())]
-    return html_page(f"Uncertainty: {a.get('instance', '')}", lines, figures,
-                     [("Distribution of cost and outcomes", html_table(quantiles(table))),
-                      ("The central plan across the samples", html_table(cs)),
-                      ("Samples", html_table(table))])
+    return htmlparts.page(f"Uncertainty: {a.get('instance', '')}", lines, figures,
+                          [("Distribution of cost and outcomes", htmlparts.table(quantiles(table))),
+                           ("The central plan across the samples", htmlparts.table(cs)),
+                           ("Samples", htmlparts.table(table))])
 
 
 __all__ = ["Distribution", "SECTION", "central_summary", "check_paths", "draw", "evaluate_fixed", "instance_distributions",

@@ -133,4 +133,7 @@ def test_report_renders_in_a_headless_browser(two_runs, tmp_path):
     start = dom.index('id="plot-tiny-flows-crisis"')
     segment = dom[start:dom.index("</figure>", start)]
     assert len(re.findall(r'<rect class="node-rect"', segment)) == 4
-    assert re.search(r"need: [\d,]+", segment) and re.search(r"admission: [\d,]+", segment)
+    # (in planner words, the number on a second line: "Need:" then "1,000")
+    assert re.search(r"Need:(?:<[^>]+>)*[\d,]+", segment) and re.search(r"Admission:(?:<[^>]+>)*[\d,]+", segment)
+    labels = re.findall(r'<text class="node-label"[^>]*>(.*?)</text>', segment)
+    assert labels and not any(re.search(r"[a-z]_[a-z]", re.sub(r"<[^>]+>", "", t)) for t in labels)

@@ -16,7 +16,7 @@ from formulations.families import terminal_duals
 
 from ..cli import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, OVERWRITE_HELP, TIME_LIMIT, _handle_errors, check_out, \
     echo_document, debug_option, set_option
-from ..terminal import money, number
+from ..formatting import money, number, points, present_outcomes
 
 # the shadow prices shown in the terminal (every key family is in the --out tables): the registry's
 # ``Block.dual_in_terminal``
@@ -44,11 +44,11 @@ def _fmt_diff(d, pct, unit: str | None, currency: str) -> str:
     if d == 0:
         return "[dim]=[/dim]"
     if unit == currency:
-        text = ("+" if d > 0 else "") + money(d, currency)
+        text = money(d, currency, signed=True)
     elif unit == "fraction":
-        text = f"{d * 100:+.2f} pp"
+        text = points(d)
     else:
-        text = ("+" if d > 0 else "") + number(d)
+        text = number(d, signed=True)
     if pct is not None and not (isinstance(pct, float) and math.isnan(pct)):
         text += f" ({pct:+.1f}%)"
     return text
@@ -115,7 +115,12 @@ def print_comparison(cmp, console: Console | None = None) -> None:
     _side_table(cmp, cmp.totals, ["quantity"], "Totals", console)
     _side_table(cmp, cmp.spend_by_sector, ["sector", "year"], "Spend by sector and year", console)
     _side_table(cmp, cmp.shift, ["policy", "year", "quantity"], "Shift: required against achieved", console)
-    _side_table(cmp, cmp.outcomes, ["outcome", "year", "quantity"], "Outcomes against targets", console)
+    views = cmp.outcome_views()
+    _side_table(cmp, present_outcomes(cmp.outcomes, views), ["outcome", "year", "quantity"],
+                "Outcomes against targets", console)
+    for note in (v.note for v in views.values()):
+        if note:
+            console.print(f"[dim]{escape(note)}[/dim]")
     pr = cmp.programme_returns
     if len(pr):
         _side_table(cmp, pr[~pr["quantity"].str.startswith(("share of savings", "savings to"))],
