@@ -9,8 +9,11 @@ against the code that made the plan):
 * the same status;
 * the same objective (relative 1e-7), and both plans feasible for the programme's rows and
   column bounds (within 1e-6, scaled) and passing ``Result.verify()``;
-* the same value of every tie-break objective (``lp.tiebreaks``, relative 1e-7): the plan is the
-  lexicographic optimum of (objective, tie-break 1, tie-break 2, ...) in both backends;
+* the same value of every tie-break objective (``lp.tiebreaks``, relative 1e-5): the plan is the
+  lexicographic optimum of (objective, tie-break 1, tie-break 2, ...) in both backends. Looser
+  than the objective's 1e-7 because each stage holds the objectives before it only within 1e-9
+  relative: on Kent that is ~£25 of a £25bn objective, room enough to move a tie-break such as the
+  sum of prevention effects by a few parts in a million;
 * the same plan tables (allocation spend and activity, outcomes, sector and budget spend) ---
   *or* two different plans with the same objective and tie-break values. Two distinct feasible
   plans with equal values for every objective of the sequence prove by themselves that the
@@ -59,7 +62,9 @@ from .random_instances import random_instance
 from .random_mip_instances import random_mip_instance
 
 REL = 1e-7
-SHIPPED = ["kent.yaml", "tiny/two_holders.yaml", "tiny/two_places.yaml", "tiny/two_services.yaml"]
+TIEBREAK_REL = 1e-5
+#: every shipped instance (a new one joins the check by being shipped)
+SHIPPED = sorted(str(p.relative_to(ROOT / "instances")) for p in (ROOT / "instances").rglob("*.yaml"))
 UNIQUE = {"tiny/two_holders.yaml", "tiny/two_places.yaml", "tiny/two_services.yaml"}
 PLAN_COLUMNS = {"allocation": (["service", "year"], ["spend", "activity"]),
                 "outcomes": (["outcome", "year"], ["value"]),
@@ -110,17 +115,21 @@ def lexicographic_values(lp, x) -> np.ndarray:
 
 
 def infeasibility(lp, x) -> float:
-    """Largest violation of a row or column bound at ``x``, relative to max(1, |bound|)."""
-    rows = lp.matrix() @ x
+    """Largest violation of a row or column bound at ``x``, relative to max(1, |bound|, and for a
+    row the size of its terms sum_j |a_ij x_j|): a solver's tolerances are relative to what a row
+    adds up, so a row of £bn terms that misses 0 by 2e-5 is met to 1e-14."""
+    matrix = lp.matrix()
+    rows = matrix @ x
+    size = abs(matrix) @ np.abs(x)
     lo = np.concatenate([b.lower for b in lp.constraints.values()]) if lp.constraints else np.zeros(0)
     hi = np.concatenate([b.upper for b in lp.constraints.values()]) if lp.constraints else np.zeros(0)
     clo = np.concatenate([b.lower for b in lp.variables.values()])
     chi = np.concatenate([b.upper for b in lp.variables.values()])
     worst = 0.0
-    for value, low, high in ((rows, lo, hi), (x, clo, chi)):
+    for value, low, high, terms in ((rows, lo, hi, size), (x, clo, chi, np.abs(x))):
         with np.errstate(invalid="ignore"):
-            below = np.where(np.isfinite(low), (low - value) / np.maximum(1.0, np.abs(low)), 0.0)
-            above = np.where(np.isfinite(high), (value - high) / np.maximum(1.0, np.abs(high)), 0.0)
+            below = np.where(np.isfinite(low), (low - value) / np.maximum.reduce([np.ones_like(low), np.abs(low), terms]), 0.0)
+            above = np.where(np.isfinite(high), (value - high) / np.maximum.reduce([np.ones_like(high), np.abs(high), terms]), 0.0)
         worst = max(worst, float(np.max(below, initial=0.0)), float(np.max(above, initial=0.0)))
     return worst
 
@@ -165,8 +174,9 @@ def assert_agree(where: str, data, fast, slow) -> str:
         return "other integer choices"
     va, vb = lexicographic_values(lp_a, raw_a.x), lexicographic_values(lp_b, raw_b.x)
     labels = ["objective"] + [label for label, _ in lp_a.tiebreaks]
-    for label, x, y in zip(labels, va, vb):
-        assert abs(x - y) <= REL * max(1.0, abs(x)), f"{where}: {label}: highs {x!r}, pyomo {y!r}"
+    for k, (label, x, y) in enumerate(zip(labels, va, vb)):
+        tol = REL if k == 0 else TIEBREAK_REL
+        assert abs(x - y) <= tol * max(1.0, abs(x)), f"{where}: {label}: highs {x!r}, pyomo {y!r}"
     return "alternative optimum" if table_differences(a, b) else "same plan"
 
 
