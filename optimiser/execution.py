@@ -1,14 +1,18 @@
 """Running many plans: in this process (warm), in local worker processes, or on Dask distributed.
 
-A sweep, a Pareto frontier and an uncertainty analysis are each a list of *points* (a set of
-overrides, a level, a sample) and one *task* that says how to solve a point. This module runs
-the points and nothing else; it knows no maths.
+A sweep, a Pareto frontier, an uncertainty analysis, the runs of a comparison and the
+arrangements of pooling are each a list of *points* (a set of overrides, a level, a sample, an
+instance) and one *task* that says how to solve a point. This module is the one engine that runs
+them, and it runs the points and nothing else; it knows no maths.
 
 * A **task** is a small picklable object (a dataclass of plain data: the instance's raw mapping,
   never an :class:`~optimiser.instance.Instance`, whose read-only mappings do not pickle) with a
   ``kind``, a ``fingerprint`` (a hash of everything that decides its answers), ``setup()`` (the
   state a worker keeps between points, e.g. a warm :class:`~optimiser.session.Session`) and
-  ``run(state, spec) -> record`` (one point's answer as a flat JSON-ready mapping).
+  ``run(state, spec) -> record`` (one point's answer as a flat JSON-ready mapping); optionally
+  ``run_many(state, specs)`` (the records of several points in one pass, overlapping them:
+  :meth:`~optimiser.session.Session.solve_many`). :class:`SolveEach` (compare, pooling) solves
+  whole instances, cold, and gives back whole results.
 * **Backends**: ``local`` with ``workers=1`` solves the points one after another in this process,
   warm (each worker state is built once and reused, so HiGHS re-solves from the last basis);
   ``local`` with ``workers=N`` uses a :class:`concurrent.futures.ProcessPoolExecutor` of N

@@ -160,7 +160,7 @@ class Session:
             changes = model.change_to(variant.numbers)
             self.warm_solves += 1
         else:
-            model = load(variant.lp, self.options)
+            model = load(variant.lp, self.options, variant.numbers)
             changes = None
             self.cold_solves += 1
         t3 = time.perf_counter()

@@ -149,14 +149,15 @@ def _status_from_highs(h) -> tuple[Status, str]:
     return Status.ERROR, text
 
 
-def load(lp: LinearProgram, options: SolverOptions = SolverOptions()):
+def load(lp: LinearProgram, options: SolverOptions = SolverOptions(), numbers=None):
     """A new HiGHS with ``lp`` loaded (a :class:`formulations.loaded.Loaded`: change it in place
-    with its ``change_to``)."""
+    with its ``change_to``); ``numbers``: ``lp``'s :class:`~formulations.loaded.Numbers` if
+    already taken."""
     import highspy
 
     from formulations.loaded import Loaded, Numbers
 
-    model = Loaded.load(_highs(options), Numbers.of(lp))
+    model = Loaded.load(_highs(options), numbers if numbers is not None else Numbers.of(lp))
     if model.status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model (passModel returned an error)")
     return model
