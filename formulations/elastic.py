@@ -38,7 +38,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .families import BLOCKS, RELAX_GROUPS, relaxable_columns, relaxable_rows
-from .lp import LinearProgram, highs_model, new_highs
+from .loaded import Loaded, Numbers
+from .lp import LinearProgram, new_highs
 from .shift_policy import base_total_spend, policy_fraction, required_share, share_trajectory
 
 #: Families of relaxable bounds, in the order they are reported (the registry's relaxation groups).
@@ -186,15 +187,13 @@ class ElasticModel:
         if getattr(lp, "is_mip", False):
             self.integrality = np.concatenate([np.asarray(lp.integrality(), dtype=np.int32), np.zeros(k, np.int32)])
 
-    def _highs(self, cost: np.ndarray, col_hi: np.ndarray, time_limit: float | None, threads: int | None):
+    def _highs(self, cost: np.ndarray, col_hi: np.ndarray, time_limit: float | None, threads: int | None) -> Loaded:
         h = new_highs(threads=threads)
         h.setOptionValue("random_seed", 0)
         if time_limit is not None:
             h.setOptionValue("time_limit", float(time_limit))
-        model = highs_model(cost, self.col_lo, col_hi, self.row_lo, self.row_hi, self.matrix,
-                            integrality=self.integrality)
-        h.passModel(model)
-        return h
+        integrality = self.integrality if self.integrality is not None else np.zeros(len(cost), dtype=np.int32)
+        return Loaded.load(h, Numbers(cost, self.col_lo, col_hi, self.row_lo, self.row_hi, self.matrix, integrality))
 
     def solve(self, weights: dict[str, float | None] | None = None, *, families=None,
               time_limit: float | None = None, threads: int | None = None,
@@ -214,7 +213,8 @@ class ElasticModel:
         cost = np.concatenate([np.zeros(self.n), np.where(active, w, 0.0)])
         col_hi = self.col_hi.copy()
         col_hi[self.n:][~active] = 0.0
-        h = self._highs(cost, col_hi, time_limit, threads)
+        model = self._highs(cost, col_hi, time_limit, threads)
+        h = model.h
         h.run()
         ms = h.getModelStatus()
         S = highspy.HighsModelStatus
@@ -228,7 +228,7 @@ class ElasticModel:
         penalty = float(h.getInfo().objective_function_value)
         sol = np.asarray(h.getSolution().col_value)
         if cheapest:
-            sol = self._cheapest(h, cost, penalty, sol)
+            sol = self._cheapest(model, cost, penalty, sol)
         x = sol[: self.n]
         rel = np.where(active, np.maximum(sol[self.n:], 0.0), 0.0)
         out = self.relaxable.assign(relative=rel, slack=rel * self.relaxable["scale"].to_numpy())
@@ -240,15 +240,15 @@ class ElasticModel:
         return ElasticSolution(status, penalty, out, x, row_activity, objective,
                                time.perf_counter() - t0, h.modelStatusToString(ms))
 
-    def _cheapest(self, h, cost: np.ndarray, penalty: float, sol: np.ndarray) -> np.ndarray:
+    def _cheapest(self, model: Loaded, cost: np.ndarray, penalty: float, sol: np.ndarray) -> np.ndarray:
+        """Stage 2: the model's own objective among the relaxations within 1e-9 of the smallest."""
         import highspy
 
-        nz = np.flatnonzero(cost).astype(np.int32)
-        if len(nz):
-            h.addRow(-highspy.kHighsInf, penalty + 1e-9 * max(1.0, abs(penalty)), len(nz), nz, cost[nz])
+        h = model.h
+        if np.any(cost):
+            model.hold(cost, "min", penalty + 1e-9 * max(1.0, abs(penalty)))
         c = np.concatenate([self.lp.objective, np.zeros(self.k)])
-        h.changeObjectiveSense(highspy.ObjSense.kMinimize if self.lp.sense == "min" else highspy.ObjSense.kMaximize)
-        h.changeColsCost(len(c), np.arange(len(c), dtype=np.int32), c)
+        model.change_to(model.numbers.with_objective(c, self.lp.sense))
         h.run()
         if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
             return np.asarray(h.getSolution().col_value)
@@ -358,16 +358,14 @@ def largest_share_increase(lp: LinearProgram, inst, policy: str, *, tol: float =
     h.setOptionValue("random_seed", 0)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
-    model = lp.to_highs()
-    model.col_cost_ = np.zeros(lp.n_cols)
-    h.passModel(model)
+    numbers = Numbers.of(lp)
+    model = Loaded.load(h, numbers.with_objective(np.zeros(lp.n_cols), numbers.sense))  # any plan will do
 
     def feasible(increase: float) -> bool:
         for r in rows.itertuples(index=False):
             s = required_share(s0, increase, frac[r.year])
             t = spend[spend["year"] == r.year]
-            for col, g, c in zip(t["col"], t["g"], t["coef"]):
-                h.changeCoeff(int(r.row_), int(col), float(c * (g - s)))
+            model.set_coefficients(np.full(len(t), r.row_), t["col"], t["coef"] * (t["g"] - s))
         h.run()
         return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
 

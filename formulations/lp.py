@@ -259,24 +259,11 @@ class LinearProgram:
                            sense=self.sense, offset=self.objective_offset)
 
     def pass_to(self, h):
-        """Load this programme into ``h`` (a ``highspy.Highs``) in one call from numpy arrays:
-        the same model as ``h.passModel(self.to_highs())``, without copying the coefficients
-        element by element into a ``HighsLp`` (about 0.6 s at a million variables). Returns
-        HiGHS's status."""
-        import highspy
+        """Load this programme into ``h`` (a ``highspy.Highs``) in one call from numpy arrays (see
+        :meth:`formulations.loaded.Loaded.load`). Returns HiGHS's status."""
+        from .loaded import Loaded, Numbers
 
-        lo, hi = self.col_bounds()
-        rlo, rhi = self.row_bounds()
-        a = self.matrix()
-        sense = highspy.ObjSense.kMinimize if self.sense == "min" else highspy.ObjSense.kMaximize
-        integrality = self.integrality() if self.is_mip else np.zeros(self.n_cols, dtype=np.int32)
-        return h.passModel(
-            int(self.n_cols), int(self.n_rows), int(a.nnz), int(highspy.MatrixFormat.kColwise), int(sense),
-            float(self.objective_offset), np.ascontiguousarray(self.objective, dtype=np.float64),
-            np.ascontiguousarray(lo, dtype=np.float64), np.ascontiguousarray(hi, dtype=np.float64),
-            np.ascontiguousarray(rlo, dtype=np.float64), np.ascontiguousarray(rhi, dtype=np.float64),
-            a.indptr.astype(np.int32, copy=False), a.indices.astype(np.int32, copy=False),
-            np.ascontiguousarray(a.data, dtype=np.float64), integrality)
+        return Loaded.load(h, Numbers.of(self)).status
 
     # -------------------------------------------------------------- labels
     def row_block(self, row: int) -> tuple[ConstraintBlock, int]:

@@ -14,20 +14,17 @@ One run and many are read the same way: every tidy table has an ``instance`` ind
 run's label), and a comparison of one run is a valid comparison. Differences are always against
 the first run, as ``value - first`` and ``100 * (value - first) / |first|``.
 
-Runs are solved in worker processes (:class:`concurrent.futures.ProcessPoolExecutor`) when there is
-more than one run and more than one core (by default only when the runs are slow enough to repay
-starting the workers, see :func:`solve_runs`); ``workers=1`` solves in this process. The answer is
-the same either way, in the order the runs were given.
+Runs are solved by the execution engine (:mod:`optimiser.execution`): in worker processes when
+there is more than one run and more than one core (by default only when the runs are slow enough
+to repay starting the workers, see :func:`solve_runs`); ``workers=1`` solves in this process. The
+answer is the same either way, in the order the runs were given.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import math
-import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -136,163 +133,24 @@ class Run:
     scenarios: tuple[str, ...] = ()
 
 
-def _payload(inst) -> tuple:
-    """What a worker process needs to rebuild ``inst`` (Instance objects hold read-only mappings
-    that do not pickle): its final raw mapping, source, overrides and the scenario record."""
-    extra = dict(inst.extra or {})
-    extra = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in extra.items()}
-    return copy.deepcopy(dict(inst.raw)), inst.source, dict(inst.overrides), extra
-
-
-def _rebuild(payload: tuple):
-    from .loading import load_data
-
-    raw, source, overrides, extra = payload
-    inst = load_data(raw, file=source)   # already has its scenarios and overrides applied
-    object.__setattr__(inst, "overrides", MappingProxyType(dict(overrides)))
-    object.__setattr__(inst, "extra", MappingProxyType(dict(extra)))
-    return inst
-
-
-def _portable(result):
-    """The result without the model and instance, as it comes back from a worker process."""
-    from .results import Result
-
-    summary = dict(result.summary)
-    inst = result.instance
-    if "scenarios" not in summary and inst is not None:
-        summary["scenarios"] = list((inst.extra or {}).get("scenarios", ()))
-    return Result(status=result.status, objective=result.objective, has_plan=result.has_plan, summary=summary,
-                  tables=dict(result.tables), stats=dict(result.stats), instance=None, lp=None)
-
-
-def _solve_one(inst, options: Mapping[str, Any]):
-    from .solve import solve
-
-    return _portable(solve(inst, **dict(options)))
-
-
-def _solve_payload(payload: tuple, options: Mapping[str, Any]):
-    return _solve_one(_rebuild(payload), options)
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-# with workers="auto", a pool is started only when the runs left after the first would take at
-# least this long in one process (starting worker processes costs about a second)
-AUTO_PARALLEL_SECONDS = 2.0
-
-
 def solve_runs(runs: list[Run], workers: int | None = None, progress: bool = False,
                options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Solve every run; ``{label: Result}`` in the order given.
+    """Solve every run with the execution engine (:mod:`optimiser.execution`); ``{label: Result}``
+    in the order given (each without its programme and instance, wherever it was solved).
 
     ``workers=1`` solves each run in this process; ``workers=N`` (N > 1) in up to N worker
     processes. ``workers=None`` (auto) solves the first run here and, when more than one core is
-    available and the others would take at least :data:`AUTO_PARALLEL_SECONDS` one after
-    another, the rest in one worker process per core; otherwise here too.
+    available and the others would take at least
+    :data:`~optimiser.execution.AUTO_PARALLEL_SECONDS` one after another, the rest in one worker
+    process per core; otherwise here too. A run whose solve raises stops the comparison with that
+    error.
     """
-    import time
+    from . import execution
 
-    options = dict(options or {})
-    n = len(runs)
-    cores = available_cores()
-    results: dict[str, Any] = {}
-    bar = _progress(progress, n)
-    try:
-        pending = list(runs)
-        if workers is None:
-            if n > 1 and cores > 1:
-                t0 = time.perf_counter()
-                run = pending.pop(0)
-                bar.start(run.label)
-                results[run.label] = _solve_one(run.instance, options)
-                bar.done(run.label)
-                pool_size = min(cores, len(pending)) if (time.perf_counter() - t0) * len(pending) \
-                    >= AUTO_PARALLEL_SECONDS else 1
-            else:
-                pool_size = 1
-        else:
-            pool_size = min(max(1, int(workers)), n)
-        if pool_size <= 1 or len(pending) <= 1:
-            for run in pending:
-                bar.start(run.label)
-                results[run.label] = _solve_one(run.instance, options)
-                bar.done(run.label)
-        else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            # a fresh interpreter per worker (not fork): the parent may hold HiGHS threads
-            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            ctx = multiprocessing.get_context(method)
-            if method == "forkserver":
-                # the server imports the solver stack once; each worker is then a cheap fork of it
-                ctx.set_forkserver_preload(["optimiser.compare", "formulations.build"])
-            with ProcessPoolExecutor(max_workers=pool_size, mp_context=ctx) as pool:
-                futures = {}
-                for run in pending:
-                    futures[pool.submit(_solve_payload, _payload(run.instance), options)] = run.label
-                    bar.start(run.label)
-                for fut in as_completed(futures):
-                    results[futures[fut]] = fut.result()
-                    bar.done(futures[fut])
-    finally:
-        bar.close()
-    return {run.label: results[run.label] for run in runs}
-
-
-class _NoProgress:
-    def start(self, label):
-        pass
-
-    def done(self, label):
-        pass
-
-    def close(self):
-        pass
-
-
-class _Progress(_NoProgress):
-    def __init__(self, total: int):
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, \
-            TimeElapsedColumn
-
-        self.progress = Progress(SpinnerColumn(), TextColumn("solving"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("{task.description}"),
-                                 console=Console(stderr=True), transient=True)
-        self.task = self.progress.add_task("", total=total)
-        self.running: list[str] = []
-        self.progress.start()
-
-    def _show(self):
-        self.progress.update(self.task, description=", ".join(self.running[:3]) + (" ..." if len(self.running) > 3
-                                                                                   else ""))
-
-    def start(self, label):
-        self.running.append(label)
-        self._show()
-
-    def done(self, label):
-        if label in self.running:
-            self.running.remove(label)
-        self.progress.advance(self.task)
-        self._show()
-
-    def close(self):
-        self.progress.stop()
-
-
-def _progress(enabled: bool, total: int):
-    if enabled and sys.stderr.isatty():
-        return _Progress(total)
-    return _NoProgress()
+    task = execution.SolveEach([run.instance for run in runs], options)
+    results, _ = execution.run(task, task.points(), workers="auto" if workers is None else int(workers),
+                               progress=progress, label="solving", failures="raise")
+    return {run.label: result for run, result in zip(runs, results)}
 
 
 # ----------------------------------------------------------------------------- labels and loading

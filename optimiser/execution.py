@@ -1,14 +1,18 @@
 """Running many plans: in this process (warm), in local worker processes, or on Dask distributed.
 
-A sweep, a Pareto frontier and an uncertainty analysis are each a list of *points* (a set of
-overrides, a level, a sample) and one *task* that says how to solve a point. This module runs
-the points and nothing else; it knows no maths.
+A sweep, a Pareto frontier, an uncertainty analysis, the runs of a comparison and the
+arrangements of pooling are each a list of *points* (a set of overrides, a level, a sample, an
+instance) and one *task* that says how to solve a point. This module is the one engine that runs
+them, and it runs the points and nothing else; it knows no maths.
 
 * A **task** is a small picklable object (a dataclass of plain data: the instance's raw mapping,
   never an :class:`~optimiser.instance.Instance`, whose read-only mappings do not pickle) with a
   ``kind``, a ``fingerprint`` (a hash of everything that decides its answers), ``setup()`` (the
   state a worker keeps between points, e.g. a warm :class:`~optimiser.session.Session`) and
-  ``run(state, spec) -> record`` (one point's answer as a flat JSON-ready mapping).
+  ``run(state, spec) -> record`` (one point's answer as a flat JSON-ready mapping); optionally
+  ``run_many(state, specs)`` (the records of several points in one pass, overlapping them:
+  :meth:`~optimiser.session.Session.solve_many`). :class:`SolveEach` (compare, pooling) solves
+  whole instances, cold, and gives back whole results.
 * **Backends**: ``local`` with ``workers=1`` solves the points one after another in this process,
   warm (each worker state is built once and reused, so HiGHS re-solves from the last basis);
   ``local`` with ``workers=N`` uses a :class:`concurrent.futures.ProcessPoolExecutor` of N
@@ -25,6 +29,11 @@ the points and nothing else; it knows no maths.
   only queued go on in a new pool. On
   Dask, retries are Dask's own (``retries=1``; a lost worker's points are rescheduled by the
   scheduler, up to its ``allowed-failures``).
+  A run that must stop at the first failure (``failures="raise"``: compare, pooling) is not
+  retried: the point's own exception is raised, as a plain solve would raise it.
+* **Records** are flat JSON-ready mappings by default. A task with ``json_records = False``
+  (compare's and pooling's :class:`SolveEach`: whole :class:`~optimiser.results.Result` objects)
+  has its records kept as they come back, and cannot be checkpointed.
 * **Checkpoints**: every finished point is appended, as it finishes, to a JSON-lines file
   (first line: a header with the task's kind and fingerprint; then one ``{"key", "record"}`` a
   point). With ``resume=True`` the points already in the file are read back instead of solved
@@ -51,6 +60,9 @@ from .errors import BudgetshiftError
 
 BACKENDS = ("local", "dask")
 FAILED = "failed"
+# with workers="auto", worker processes are started only when the points left after the first
+# would take at least this long in this process (starting worker processes costs about a second)
+AUTO_PARALLEL_SECONDS = 2.0
 
 
 # ============================================================================ points and records
@@ -99,6 +111,12 @@ def clean_record(record: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(to_json(dict(record)))
 
 
+def _cleaned(task, record):
+    """A point's record as the run keeps it: through JSON once, unless the task's records are
+    objects (``json_records = False``)."""
+    return clean_record(record) if getattr(task, "json_records", True) else record
+
+
 def failed_record(error: str, attempts: int) -> dict[str, Any]:
     return {"status": FAILED, "message": error, "attempts": attempts}
 
@@ -134,7 +152,7 @@ def run_point(task, spec: Mapping[str, Any], fresh: bool = False) -> dict[str, A
     """Solve one point in this process with a (cached, warm) state of ``task``; ``fresh`` sets up
     a new state (a cold start). A point that raises drops its state, so a retry starts cold."""
     state = _take_state(task, fresh=fresh)
-    record = clean_record(task.run(state, spec))  # on an exception the state is not given back
+    record = _cleaned(task, task.run(state, spec))  # on an exception the state is not given back
     _give_back(task, state)
     return record
 
@@ -285,20 +303,31 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def run(task, points: Sequence[Point], *, backend: str = "local", workers: int | None = None,
+def run(task, points: Sequence[Point], *, backend: str = "local", workers: int | str | None = None,
         scheduler: str | None = None, client=None, checkpoint: str | Path | None = None, resume: bool = False,
-        progress: bool = False, label: str = "solving") -> tuple[list[dict[str, Any]], RunStats]:
+        progress: bool = False, label: str = "solving", failures: str = "record") -> tuple[list, RunStats]:
     """Solve ``points`` with ``task``; the records in the order of ``points`` and what it took.
 
     ``backend``: ``"local"`` (``workers`` 1 or None: this process, warm; N > 1: N worker
-    processes) or ``"dask"`` (``client``, else a cluster at ``scheduler``, else a LocalCluster of
-    ``workers`` processes, one per core by default). ``checkpoint``: the JSON-lines file finished
-    points are appended to; ``resume`` reads the points already there instead of solving them.
+    processes; ``"auto"``: the first point here, and the rest in one process per core when they
+    would take at least :data:`AUTO_PARALLEL_SECONDS` here) or ``"dask"`` (``client``, else a
+    cluster at ``scheduler``, else a LocalCluster of ``workers`` processes, one per core by
+    default). ``checkpoint``: the JSON-lines file finished points are appended to; ``resume``
+    reads the points already there instead of solving them. ``failures``: ``"record"`` (a point
+    that fails twice is a failed record) or ``"raise"`` (the first exception of a point is raised).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    if failures not in ("record", "raise"):
+        raise ValueError(f"failures must be 'record' or 'raise', not {failures!r}")
+    auto = workers == "auto"
+    if auto:
+        workers = None if backend == "dask" else available_cores()
     if workers is not None and int(workers) < 1:
         raise ValueError("workers must be at least 1")
+    if checkpoint and not getattr(task, "json_records", True):
+        raise ValueError(f"a {task.kind} run keeps whole results, which are not checkpointed")
+    strict = failures == "raise"
     keys = [p.key for p in points]
     if len(set(keys)) != len(keys):
         raise ValueError("two points of one run have the same key (the same values twice)")
@@ -320,21 +349,32 @@ def run(task, points: Sequence[Point], *, backend: str = "local", workers: int |
         def finish(point: Point, record: dict[str, Any]) -> None:
             records[point.key] = record
             store.append(point.key, record)
-            if record.get("status") == FAILED:
+            if isinstance(record, Mapping) and record.get("status") == FAILED:
                 stats.failed += 1
             else:
                 stats.solved += 1
             bar.advance()
 
         try:
+            if auto and backend == "local" and n_workers > 1 and len(todo) > 1:
+                # the first point here, timed: worker processes only when the rest repay starting them
+                t_first = time.perf_counter()
+                _run_here(task, todo[:1], finish, stats, strict)
+                todo = todo[1:]
+                if (time.perf_counter() - t_first) * len(todo) < AUTO_PARALLEL_SECONDS:
+                    n_workers = 1
+                else:
+                    n_workers = min(n_workers, len(todo))
+                stats.workers = n_workers
+                stats.backend = "local (in-process, warm)" if n_workers == 1 else "local processes"
             if todo:
                 if backend == "dask":
                     stats.scheduler = _run_dask(task, todo, finish, stats, workers=workers, scheduler=scheduler,
-                                                client=client)
+                                                client=client, strict=strict)
                 elif n_workers == 1 or len(todo) == 1:
-                    _run_here(task, todo, finish, stats)
+                    _run_here(task, todo, finish, stats, strict)
                 else:
-                    _run_processes(task, todo, finish, stats, n_workers)
+                    _run_processes(task, todo, finish, stats, n_workers, strict)
         finally:
             bar.close()
     finally:
@@ -343,7 +383,7 @@ def run(task, points: Sequence[Point], *, backend: str = "local", workers: int |
     return [records[p.key] for p in points], stats
 
 
-def _run_here(task, todo: Sequence[Point], finish: Callable, stats: RunStats) -> None:
+def _run_here(task, todo: Sequence[Point], finish: Callable, stats: RunStats, strict: bool = False) -> None:
     todo = list(todo)
     run_many = getattr(task, "run_many", None)
     if run_many is not None and len(todo) > 1:
@@ -362,9 +402,11 @@ def _run_here(task, todo: Sequence[Point], finish: Callable, stats: RunStats) ->
                 except (KeyboardInterrupt, SystemExit):
                     raise
                 except Exception as exc:  # noqa: BLE001 - retried once, cold, then reported
+                    if strict:
+                        raise
                     error = exc
                     break
-                finish(todo[done], clean_record(record))
+                finish(todo[done], _cleaned(task, record))
                 done += 1
         finally:
             answers.close()
@@ -379,6 +421,8 @@ def _run_here(task, todo: Sequence[Point], finish: Callable, stats: RunStats) ->
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception:  # noqa: BLE001 - retried once, cold, then reported
+            if strict:
+                raise
             record = _second_attempt(task, p, stats)
         finish(p, record)
 
@@ -407,21 +451,24 @@ def _pool(task, n: int):
     return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker, initargs=(task,))
 
 
-def _run_processes(task, todo: Sequence[Point], finish: Callable, stats: RunStats, n: int) -> None:
+def _run_processes(task, todo: Sequence[Point], finish: Callable, stats: RunStats, n: int,
+                   strict: bool = False) -> None:
     """Solve ``todo`` in a pool of ``n`` processes. A point that raises is tried once more (cold).
     A lost worker breaks the whole pool, and the pool cannot say whose point killed it: the points
     that were running then are *suspects* and are tried again each alone in a one-process pool
     (a suspect that kills its worker again, alone, is reported failed); the points that were only
-    queued go back to a new pool without counting a try."""
+    queued go back to a new pool without counting a try. ``strict``: the first exception (a lost
+    worker included) is raised."""
     pending = list(todo)
     errors: dict = {}  # exceptions raised by each point so far, and broken pools it was held by
     while pending:
-        suspects, pending = _pool_pass(task, pending, min(n, len(pending)), errors, finish, stats)
+        suspects, pending = _pool_pass(task, pending, min(n, len(pending)), errors, finish, stats, strict)
         for p in suspects:
             _run_alone(task, p, errors, finish, stats)
 
 
-def _pool_pass(task, pending: Sequence[Point], n: int, errors: dict, finish: Callable, stats: RunStats):
+def _pool_pass(task, pending: Sequence[Point], n: int, errors: dict, finish: Callable, stats: RunStats,
+               strict: bool = False):
     """One pool: run ``pending`` until done or the pool breaks; returns (suspects, requeued)."""
     from concurrent.futures import FIRST_COMPLETED, wait
     from concurrent.futures.process import BrokenProcessPool
@@ -441,10 +488,14 @@ def _pool_pass(task, pending: Sequence[Point], n: int, errors: dict, finish: Cal
                 try:
                     finish(p, fut.result())
                 except BrokenProcessPool:
+                    if strict:
+                        raise
                     broken = True
                     futures[fut] = p  # classified below with the others still held
                     break
                 except Exception as exc:  # noqa: BLE001 - retried once, then reported
+                    if strict:
+                        raise
                     errors[p.key] = errors.get(p.key, 0) + 1
                     if errors[p.key] >= 2:
                         finish(p, failed_record(_error_text(exc), errors[p.key]))
@@ -493,7 +544,7 @@ def _run_alone(task, p: Point, errors: dict, finish: Callable, stats: RunStats) 
 
 
 def _run_dask(task, todo: Sequence[Point], finish: Callable, stats: RunStats, *, workers: int | None,
-              scheduler: str | None, client) -> str:
+              scheduler: str | None, client, strict: bool = False) -> str:
     try:
         import dask
         from distributed import Client, LocalCluster, as_completed
@@ -522,7 +573,7 @@ def _run_dask(task, todo: Sequence[Point], finish: Callable, stats: RunStats, *,
         for p in todo:
             fut = client.submit(run_point, remote, p.spec, key=f"{task.kind}-{task.fingerprint}-{p.index}-"
                                 f"{hashlib.sha1(p.key.encode()).hexdigest()[:10]}-{time.monotonic_ns()}",
-                                retries=1, pure=False)
+                                retries=0 if strict else 1, pure=False)
             futures[fut] = p
         try:
             for fut in as_completed(list(futures)):
@@ -532,6 +583,8 @@ def _run_dask(task, todo: Sequence[Point], finish: Callable, stats: RunStats, *,
                 except (KeyboardInterrupt, SystemExit):
                     raise
                 except Exception as exc:  # noqa: BLE001 - Dask has already retried it
+                    if strict:
+                        raise
                     record = failed_record(_error_text(exc), 2)
                 finish(p, record)
         finally:
@@ -548,11 +601,14 @@ def _run_dask(task, todo: Sequence[Point], finish: Callable, stats: RunStats, *,
 # ============================================================================ helpers for tasks
 
 def instance_payload(inst) -> dict[str, Any]:
-    """What a worker needs to rebuild ``inst``: its final raw mapping (scenarios and overrides
-    already applied), its source and the overrides it records."""
+    """What a worker needs to rebuild ``inst`` (an Instance's read-only mappings do not pickle):
+    its final raw mapping (scenarios and overrides already applied), its source, the overrides
+    and what was recorded about how it was made (``extra``: the scenarios applied, ...)."""
     import copy
 
-    return {"raw": copy.deepcopy(dict(inst.raw)), "source": inst.source, "overrides": dict(inst.overrides)}
+    extra = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in dict(inst.extra or {}).items()}
+    return {"raw": copy.deepcopy(dict(inst.raw)), "source": inst.source, "overrides": dict(inst.overrides),
+            "extra": extra}
 
 
 def rebuild(payload: Mapping[str, Any]):
@@ -564,8 +620,66 @@ def rebuild(payload: Mapping[str, Any]):
 
     inst = load_data(copy.deepcopy(payload["raw"]), file=payload["source"])
     object.__setattr__(inst, "overrides", MappingProxyType(dict(payload["overrides"])))
+    if payload.get("extra"):
+        object.__setattr__(inst, "extra", MappingProxyType(dict(payload["extra"])))
     return inst
 
 
-__all__ = ["BACKENDS", "Checkpoint", "FAILED", "Point", "RunStats", "available_cores", "canonical", "fingerprint",
-           "instance_payload", "point_key", "rebuild", "run", "run_point"]
+def portable(result):
+    """``result`` without its programme and instance (what a worker process sends back; the
+    scenarios applied are kept in its summary)."""
+    from .results import Result
+
+    summary = dict(result.summary)
+    inst = result.instance
+    if "scenarios" not in summary and inst is not None:
+        summary["scenarios"] = list((inst.extra or {}).get("scenarios", ()))
+    return Result(status=result.status, objective=result.objective, has_plan=result.has_plan, summary=summary,
+                  tables=dict(result.tables), stats=dict(result.stats), instance=None, lp=None)
+
+
+class SolveEach:
+    """The task of solving several instances, each once and cold (:func:`optimiser.solve`): the
+    runs of a comparison (different files and scenarios) and the arrangements of pooling. A
+    point's spec is ``{"run": i}``, the i-th instance; its record is the whole
+    :class:`~optimiser.results.Result` (``json_records = False``), with its programme and
+    instance when ``keep_model`` and the point is solved in this process, else
+    :func:`portable`. Sent to a worker, the task carries the instances as payloads."""
+
+    kind = "plans"
+    json_records = False
+
+    def __init__(self, instances: Sequence[Any], options: Mapping[str, Any] | None = None,
+                 keep_model: bool = False):
+        self.instances: list | None = list(instances)
+        self.payloads: list | None = None
+        self.options = dict(options or {})
+        self.keep_model = keep_model
+        self.fingerprint = fingerprint(self.kind, [dict(i.raw) for i in self.instances], self.options)
+
+    def __getstate__(self) -> dict:
+        payloads = self.payloads or [instance_payload(i) for i in self.instances]
+        return {"payloads": payloads, "options": self.options, "keep_model": False,
+                "fingerprint": self.fingerprint, "instances": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    def points(self) -> list[Point]:
+        return [Point(i, str(i), {"run": i}) for i in range(len(self.instances or self.payloads))]
+
+    def setup(self):
+        return None  # nothing is kept between points: each is another instance, solved cold
+
+    def run(self, state, spec: Mapping[str, Any]):
+        from .solve import solve
+
+        i = int(spec["run"])
+        inst = self.instances[i] if self.instances is not None else rebuild(self.payloads[i])
+        result = solve(inst, **self.options)
+        return result if self.keep_model else portable(result)
+
+
+__all__ = ["AUTO_PARALLEL_SECONDS", "BACKENDS", "Checkpoint", "FAILED", "Point", "RunStats", "SolveEach",
+           "available_cores", "canonical", "fingerprint", "instance_payload", "point_key", "portable", "rebuild", "run",
+           "run_point"]

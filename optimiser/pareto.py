@@ -117,14 +117,14 @@ def add_level_row(lp, inst, outcome: str, direction: str = "lower_is_better") ->
     return v
 
 
-def _set_level(h, lp, level: float, direction: str) -> None:
-    import highspy
-
+def _set_level(model, lp, level: float, direction: str) -> None:
+    """Hold the outcome's horizon total at ``level`` (at most, or at least for a higher-is-better
+    outcome), in ``lp`` and in the HiGHS model loaded with it (a :class:`formulations.loaded.Loaded`)."""
     row = lp.constraints[LEVEL_ROW].start
-    lo, hi = (-highspy.kHighsInf, level) if direction == "lower_is_better" else (level, highspy.kHighsInf)
+    lo, hi = (-np.inf, level) if direction == "lower_is_better" else (level, np.inf)
     lp.constraints[LEVEL_ROW].lower[:] = lo
     lp.constraints[LEVEL_ROW].upper[:] = hi
-    h.changeRowBounds(row, lo, hi)
+    model.change_to(model.numbers.with_row_bounds([row], lo, hi))
 
 
 # ============================================================================ the ends of the frontier
@@ -142,7 +142,7 @@ def frontier_ends(inst, outcome: str, direction: str, options: Mapping[str, Any]
 
     from formulations.lp import terms
 
-    from .solve import SolverOptions, Status, _highs, build_lp, run_highs
+    from .solve import SolverOptions, Status, build_lp, load, run_highs
 
     opts = SolverOptions(**dict(options))
     lp = build_lp(inst)
@@ -152,19 +152,16 @@ def frontier_ends(inst, outcome: str, direction: str, options: Mapping[str, Any]
     lp.add_constraints(COST_ROW, pd.DataFrame({"row": ["cost"]}),
                        terms(pd.DataFrame({"row": ["cost"] * len(nz)}), nz, cost[nz]),
                        description="discounted cost held at the cheapest plan's")
-    h = _highs(opts)
-    if lp.pass_to(h) == highspy.HighsStatus.kError:
-        raise SolverError("HiGHS rejected the model (passModel returned an error)")
-    raw = run_highs(lp, opts, h=h)
+    model = load(lp, opts)
+    h = model.h
+    raw = run_highs(lp, opts, model=model)
     if raw.status is not Status.OPTIMAL:
         raise _no_frontier(inst, raw.status, "the cheapest plan")
     c0 = float(raw.objective)
-    sense = highspy.ObjSense.kMinimize if direction == "lower_is_better" else highspy.ObjSense.kMaximize
-    cols = np.arange(lp.n_cols, dtype=np.int32)
+    sense = "min" if direction == "lower_is_better" else "max"
 
     def optimise_outcome() -> float:
-        h.changeObjectiveSense(sense)
-        h.changeColsCost(lp.n_cols, cols, v)
+        model.change_to(model.numbers.with_objective(v, sense))  # the outcome is the objective now
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             status = h.modelStatusToString(h.getModelStatus())
@@ -173,7 +170,8 @@ def frontier_ends(inst, outcome: str, direction: str, options: Mapping[str, Any]
 
     l_cheap = float(v @ raw.x)
     best = optimise_outcome()
-    h.changeRowBounds(lp.constraints[COST_ROW].start, -highspy.kHighsInf, c0 + 1e-9 * max(1.0, abs(c0)))
+    model.change_to(model.numbers.with_row_bounds([lp.constraints[COST_ROW].start], -np.inf,
+                                                  c0 + 1e-9 * max(1.0, abs(c0))))
     l_best_cheap = optimise_outcome()
     # the cheapest plan's outcome, unless another cheapest plan is clearly better (not just by
     # what the 1e-9 of slack on the cost row buys)
@@ -210,24 +208,22 @@ class ParetoTask:
             self.fingerprint = execution.fingerprint(self.kind, self.payload["raw"], self.outcome, self.options)
 
     def setup(self):
-        from .solve import SolverOptions, _highs, build_lp
+        from .solve import SolverOptions, build_lp, load
 
         inst = execution.rebuild(self.payload)
         lp = build_lp(inst)
         add_level_row(lp, inst, self.outcome, self.direction)
         opts = SolverOptions(**self.options)
-        h = _highs(opts)
-        lp.pass_to(h)
-        return {"inst": inst, "lp": lp, "h": h, "options": opts}
+        return {"inst": inst, "lp": lp, "model": load(lp, opts), "options": opts}
 
     def run(self, state, spec: Mapping[str, Any]) -> dict[str, Any]:
         from .results import extract
         from .solve import run_highs
 
-        lp, h = state["lp"], state["h"]
+        lp, model = state["lp"], state["model"]
         level = float(spec["level"])
-        _set_level(h, lp, level, self.direction)
-        raw = run_highs(lp, state["options"], h=h)
+        _set_level(model, lp, level, self.direction)
+        raw = run_highs(lp, state["options"], model=model)
         result = extract(state["inst"], lp, raw, backend="highs (pareto)", returns=False)
         rec = {"outcome_total": None, **plan_record(result, explain=False)}
         if result.has_plan:

@@ -141,13 +141,16 @@ def pooling(inst, *, time_limit: float | None = None, threads: int | None = None
             relax_infeasible: bool = True) -> Pooling:
     """Solve ``inst`` siloed, partially pooled (if it has pooled funds) and fully pooled and
     compare them. The instance's own ``budget.arrangement`` does not matter: each is set in turn."""
+    from . import execution
     from .explain import relax
-    from .solve import solve
 
-    results: dict[str, Result] = {}
-    for arr in arrangements_of(inst):
-        variant = inst.with_overrides({"budget.arrangement": arr})
-        results[arr] = solve(variant, time_limit=time_limit, threads=threads, mip_gap=mip_gap)
+    arrangements = arrangements_of(inst)
+    variants = [inst.with_overrides({"budget.arrangement": arr}) for arr in arrangements]
+    # in this process, one after another, each plan kept whole (the siloed one is explained below)
+    task = execution.SolveEach(variants, {"time_limit": time_limit, "threads": threads, "mip_gap": mip_gap},
+                               keep_model=True)
+    solved, _ = execution.run(task, task.points(), workers=1, failures="raise")
+    results: dict[str, Result] = dict(zip(arrangements, solved))
     mode = inst.model.objective.mode
     sign = 1.0 if mode == "min_cost" else -1.0  # value = sign x (siloed - arrangement)
     siloed = results["siloed"]

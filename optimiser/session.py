@@ -22,43 +22,18 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping
 
-import numpy as np
 
+from formulations.loaded import Numbers
 from formulations.lp import LinearProgram
 
-from .solve import SolverOptions, _highs, build_lp, run_highs
-
-
-@dataclass
-class _Loaded:
-    lp: LinearProgram
-    cost: np.ndarray
-    col_lo: np.ndarray
-    col_hi: np.ndarray
-    row_lo: np.ndarray
-    row_hi: np.ndarray
-    matrix: Any
-    integrality: np.ndarray
-
-    @classmethod
-    def of(cls, lp: LinearProgram) -> "_Loaded":
-        lo, hi = lp.col_bounds()
-        rlo, rhi = lp.row_bounds()
-        return cls(lp, lp.objective, lo, hi, rlo, rhi, lp.matrix(), lp.integrality())
-
-    def same_shape(self, other: "_Loaded") -> bool:
-        a, b = self.matrix, other.matrix
-        return (a.shape == b.shape and self.lp.sense == other.lp.sense
-                and np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
-                and np.array_equal(self.integrality, other.integrality)
-                and len(self.lp.tiebreaks) == len(other.lp.tiebreaks))
+from .solve import SolverOptions, build_lp, load, run_highs
 
 
 @dataclass
 class _Variant:
     instance: Any
     lp: LinearProgram
-    loaded: _Loaded
+    numbers: Numbers
     timing: dict
 
 
@@ -68,10 +43,6 @@ class _Solved:
     warm: bool
     changes: dict | None
     timing: dict
-
-
-def _changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.flatnonzero(~((a == b) | (np.isnan(a) & np.isnan(b))))
 
 
 def _finished(future) -> "_Solved | None":
@@ -90,8 +61,8 @@ class Session:
         self.instance = instance
         self.returns = returns  # False: results without the return-on-investment tables (sweeps)
         self.options = SolverOptions(time_limit=time_limit, threads=threads, mip_gap=mip_gap)
-        self._h = None
-        self._loaded: _Loaded | None = None
+        self._model = None  # the formulations.loaded.Loaded of the last variant solved
+        self._lp: LinearProgram | None = None  # that variant's programme
         # one solve at a time touches the HiGHS model (solve_many runs them on a helper thread)
         self._solving = threading.Lock()
         self.warm_solves = 0
@@ -171,7 +142,7 @@ class Session:
         t1 = time.perf_counter()
         lp = build_lp(inst)
         t2 = time.perf_counter()
-        return _Variant(inst, lp, _Loaded.of(lp), {"load": t1 - t0, "build": t2 - t1})
+        return _Variant(inst, lp, Numbers.of(lp), {"load": t1 - t0, "build": t2 - t1})
 
     def _run(self, variant: "_Variant") -> "_Solved":
         """Load the variant into HiGHS (just its changes when the shape is the same) and solve. One
@@ -182,24 +153,19 @@ class Session:
 
     def _run_locked(self, variant: "_Variant") -> "_Solved":
         t2 = time.perf_counter()
-        new = variant.loaded
-        warm = self._h is not None and self._loaded is not None and self._loaded.same_shape(new)
-        old, self._loaded = self._loaded, None  # until this solve succeeds, the loaded model is unknown
-        try:
-            if warm:
-                changes = self._push_changes(old, new)
-                self.warm_solves += 1
-            else:
-                self._h = _highs(self.options)
-                variant.lp.pass_to(self._h)
-                changes = None
-                self.cold_solves += 1
-            t3 = time.perf_counter()
-            raw = run_highs(variant.lp, self.options, h=self._h)
-        except BaseException:
-            self._h = None  # an interrupted or failed solve leaves HiGHS in an unknown state
-            raise
-        self._loaded = new
+        model, old_lp = self._model, self._lp
+        warm = model is not None and self._same_shape(old_lp, model.numbers, variant)
+        self._model = self._lp = None  # until this solve succeeds, the loaded model is unknown
+        if warm:
+            changes = model.change_to(variant.numbers)
+            self.warm_solves += 1
+        else:
+            model = load(variant.lp, self.options, variant.numbers)
+            changes = None
+            self.cold_solves += 1
+        t3 = time.perf_counter()
+        raw = run_highs(variant.lp, self.options, model=model)
+        self._model, self._lp = model, variant.lp
         t4 = time.perf_counter()
         return _Solved(raw, warm, changes, {"translate": t3 - t2, "translate_and_solve": t4 - t2,
                                             "highs": raw.solver_seconds})
@@ -215,25 +181,9 @@ class Session:
             result.stats["changes_pushed"] = solved.changes
         return result
 
-    def _push_changes(self, old: _Loaded, new: _Loaded) -> dict[str, int]:
-        h = self._h
-        out = {}
-        idx = _changed(old.cost, new.cost)
-        if len(idx):
-            h.changeColsCost(len(idx), idx.astype(np.int32), new.cost[idx])
-        out["costs"] = len(idx)
-        idx = np.union1d(_changed(old.col_lo, new.col_lo), _changed(old.col_hi, new.col_hi))
-        if len(idx):
-            h.changeColsBounds(len(idx), idx.astype(np.int32), new.col_lo[idx], new.col_hi[idx])
-        out["column_bounds"] = len(idx)
-        idx = np.union1d(_changed(old.row_lo, new.row_lo), _changed(old.row_hi, new.row_hi))
-        if len(idx):
-            h.changeRowsBounds(len(idx), idx.astype(np.int32), new.row_lo[idx], new.row_hi[idx])
-        out["row_bounds"] = len(idx)
-        diff = np.flatnonzero(old.matrix.data != new.matrix.data)
-        if len(diff):
-            cols = np.repeat(np.arange(new.matrix.shape[1]), np.diff(new.matrix.indptr))
-            for k in diff:
-                h.changeCoeff(int(new.matrix.indices[k]), int(cols[k]), float(new.matrix.data[k]))
-        out["coefficients"] = len(diff)
-        return out
+    @staticmethod
+    def _same_shape(old_lp: LinearProgram, old: Numbers, variant: "_Variant") -> bool:
+        """The variant can be reached by changing numbers only: the same columns, rows, nonzero
+        pattern and integrality, the same sense and as many tie-breaks."""
+        return (old.same_shape(variant.numbers) and old.sense == variant.numbers.sense
+                and len(old_lp.tiebreaks) == len(variant.lp.tiebreaks))

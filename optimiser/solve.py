@@ -149,16 +149,28 @@ def _status_from_highs(h) -> tuple[Status, str]:
     return Status.ERROR, text
 
 
-def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions(), h=None) -> RawSolution:
-    """Pass ``lp`` to HiGHS in one call (or, given ``h``, solve the model already loaded in it, warm
-    from its last basis), solve, and read the solution back."""
+def load(lp: LinearProgram, options: SolverOptions = SolverOptions(), numbers=None):
+    """A new HiGHS with ``lp`` loaded (a :class:`formulations.loaded.Loaded`: change it in place
+    with its ``change_to``); ``numbers``: ``lp``'s :class:`~formulations.loaded.Numbers` if
+    already taken."""
     import highspy
 
-    if h is None:
-        h = _highs(options)
-        status = lp.pass_to(h)
-        if status == highspy.HighsStatus.kError:
-            raise SolverError("HiGHS rejected the model (passModel returned an error)")
+    from formulations.loaded import Loaded, Numbers
+
+    model = Loaded.load(_highs(options), numbers if numbers is not None else Numbers.of(lp))
+    if model.status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the model (passModel returned an error)")
+    return model
+
+
+def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions(), model=None) -> RawSolution:
+    """Pass ``lp`` to HiGHS in one call (or, given ``model``, a :class:`formulations.loaded.Loaded`
+    holding ``lp``'s numbers, solve it warm from its last basis), solve, and read the solution back."""
+    import highspy
+
+    if model is None:
+        model = load(lp, options)
+    h = model.h
     clock = h.getRunTime()  # HiGHS's clock runs on across solves of one model: take differences
     with progress.watching(h):  # on a terminal only (see optimiser.progress); otherwise nothing
         h.run()
@@ -204,78 +216,71 @@ def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions(), h=Non
         # within HiGHS's integrality tolerance), gives the duals, and the tie-breaks run on it as LPs.
         fixed = _fixed_integer_model(lp, x, options)
         if fixed is not None:
-            hf, fsec = fixed
+            fixed_model, fsec = fixed
+            hf = fixed_model.h
             seconds += fsec
             sol = hf.getSolution()
             x, row_value = np.asarray(sol.col_value), np.asarray(sol.row_value)
             row_dual, col_dual = np.asarray(sol.row_dual), np.asarray(sol.col_dual)
             mip["duals"] = FIXED_INTEGER_DUALS
             if lp.tiebreaks:
-                x, row_value, extra = _tiebreak(hf, lp, float(hf.getInfo().objective_function_value), x, row_value)
+                x, row_value, extra = _tiebreak(fixed_model, lp, float(hf.getInfo().objective_function_value), x,
+                                                row_value)
                 seconds += extra
         else:
             row_dual = col_dual = None
             mip["duals"] = NO_FIXED_INTEGER_DUALS
     elif st is Status.OPTIMAL and lp.tiebreaks:
-        x, row_value, extra = _tiebreak(h, lp, objective, x, row_value)
+        x, row_value, extra = _tiebreak(model, lp, objective, x, row_value)
         seconds += extra
     return RawSolution(st, has_plan, objective, x, row_value, row_dual, col_dual, seconds, iterations, text, mip)
 
 
 def _fixed_integer_model(lp: LinearProgram, x: np.ndarray, options: SolverOptions):
-    """HiGHS loaded with ``lp`` as an LP whose integer variables are fixed at round(x), solved;
-    with its solve time. None when that LP does not solve to optimality with duals."""
+    """HiGHS loaded with ``lp`` as an LP whose integer variables are fixed at round(x), solved (a
+    :class:`formulations.loaded.Loaded`), with its solve time. None when that LP does not solve to
+    optimality with duals."""
+    import dataclasses
+
     import highspy
 
-    model = lp.to_highs()
-    integer = lp.integrality().astype(bool)
-    lo, hi = np.array(model.col_lower_), np.array(model.col_upper_)
-    lo[integer] = hi[integer] = np.round(x[integer])
-    model.col_lower_, model.col_upper_ = lo, hi
-    model.integrality_ = []
-    h = _highs(SolverOptions(threads=options.threads, time_limit=options.time_limit))
-    h.passModel(model)
+    from formulations.loaded import Loaded, Numbers
+
+    numbers = Numbers.of(lp)
+    integer = numbers.integrality.astype(bool)
+    fixed = np.round(x[integer])
+    numbers = dataclasses.replace(numbers.with_col_bounds(integer, fixed, fixed),
+                                  integrality=np.zeros(lp.n_cols, dtype=np.int32))
+    model = Loaded.load(_highs(SolverOptions(threads=options.threads, time_limit=options.time_limit)), numbers)
+    h = model.h
     clock = h.getRunTime()
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal or h.getInfo().dual_solution_status != 2:
         return None
-    return h, h.getRunTime() - clock
+    return model, h.getRunTime() - clock
 
 
-def _tiebreak(h, lp: LinearProgram, best: float, x: np.ndarray, row_value: np.ndarray
+def _tiebreak(model, lp: LinearProgram, best: float, x: np.ndarray, row_value: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, float]:
     """Solve ``lp.tiebreaks`` in turn, each among the optima of the objectives before it (held
     within 1e-9 relative by an added row), starting from the optimal plan ``x`` (with its row
-    values) that HiGHS holds. The duals reported stay those of the primary problem.
-    Afterwards the added rows are removed and the primary objective restored, so the loaded model
-    is again exactly ``lp`` (for warm re-solves)."""
+    values) that ``model`` (a :class:`formulations.loaded.Loaded`) holds. The duals reported stay
+    those of the primary problem. Afterwards the added rows are removed and the primary objective
+    restored, so the loaded model is again exactly what it was (for warm re-solves)."""
     import highspy
 
-    primary = lp.objective
-    objective, sense, value = primary, lp.sense, best
+    h = model.h
+    primary = model.numbers
+    objective, sense, value = primary.cost, primary.sense, best
     extra = 0.0
-    # only the columns some objective prices change cost (all of them would cost ~0.1 s a change
-    # at a million variables)
-    stages = lp.tiebreak_costs()
-    priced = objective != 0
-    for _, vec in stages:
-        priced |= vec != 0
-    cols = np.flatnonzero(priced).astype(np.int32)
-    added = 0
     lp.tiebreaks_skipped = []
     try:
-        for label, vec in stages:
-            nz = np.flatnonzero(objective).astype(np.int32)
+        for label, vec in lp.tiebreak_costs():
             slack = 1e-9 * max(1.0, abs(value))
             # HiGHS's objective value includes the model's constant (lp.objective_offset); the row does not
             held = value - lp.objective_offset
-            if sense == "max":
-                h.addRow(held - slack, highspy.kHighsInf, len(nz), nz, objective[nz])
-            else:
-                h.addRow(-highspy.kHighsInf, held + slack, len(nz), nz, objective[nz])
-            added += 1
-            h.changeObjectiveSense(highspy.ObjSense.kMinimize)
-            h.changeColsCost(len(cols), cols, vec[cols])
+            model.hold(objective, sense, held - slack if sense == "max" else held + slack)
+            model.change_to(primary.with_objective(vec, "min"))  # only the costs that differ are pushed
             clock = h.getRunTime()
             h.run()
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -294,10 +299,8 @@ def _tiebreak(h, lp: LinearProgram, best: float, x: np.ndarray, row_value: np.nd
             x, row_value = np.array(sol.col_value), np.array(sol.row_value)[: lp.n_rows]
         return x, row_value, extra
     finally:
-        if added:
-            h.deleteRows(added, np.arange(lp.n_rows, lp.n_rows + added, dtype=np.int32))
-        h.changeObjectiveSense(highspy.ObjSense.kMinimize if lp.sense == "min" else highspy.ObjSense.kMaximize)
-        h.changeColsCost(len(cols), cols, primary[cols])
+        model.drop_held()
+        model.change_to(primary)
 
 
 def solve(instance, *, time_limit: float | None = None, threads: int | None = None, log: bool = False,

@@ -55,7 +55,7 @@ def measure(path: str) -> dict:
     sys.path.insert(0, str(ROOT))
     import optimiser
     from optimiser.results import extract
-    from optimiser.solve import SolverOptions, _highs, build_lp, run_highs
+    from optimiser.solve import SolverOptions, build_lp, load, run_highs
 
     t = {}
     t0 = time.perf_counter()
@@ -65,15 +65,14 @@ def measure(path: str) -> dict:
     lp = build_lp(inst)
     t["build"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    h = _highs(SolverOptions())
-    lp.pass_to(h)
+    model = load(lp, SolverOptions())
     t["translate"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    raw = run_highs(lp, SolverOptions(), h=h)
+    raw = run_highs(lp, SolverOptions(), model=model)
     wall_solve = time.perf_counter() - t0
     t["highs"] = raw.solver_seconds
     t["solve_overhead"] = max(0.0, wall_solve - raw.solver_seconds)
-    del h  # as optimiser.solve does: HiGHS's memory is freed before the result tables are made
+    del model  # as optimiser.solve does: HiGHS's memory is freed before the result tables are made
     t0 = time.perf_counter()
     result = extract(inst, lp, raw)
     t["extract"] = time.perf_counter() - t0
