@@ -126,83 +126,115 @@ def _raw_index(raw: dict, section: str, name: str) -> int:
 
 
 def _check_services(report, services, raw, known, years, all_years) -> None:
+    """Each service: a known sector, then (when the horizon is known) its yearly figures."""
     for s in services:
         i = _raw_index(raw, "services", s.name)
         at = _item("services", i, s.name)
         if s.sector not in known["sectors"]:
             report(f"{at}.sector", f"one of the sectors {sorted(known['sectors'])}", repr(s.sector))
         if years:
-            _year_series(report, f"{at}.unit_cost", s.unit_cost, all_years, set(all_years))
-            _year_series(report, f"{at}.non_pathway_activity", s.non_pathway_activity, years, set(all_years))
-            _year_series(report, f"{at}.capacity.min", s.capacity.min, years, set(all_years))
-            _year_series(report, f"{at}.capacity.max", s.capacity.max, years, set(all_years))
-            if s.capacity.max is not None and not any(
-                isinstance(v, dict) and missing_years(v, years) for v in (s.capacity.min, s.capacity.max)
-            ):
-                from .instance import expand_years
+            _check_service_years(report, at, s, known, years, all_years)
 
-                base = all_years[0]
-                lo = expand_years(s.capacity.min, years, base)
-                hi = expand_years(s.capacity.max, years, base)
-                bad = [y for y in years if lo[y] > hi[y] + 1e-9]
-                if bad:
-                    report(f"{at}.capacity", "min <= max in every year", f"min > max in {bad}")
-            if s.opening is not None:
-                if s.baseline_activity != 0:
-                    report(f"{at}.baseline_activity", "0 for a service that is not open yet (it has 'opening')",
-                           repr(s.baseline_activity))
-                ey = s.opening.earliest_year
-                if ey is not None and ey not in years:
-                    report(f"{at}.opening.earliest_year", f"a planning year {years[0]}-{years[-1]}", repr(ey))
-                _year_series(report, f"{at}.opening.running_cost", s.opening.running_cost, years, set(all_years))
-            if s.teams is not None:
-                _year_series(report, f"{at}.teams.cost_per_team", s.teams.cost_per_team, years, set(all_years))
-            _check_cash(report, at, s, known, years, all_years)
-            if (s.opening is not None or s.minimum_scale is not None) and not _bounded(s, years, all_years[0]):
-                report(f"{at}.capacity.max", "a capacity (or a unit cost above 0 in every year) to bound the "
-                       "activity of a service with 'opening' or 'minimum_scale'", "no capacity.max and a zero unit cost")
+
+def _check_service_years(report, at: str, s: schema.Service, known, years, all_years) -> None:
+    """A service's unit cost, demand and capacity for every year, min <= max; its opening, teams,
+    cost behaviour, contract and transition; a bound on its activity when it opens or has a
+    minimum scale."""
+    _year_series(report, f"{at}.unit_cost", s.unit_cost, all_years, set(all_years))
+    _year_series(report, f"{at}.non_pathway_activity", s.non_pathway_activity, years, set(all_years))
+    _year_series(report, f"{at}.capacity.min", s.capacity.min, years, set(all_years))
+    _year_series(report, f"{at}.capacity.max", s.capacity.max, years, set(all_years))
+    if s.capacity.max is not None and not any(
+        isinstance(v, dict) and missing_years(v, years) for v in (s.capacity.min, s.capacity.max)
+    ):
+        _check_capacity_order(report, at, s, years, all_years[0])
+    if s.opening is not None:
+        _check_opening(report, at, s, years, all_years)
+    if s.teams is not None:
+        _year_series(report, f"{at}.teams.cost_per_team", s.teams.cost_per_team, years, set(all_years))
+    _check_cash(report, at, s, known, years, all_years)
+    if (s.opening is not None or s.minimum_scale is not None) and not _bounded(s, years, all_years[0]):
+        report(f"{at}.capacity.max", "a capacity (or a unit cost above 0 in every year) to bound the "
+               "activity of a service with 'opening' or 'minimum_scale'", "no capacity.max and a zero unit cost")
+
+
+def _check_capacity_order(report, at: str, s: schema.Service, years, base: int) -> None:
+    """The service's capacity minimum is at most its maximum in every planning year."""
+    from .instance import expand_years
+
+    lo = expand_years(s.capacity.min, years, base)
+    hi = expand_years(s.capacity.max, years, base)
+    bad = [y for y in years if lo[y] > hi[y] + 1e-9]
+    if bad:
+        report(f"{at}.capacity", "min <= max in every year", f"min > max in {bad}")
+
+
+def _check_opening(report, at: str, s: schema.Service, years, all_years) -> None:
+    """A service that opens: no baseline activity, an earliest year within the plan, a running
+    cost for every year."""
+    if s.baseline_activity != 0:
+        report(f"{at}.baseline_activity", "0 for a service that is not open yet (it has 'opening')",
+               repr(s.baseline_activity))
+    ey = s.opening.earliest_year
+    if ey is not None and ey not in years:
+        report(f"{at}.opening.earliest_year", f"a planning year {years[0]}-{years[-1]}", repr(ey))
+    _year_series(report, f"{at}.opening.running_cost", s.opening.running_cost, years, set(all_years))
 
 
 def _check_cash(report, at: str, s: schema.Service, known, years, all_years) -> None:
     """Cost behaviour, contract form and transition costs of one service."""
     allowed = set(all_years)
-    cb, ct = s.cost_behaviour, s.contract
-    if cb is not None:
-        _year_series(report, f"{at}.cost_behaviour.variable_cost", cb.variable_cost, years, allowed)
-        _year_series(report, f"{at}.cost_behaviour.fixed_cost", cb.fixed_cost, years, allowed)
-        if cb.steps is not None:
-            _year_series(report, f"{at}.cost_behaviour.steps.cost", cb.steps.cost, years, allowed)
-            n0 = cb.steps.baseline_steps
-            if n0 is not None and n0 * cb.steps.capacity < s.baseline_activity - 1e-9:
-                report(f"{at}.cost_behaviour.steps.baseline_steps",
-                       f"enough steps to carry the baseline activity {s.baseline_activity:g} "
-                       f"(at least {math.ceil(s.baseline_activity / cb.steps.capacity - 1e-9)} of "
-                       f"{cb.steps.capacity:g})", repr(n0))
-            if s.teams is not None:
-                report(f"{at}.cost_behaviour.steps", "either teams or cost_behaviour.steps (both state capacity in "
-                       "whole units)", "both")
-    if ct is not None:
-        for fld, form in (("price", "activity"), ("block_value", "block"), ("per_head", "capitation"),
-                          ("segments", "capitation")):
-            if getattr(ct, fld) is not None and ct.form != form:
-                report(f"{at}.contract.{fld}", f"no {fld} with form {ct.form} ({fld} is for form {form})",
-                       repr(getattr(ct, fld)))
-        if ct.form == "capitation" and ct.per_head is None:
-            report(f"{at}.contract.per_head", "the yearly payment per head of a capitation contract",
-                   "nothing (the field is missing)")
-        for fld in ("price", "block_value", "per_head"):
-            _year_series(report, f"{at}.contract.{fld}", getattr(ct, fld), years, allowed)
-        if ct.form != "activity":
-            for fld in ("opening", "minimum_scale", "teams"):
-                if getattr(s, fld) is not None:
-                    report(f"{at}.contract.form", f"an activity contract for a service with '{fld}' (its fixed "
-                           "costs are paid on top of a price per unit)", repr(ct.form))
-        for seg in ct.segments or []:
-            if seg not in known["segments"]:
-                report(f"{at}.contract.segments", f"segments defined under 'segments' {sorted(known['segments'])}",
-                       repr(seg))
+    if s.cost_behaviour is not None:
+        _check_cost_behaviour(report, at, s, years, allowed)
+    if s.contract is not None:
+        _check_contract(report, at, s, known, years, allowed)
     if s.transition is not None:
         _year_series(report, f"{at}.transition.setup_cost", s.transition.setup_cost, years, allowed)
+
+
+def _check_cost_behaviour(report, at: str, s: schema.Service, years, allowed: set[int]) -> None:
+    """Variable, fixed and step costs for every year; enough baseline steps for the baseline
+    activity; steps or teams, not both."""
+    cb = s.cost_behaviour
+    _year_series(report, f"{at}.cost_behaviour.variable_cost", cb.variable_cost, years, allowed)
+    _year_series(report, f"{at}.cost_behaviour.fixed_cost", cb.fixed_cost, years, allowed)
+    if cb.steps is not None:
+        _year_series(report, f"{at}.cost_behaviour.steps.cost", cb.steps.cost, years, allowed)
+        n0 = cb.steps.baseline_steps
+        if n0 is not None and n0 * cb.steps.capacity < s.baseline_activity - 1e-9:
+            report(f"{at}.cost_behaviour.steps.baseline_steps",
+                   f"enough steps to carry the baseline activity {s.baseline_activity:g} "
+                   f"(at least {math.ceil(s.baseline_activity / cb.steps.capacity - 1e-9)} of "
+                   f"{cb.steps.capacity:g})", repr(n0))
+        if s.teams is not None:
+            report(f"{at}.cost_behaviour.steps", "either teams or cost_behaviour.steps (both state capacity in "
+                   "whole units)", "both")
+
+
+def _check_contract(report, at: str, s: schema.Service, known, years, allowed: set[int]) -> None:
+    """Only the fields of the contract's form; a capitation contract's per-head payment; amounts for
+    every year; an activity contract for a service with fixed costs (opening, minimum scale, teams);
+    known segments."""
+    ct = s.contract
+    for fld, form in (("price", "activity"), ("block_value", "block"), ("per_head", "capitation"),
+                      ("segments", "capitation")):
+        if getattr(ct, fld) is not None and ct.form != form:
+            report(f"{at}.contract.{fld}", f"no {fld} with form {ct.form} ({fld} is for form {form})",
+                   repr(getattr(ct, fld)))
+    if ct.form == "capitation" and ct.per_head is None:
+        report(f"{at}.contract.per_head", "the yearly payment per head of a capitation contract",
+               "nothing (the field is missing)")
+    for fld in ("price", "block_value", "per_head"):
+        _year_series(report, f"{at}.contract.{fld}", getattr(ct, fld), years, allowed)
+    if ct.form != "activity":
+        for fld in ("opening", "minimum_scale", "teams"):
+            if getattr(s, fld) is not None:
+                report(f"{at}.contract.form", f"an activity contract for a service with '{fld}' (its fixed "
+                       "costs are paid on top of a price per unit)", repr(ct.form))
+    for seg in ct.segments or []:
+        if seg not in known["segments"]:
+            report(f"{at}.contract.segments", f"segments defined under 'segments' {sorted(known['segments'])}",
+                   repr(seg))
 
 
 def _check_fund(report, m, years) -> None:
@@ -641,22 +673,30 @@ def _check_pooled_budget(report, budget: schema.Budget, years, all_years) -> Non
 
 
 def _check_holders(report, holders, known, years, all_years, services) -> None:
-    """Holder names unique; each holder names known sectors or services and has a budget for every
-    year; each sector or service named by at most one holder; each holder holds some service; every
-    service held."""
+    """Holder names unique, each holder in turn, then what they hold between them."""
     _duplicates(report, "budget.holders", [h.name for h in holders])
     for i, h in enumerate(holders):
-        at = _item("budget.holders", i, h.name)
-        for sec in h.sectors:
-            if sec not in known["sectors"]:
-                report(f"{at}.sectors", f"sectors defined under 'sectors' {sorted(known['sectors'])}", repr(sec))
-        for svc in h.services:
-            if svc not in known["services"]:
-                report(f"{at}.services", "services defined under 'services'", repr(svc))
-        if not h.sectors and not h.services:
-            report(at, "at least one sector or service held", "neither 'sectors' nor 'services'")
-        if years:
-            _year_series(report, f"{at}.budget", h.budget, years, set(all_years))
+        _check_holder(report, _item("budget.holders", i, h.name), h, known, years, all_years)
+    _check_holdings(report, holders, services)
+
+
+def _check_holder(report, at: str, h, known, years, all_years) -> None:
+    """One holder: known sectors and services, at least one of them, a budget for every year."""
+    for sec in h.sectors:
+        if sec not in known["sectors"]:
+            report(f"{at}.sectors", f"sectors defined under 'sectors' {sorted(known['sectors'])}", repr(sec))
+    for svc in h.services:
+        if svc not in known["services"]:
+            report(f"{at}.services", "services defined under 'services'", repr(svc))
+    if not h.sectors and not h.services:
+        report(at, "at least one sector or service held", "neither 'sectors' nor 'services'")
+    if years:
+        _year_series(report, f"{at}.budget", h.budget, years, set(all_years))
+
+
+def _check_holdings(report, holders, services) -> None:
+    """Between the holders: each sector or service named by at most one; each holder holds some
+    service; every service held (through its sector or by name)."""
     for kind, attr in (("sector", "sectors"), ("service", "services")):
         counts = Counter(x for h in holders for x in getattr(h, attr))
         for name, c in counts.items():
