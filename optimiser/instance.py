@@ -139,7 +139,9 @@ def pathway_case_costs(nodes: pd.DataFrame, edges: pd.DataFrame, unit_cost: Mapp
 
 @dataclass(frozen=True)
 class Instance:
-    """A checked instance. Read-only: make variants with :meth:`with_overrides`."""
+    """A checked instance. Read-only: its fields cannot be set, its mappings are read-only views
+    and its tables' columns read-only arrays. Make variants with :meth:`with_overrides` (changed
+    inputs, validated again); record how an instance was made with :meth:`with_record`."""
 
     model: schema.InstanceFile
     raw: Mapping[str, Any]
@@ -170,7 +172,7 @@ class Instance:
     spend_scopes: pd.DataFrame
     spend_limits: pd.DataFrame
     equity: pd.DataFrame
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     # lasting prevention effects and value beyond the horizon (empty when unused)
     effect_profiles: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROFILE_COLUMNS))
     terminal_years: tuple[int, ...] = ()
@@ -181,9 +183,11 @@ class Instance:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_model(cls, m: schema.InstanceFile, raw: Mapping[str, Any], source: str = "<instance>",
-                   overrides: Mapping[str, Any] | None = None) -> "Instance":
+                   overrides: Mapping[str, Any] | None = None,
+                   extra: Mapping[str, Any] | None = None) -> "Instance":
         """The instance built from a validated file: every table made once, each by its own
-        builder below, then frozen (the tables' columns made read-only)."""
+        builder below, then frozen (the tables' columns made read-only). ``overrides`` and ``extra``
+        record how it was made (kept as read-only copies)."""
         base = m.horizon.base_year
         years = [base + k for k in range(1, m.horizon.years + 1)]
         all_years = [base] + years
@@ -213,7 +217,8 @@ class Instance:
             _readonly(df)
         return cls(
             model=m, raw=MappingProxyType(dict(raw)), source=source,
-            overrides=MappingProxyType(dict(overrides or {})), base_year=base, years=tuple(years),
+            overrides=MappingProxyType(dict(overrides or {})), extra=MappingProxyType(dict(extra or {})),
+            base_year=base, years=tuple(years),
             discount=_discount_series(m, years), budget=budget, sectors=tuple(s.name for s in m.sectors),
             services=services, service_years=service_years, population=population, graphs=MappingProxyType(graphs),
             nodes=nodes, edges=edges, pathway_segments=pathway_segments, incidence=incidence,
@@ -287,8 +292,20 @@ class Instance:
         inst = load_data(dict(self.raw), file=self.source, base_dir=base_dir, overrides=overrides,
                          csv_resolved=True)
         # keep what was recorded about how this instance was made (e.g. the scenarios applied)
-        return dataclasses.replace(inst, overrides=MappingProxyType(merged),
-                                   extra=MappingProxyType({**dict(self.extra or {}), **dict(inst.extra or {})}))
+        return inst.with_record(overrides=merged, extra={**dict(self.extra or {}), **dict(inst.extra or {})})
+
+    def with_record(self, *, overrides: Mapping[str, Any] | None = None,
+                    extra: Mapping[str, Any] | None = None) -> "Instance":
+        """This instance with a new record of how it was made: ``overrides`` and/or ``extra``
+        replaced by read-only copies of the ones given (the others kept). A new object: the
+        tables are shared (they are read-only), this instance is left as it was. The one way to
+        change that record; never set fields on a built instance."""
+        changes: dict[str, Any] = {}
+        if overrides is not None:
+            changes["overrides"] = MappingProxyType(dict(overrides))
+        if extra is not None:
+            changes["extra"] = MappingProxyType(dict(extra))
+        return dataclasses.replace(self, **changes)
 
 
 # ---------------------------------------------------------------------- the builders of from_model
