@@ -468,11 +468,6 @@ def _check_case_values(report, effects, pathways, raw, known) -> None:
     """With a terminal value, every pathway whose cases are valued by its own care cost (an effect
     without value_per_case) must let a case end: under the valuation's edge shares some patients
     must reach a sink from every node (no loop that keeps them all)."""
-    import numpy as np
-    import pandas as pd
-
-    from .instance import case_routing
-
     valued = {e.pathway for e in effects if e.value_per_case is None}
     for p in pathways:
         if p.name not in valued or p.name not in known["pathways"]:
@@ -480,18 +475,29 @@ def _check_case_values(report, effects, pathways, raw, known) -> None:
         names = [n.name for n in p.nodes]
         if len(set(names)) != len(names) or any(e.from_ not in names or e.to not in names for e in p.edges):
             continue  # reported elsewhere
-        lo_hi = [(e.share, e.share) if not isinstance(e.share, (tuple, list)) else tuple(e.share) for e in p.edges]
-        edges = pd.DataFrame({"pathway": p.name, "from": [e.from_ for e in p.edges], "to": [e.to for e in p.edges],
-                              "share_min": [float(a) for a, _ in lo_hi], "share_max": [float(b) for _, b in lo_hi]})
-        r = case_routing(None, edges)
-        pos = {n: k for k, n in enumerate(names)}
-        w = np.zeros((len(names), len(names)))
-        for a, b, sh in zip(r["from"], r["to"], r["share"]):
-            w[pos[b], pos[a]] += sh
-        if abs(np.linalg.det(np.eye(len(names)) - w)) < 1e-12:
+        if _case_never_ends(p, names):
             report(f"{_item('pathways', _raw_index(raw, 'pathways', p.name), p.name)}.edges", "edge shares under which some patients leave every loop (the terminal value values a case "
                    "at its expected care cost; give the effects a value_per_case otherwise)",
                    "a loop that keeps every patient at the shares used (each edge at the same fraction of its range)")
+
+
+def _case_never_ends(p, names: list[str]) -> bool:
+    """Whether, under the case valuation's edge shares (:func:`instance.case_routing`), some loop of
+    pathway ``p`` keeps every patient: I - W is singular, W the share matrix."""
+    import numpy as np
+    import pandas as pd
+
+    from .instance import case_routing
+
+    lo_hi = [(e.share, e.share) if not isinstance(e.share, (tuple, list)) else tuple(e.share) for e in p.edges]
+    edges = pd.DataFrame({"pathway": p.name, "from": [e.from_ for e in p.edges], "to": [e.to for e in p.edges],
+                          "share_min": [float(a) for a, _ in lo_hi], "share_max": [float(b) for _, b in lo_hi]})
+    r = case_routing(None, edges)
+    pos = {n: k for k, n in enumerate(names)}
+    w = np.zeros((len(names), len(names)))
+    for a, b, sh in zip(r["from"], r["to"], r["share"]):
+        w[pos[b], pos[a]] += sh
+    return abs(np.linalg.det(np.eye(len(names)) - w)) < 1e-12
 
 
 def _check_attribution(report, services, raw, known, years, segments) -> None:
@@ -535,32 +541,44 @@ def _check_service_attribution(report, at: str, a, known, years, pops) -> None:
 
 
 def _check_shift(report, policies, raw, known, services) -> None:
-    from formulations.shift_policy import required_share
-
+    """Each shift policy: a share policy or a transfer policy."""
     for i, pol in enumerate(policies):
         at = _item("shift_policies", i, pol.name)
         if isinstance(pol, schema.ShareShift):
-            for sec in pol.sectors:
-                if sec not in known["sectors"]:
-                    report(f"{at}.sectors", f"sectors defined under 'sectors' {sorted(known['sectors'])}", repr(sec))
-            if not (-100 <= pol.increase_pp <= 100):
-                report(f"{at}.increase_pp", "percentage points between -100 and 100", repr(pol.increase_pp))
-            base_total = sum(s.baseline_activity * _base_cost(s) for s in services)
-            if base_total > 0 and all(sec in known["sectors"] for sec in pol.sectors):
-                share0 = sum(s.baseline_activity * _base_cost(s) for s in services if s.sector in pol.sectors) / base_total
-                final = required_share(share0, pol.increase_pp)
-                if not (0 <= final <= 1):
-                    report(f"{at}.increase_pp", "a final share between 0% and 100%",
-                           f"base share {share0:.2%} + {pol.increase_pp} points = {final:.2%}")
-            elif base_total <= 0:
-                report(f"{at}", "a base year with some spend (shares are measured against it)", "zero base-year spend")
+            _check_share_shift(report, at, pol, known, services)
         else:
-            for fld in ("from_sector", "to_sector"):
-                if getattr(pol, fld) not in known["sectors"]:
-                    report(f"{at}.{fld}", f"a sector defined under 'sectors' {sorted(known['sectors'])}",
-                           repr(getattr(pol, fld)))
-            if pol.from_sector == pol.to_sector:
-                report(f"{at}.to_sector", "a sector other than from_sector", repr(pol.to_sector))
+            _check_transfer_shift(report, at, pol, known)
+
+
+def _check_share_shift(report, at: str, pol, known, services) -> None:
+    """A share policy: known sectors; an increase of -100 to 100 points that leaves the final share
+    between 0% and 100% of a base year with some spend."""
+    from formulations.shift_policy import required_share
+
+    for sec in pol.sectors:
+        if sec not in known["sectors"]:
+            report(f"{at}.sectors", f"sectors defined under 'sectors' {sorted(known['sectors'])}", repr(sec))
+    if not (-100 <= pol.increase_pp <= 100):
+        report(f"{at}.increase_pp", "percentage points between -100 and 100", repr(pol.increase_pp))
+    base_total = sum(s.baseline_activity * _base_cost(s) for s in services)
+    if base_total > 0 and all(sec in known["sectors"] for sec in pol.sectors):
+        share0 = sum(s.baseline_activity * _base_cost(s) for s in services if s.sector in pol.sectors) / base_total
+        final = required_share(share0, pol.increase_pp)
+        if not (0 <= final <= 1):
+            report(f"{at}.increase_pp", "a final share between 0% and 100%",
+                   f"base share {share0:.2%} + {pol.increase_pp} points = {final:.2%}")
+    elif base_total <= 0:
+        report(f"{at}", "a base year with some spend (shares are measured against it)", "zero base-year spend")
+
+
+def _check_transfer_shift(report, at: str, pol, known) -> None:
+    """A transfer policy: two known sectors, not the same one."""
+    for fld in ("from_sector", "to_sector"):
+        if getattr(pol, fld) not in known["sectors"]:
+            report(f"{at}.{fld}", f"a sector defined under 'sectors' {sorted(known['sectors'])}",
+                   repr(getattr(pol, fld)))
+    if pol.from_sector == pol.to_sector:
+        report(f"{at}.to_sector", "a sector other than from_sector", repr(pol.to_sector))
 
 
 def _bounded(service: schema.Service, years: list[int], base: int) -> bool:
@@ -584,28 +602,33 @@ def _base_cost(service: schema.Service) -> float:
 
 
 def _check_outcomes(report, outcomes, raw, known, graphs) -> None:
+    """Each term of each outcome."""
     for o in outcomes:
         i = _raw_index(raw, "outcomes", o.name)
         at = _item("outcomes", i, o.name)
         for j, t in enumerate(o.terms):
-            tat = f"{at}.terms[{j}]"
-            if t.pathway not in known["pathways"]:
-                report(f"{tat}.pathway", "a pathway defined under 'pathways'", repr(t.pathway))
-            if (t.node is None) == (t.edge is None):
-                report(tat, "exactly one of 'node' or 'edge'", "both" if t.node else "neither")
-                continue
-            g = graphs.get(t.pathway)
-            if g is None:
-                continue
-            if t.node is not None and t.node not in g:
-                report(f"{tat}.node", f"a node of pathway {t.pathway!r}", repr(t.node))
-            if t.node is not None and t.node in g and g.nodes[t.node]["kind"] == "source":
-                pass  # counting arrivals of need at a source is allowed (incidence)
-            if t.edge is not None and not g.has_edge(*t.edge):
-                report(f"{tat}.edge", f"an edge [from, to] of pathway {t.pathway!r}", f"{list(t.edge)}")
-            for seg in t.segments or []:
-                if seg not in known["segments"]:
-                    report(f"{tat}.segments", "segments defined under 'segments'", repr(seg))
+            _check_outcome_term(report, f"{at}.terms[{j}]", t, known, graphs)
+
+
+def _check_outcome_term(report, tat: str, t, known, graphs) -> None:
+    """One outcome term: a known pathway; a node or an edge (not both) of it; known segments."""
+    if t.pathway not in known["pathways"]:
+        report(f"{tat}.pathway", "a pathway defined under 'pathways'", repr(t.pathway))
+    if (t.node is None) == (t.edge is None):
+        report(tat, "exactly one of 'node' or 'edge'", "both" if t.node else "neither")
+        return
+    g = graphs.get(t.pathway)
+    if g is None:
+        return
+    if t.node is not None and t.node not in g:
+        report(f"{tat}.node", f"a node of pathway {t.pathway!r}", repr(t.node))
+    if t.node is not None and t.node in g and g.nodes[t.node]["kind"] == "source":
+        pass  # counting arrivals of need at a source is allowed (incidence)
+    if t.edge is not None and not g.has_edge(*t.edge):
+        report(f"{tat}.edge", f"an edge [from, to] of pathway {t.pathway!r}", f"{list(t.edge)}")
+    for seg in t.segments or []:
+        if seg not in known["segments"]:
+            report(f"{tat}.segments", "segments defined under 'segments'", repr(seg))
 
 
 def _check_targets(report, targets, raw, known, years) -> None:
