@@ -7,6 +7,7 @@ Everything the formulation, the result tables and the reports need is computed h
 from __future__ import annotations
 
 import math
+import dataclasses
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -138,7 +139,9 @@ def pathway_case_costs(nodes: pd.DataFrame, edges: pd.DataFrame, unit_cost: Mapp
 
 @dataclass(frozen=True)
 class Instance:
-    """A checked instance. Read-only: make variants with :meth:`with_overrides`."""
+    """A checked instance. Read-only: its fields cannot be set, its mappings are read-only views
+    and its tables' columns read-only arrays. Make variants with :meth:`with_overrides` (changed
+    inputs, validated again); record how an instance was made with :meth:`with_record`."""
 
     model: schema.InstanceFile
     raw: Mapping[str, Any]
@@ -169,7 +172,7 @@ class Instance:
     spend_scopes: pd.DataFrame
     spend_limits: pd.DataFrame
     equity: pd.DataFrame
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     # lasting prevention effects and value beyond the horizon (empty when unused)
     effect_profiles: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROFILE_COLUMNS))
     terminal_years: tuple[int, ...] = ()
@@ -180,195 +183,28 @@ class Instance:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_model(cls, m: schema.InstanceFile, raw: Mapping[str, Any], source: str = "<instance>",
-                   overrides: Mapping[str, Any] | None = None) -> "Instance":
+                   overrides: Mapping[str, Any] | None = None,
+                   extra: Mapping[str, Any] | None = None) -> "Instance":
+        """The instance built from a validated file: every table made once, each by its own
+        builder below, then frozen (the tables' columns made read-only). ``overrides`` and ``extra``
+        record how it was made (kept as read-only copies)."""
         base = m.horizon.base_year
         years = [base + k for k in range(1, m.horizon.years + 1)]
         all_years = [base] + years
-        r = m.horizon.discount_rate
-        discount = pd.Series({y: 1.0 / (1 + r) ** (y - base) for y in years}, name="discount_factor")
-        discount.index.name = "year"
-        sectors = tuple(s.name for s in m.sectors)
         holders, holder_budgets, holder_of = _holder_tables(m, years, base)
-        if m.budget.holders:
-            budget = holder_budgets.groupby("year")["budget"].sum().reindex(years).rename("budget")
-        else:
-            budget = pd.Series(expand_years(m.budget.pooled, years, base), name="budget")
-        budget.index.name = "year"
-
-        srv_rows, sy_rows = [], []
-        for s in m.services:
-            cost = expand_years(s.unit_cost, all_years, base)
-            cap_min = expand_years(s.capacity.min, years, base)
-            cap_max = expand_years(s.capacity.max, years, base) if s.capacity.max is not None else None
-            other = expand_years(s.non_pathway_activity, years, base)
-            running = expand_years(s.opening.running_cost, years, base) if s.opening else {y: 0.0 for y in years}
-            team_cost = expand_years(s.teams.cost_per_team, years, base) if s.teams else {y: 0.0 for y in years}
-            cb, ct, tr = s.cost_behaviour, s.contract, s.transition
-            steps = cb.steps if cb is not None else None
-            zero = {y: 0.0 for y in years}
-            nan = {y: np.nan for y in years}
-            variable = expand_years(cb.variable_cost, years, base) if cb is not None else nan
-            fixed = expand_years(cb.fixed_cost, years, base) if cb is not None else nan
-            step_cost = expand_years(steps.cost, years, base) if steps is not None else nan
-            form = ct.form if ct is not None else None
-            price = expand_years(ct.price, years, base) if form == "activity" and ct.price is not None else \
-                {y: cost[y] for y in years}
-            block = expand_years(ct.block_value, years, base) if form == "block" and ct.block_value is not None \
-                else {y: cost[y] * s.baseline_activity for y in years}
-            per_head = expand_years(ct.per_head, years, base) if form == "capitation" else nan
-            setup = expand_years(tr.setup_cost, years, base) if tr is not None else zero
-            srv_rows.append({
-                "service": s.name, "sector": s.sector, "unit": s.unit,
-                "baseline_activity": s.baseline_activity, "base_unit_cost": cost[base],
-                "base_spend": s.baseline_activity * cost[base],
-                "max_growth": np.nan if s.max_growth is None else s.max_growth,
-                "max_shrink": np.nan if s.max_shrink is None else s.max_shrink,
-                "opens": s.opening is not None,
-                "earliest_year": (s.opening.earliest_year or years[0]) if s.opening else np.nan,
-                "opening_cost": s.opening.opening_cost if s.opening else 0.0,
-                "minimum_scale": np.nan if s.minimum_scale is None else s.minimum_scale,
-                "activity_per_team": s.teams.activity_per_team if s.teams else np.nan,
-                "max_teams": np.nan if (s.teams is None or s.teams.max_teams is None) else s.teams.max_teams,
-                "holder": holder_of.get(s.name), "place": s.place,
-                # cost behaviour, contract form, transition (formulations.cost_behaviour, .transition)
-                "contract": form or "activity", "contract_given": ct is not None,
-                "cost_behaviour": cb is not None,
-                "step_capacity": steps.capacity if steps is not None else np.nan,
-                "closure_lag": steps.closure_lag if steps is not None else np.nan,
-                "baseline_steps": (float(steps.baseline_steps) if steps.baseline_steps is not None else
-                                   float(math.ceil(s.baseline_activity / steps.capacity - 1e-9)))
-                if steps is not None else np.nan,
-                "covered_segments": tuple(ct.segments) if form == "capitation" and ct.segments is not None else None,
-            })
-            for y in years:
-                sy_rows.append({
-                    "service": s.name, "year": y, "unit_cost": cost[y], "capacity_min": cap_min[y],
-                    "capacity_max": np.inf if cap_max is None else cap_max[y],
-                    "non_pathway_activity": other[y], "running_cost": running[y], "team_cost": team_cost[y],
-                    "price": price[y], "block_value": block[y], "per_head": per_head[y],
-                    "variable_cost": variable[y], "step_cost": step_cost[y], "fixed_cost": fixed[y],
-                    "setup_cost": setup[y],
-                })
-        services = pd.DataFrame(srv_rows).set_index("service")
-        service_years = pd.DataFrame(sy_rows)
-        # the most activity a service could ever have in a year: its capacity, or what the whole
-        # budget would buy (a valid bound for the mixed-integer formulations)
-        bud = service_years["year"].map(budget)
-        by_budget = np.where(service_years["unit_cost"] > 0, bud / service_years["unit_cost"].where(
-            service_years["unit_cost"] > 0, 1.0), np.inf)
-        team_cap = (services["activity_per_team"] * services["max_teams"]).reindex(service_years["service"]).to_numpy()
-        service_years["activity_bound"] = np.minimum(np.minimum(service_years["capacity_max"].to_numpy(), by_budget),
-                                                     np.where(np.isnan(team_cap), np.inf, team_cap))
-
-        seg_names, seg_years, seg_pop = [], [], []
-        for seg in m.segments:
-            for y, v in expand_years(seg.population, all_years, base).items():
-                seg_names.append(seg.name)
-                seg_years.append(y)
-                seg_pop.append(v)
-        population = pd.Series(seg_pop, name="population", dtype=float,
-                               index=pd.MultiIndex.from_arrays([seg_names, seg_years], names=["segment", "year"]))
+        budget = _budget_series(m, holder_budgets, years, base)
+        services, service_years = _service_tables(m, years, base, holder_of, budget)
+        population = _population_series(m, all_years, base)
         all_segments = [seg.name for seg in m.segments]
-        # a capitation contract pays per head of the population it covers
-        cap_rows = services.index[services["contract"] == "capitation"]
-        service_years["capitation_value"] = 0.0
-        for name in cap_rows:
-            segs = services.at[name, "covered_segments"] or tuple(all_segments)
-            at = (service_years["service"] == name).to_numpy()
-            heads = [sum(population[(sg, y)] for sg in segs) for y in service_years.loc[at, "year"]]
-            service_years.loc[at, "capitation_value"] = service_years.loc[at, "per_head"].to_numpy() * np.asarray(heads)
-
-        graphs, node_rows, edge_rows, ps_rows, inc_rows = {}, [], [], [], []
-        for p in m.pathways:
-            segs = p.segments if p.segments is not None else all_segments
-            ps_rows += [{"pathway": p.name, "segment": s} for s in segs]
-            g = nx.DiGraph(name=p.name)
-            for n in p.nodes:
-                units = (n.units_per_patient if n.units_per_patient is not None else 1.0) if n.kind == "care" else 0.0
-                g.add_node(n.name, kind=n.kind, service=n.service, units_per_patient=units)
-                node_rows.append({"pathway": p.name, "node": n.name, "kind": n.kind,
-                                  "service": n.service if n.kind == "care" else None,
-                                  "units_per_patient": units})
-                if n.kind == "source":
-                    for s in segs:
-                        rate = n.incidence.get(s, 0.0) if isinstance(n.incidence, dict) else float(n.incidence or 0.0)
-                        inc_rows.append({"pathway": p.name, "node": n.name, "segment": s, "incidence": rate})
-            for e in p.edges:
-                lo, hi = edge_bounds(e.share)
-                g.add_edge(e.from_, e.to, share_min=lo, share_max=hi)
-                edge_rows.append({"pathway": p.name, "from": e.from_, "to": e.to,
-                                  "share_min": lo, "share_max": hi})
-            graphs[p.name] = nx.freeze(g)
-        nodes = pd.DataFrame(node_rows, columns=["pathway", "node", "kind", "service", "units_per_patient"])
-        edges = pd.DataFrame(edge_rows, columns=["pathway", "from", "to", "share_min", "share_max"])
-        pathway_segments = pd.DataFrame(ps_rows, columns=["pathway", "segment"])
-        incidence = pd.DataFrame(inc_rows, columns=["pathway", "node", "segment", "incidence"])
-
-        eff_rows, tgt_rows, curves = [], [], {}
+        _add_capitation_values(services, service_years, population, all_segments)
+        graphs, nodes, edges, pathway_segments, incidence = _pathway_tables(m, all_segments)
         seg_of = pathway_segments.groupby("pathway")["segment"].apply(list).to_dict()
-        for e in m.prevention_effects:
-            curves[e.name] = PreventionCurve(tuple(x for x, _ in e.response), tuple(y for _, y in e.response))
-            xs, ys = [x for x, _ in e.response], [y for _, y in e.response]
-            slopes = [(y1 - y0) / (x1 - x0) for x0, y0, x1, y1 in zip(xs, ys, xs[1:], ys[1:])]
-            concave = all(b <= a + 1e-12 for a, b in zip(slopes, slopes[1:]))
-            eff_rows.append({"effect": e.name, "service": e.service, "pathway": e.pathway, "lag": e.lag,
-                             "driver": e.driver, "floor": e.floor,
-                             "baseline_driver": 0.0, "baseline_reduction": 0.0,
-                             "exact": e.response_model == "exact" or not concave,
-                             "lasting": m.horizon.terminal_value is not None or not is_pulse(e)})
-            segs = e.segments if e.segments is not None else seg_of.get(e.pathway, [])
-            for src in e.sources:
-                for s in segs:
-                    tgt_rows.append({"effect": e.name, "pathway": e.pathway, "node": src, "segment": s})
-        effects = pd.DataFrame(eff_rows, columns=["effect", "service", "pathway", "lag", "driver", "floor",
-                                                  "baseline_driver", "baseline_reduction", "exact", "lasting"])
-        if len(effects):
-            # the baseline incidence already reflects base-year prevention activity: effects are
-            # measured against the response at the baseline level
-            bl = services.loc[effects["service"], "baseline_activity"].to_numpy()
-            cost0 = services.loc[effects["service"], "base_unit_cost"].to_numpy()
-            effects["baseline_driver"] = np.where(effects["driver"] == "spend", bl * cost0, bl)
-            effects["baseline_reduction"] = [curves[n](x) for n, x in zip(effects["effect"], effects["baseline_driver"])]
-        effect_targets = pd.DataFrame(tgt_rows, columns=["effect", "pathway", "node", "segment"])
+        effects, effect_targets, curves = _prevention_tables(m, services, seg_of)
         terminal_years = tuple(years[-1] + k for k in range(1, m.horizon.terminal_value.years + 1)) \
             if m.horizon.terminal_value is not None else ()
         effect_profiles, case_values = _lasting_tables(m, effects, nodes, edges, years, terminal_years, base)
-
-        term_rows = []
-        for o in m.outcomes:
-            for t in o.terms:
-                segs = t.segments if t.segments is not None else seg_of.get(t.pathway, [])
-                for s in segs:
-                    term_rows.append({
-                        "outcome": o.name, "pathway": t.pathway, "segment": s,
-                        "on": "node" if t.node is not None else "edge",
-                        "node": t.node, "from": t.edge[0] if t.edge else None,
-                        "to": t.edge[1] if t.edge else None, "weight": t.weight,
-                    })
-        outcome_terms = pd.DataFrame(term_rows, columns=["outcome", "pathway", "segment", "on", "node",
-                                                         "from", "to", "weight"])
-        outcomes = pd.DataFrame([{"outcome": o.name, "unit": o.unit, "direction": o.direction}
-                                 for o in m.outcomes], columns=["outcome", "unit", "direction"])
-
-        tgt = {}
-        for t in m.targets:
-            if t.year is not None:
-                ys = [t.year]
-            elif t.years == "all" or t.years is None:
-                ys = years
-            else:
-                ys = list(t.years)
-            for y in ys:
-                lo, hi = tgt.get((t.outcome, y), (-np.inf, np.inf))
-                if t.at_least is not None:
-                    lo = max(lo, t.at_least)
-                if t.at_most is not None:
-                    hi = min(hi, t.at_most)
-                tgt[(t.outcome, y)] = (lo, hi)
-        targets = pd.DataFrame([{"outcome": o, "year": y, "at_least": lo, "at_most": hi}
-                                for (o, y), (lo, hi) in tgt.items()],
-                               columns=["outcome", "year", "at_least", "at_most"])
-
+        outcome_terms, outcomes = _outcome_tables(m, seg_of)
+        targets = _target_table(m, years)
         segments = pd.DataFrame([{"segment": seg.name, "place": seg.place} for seg in m.segments],
                                 columns=["segment", "place"])
         spend_scopes, spend_limits, equity = _scope_tables(m, years, base, services, segments, population)
@@ -381,9 +217,10 @@ class Instance:
             _readonly(df)
         return cls(
             model=m, raw=MappingProxyType(dict(raw)), source=source,
-            overrides=MappingProxyType(dict(overrides or {})), base_year=base, years=tuple(years),
-            discount=discount, budget=budget, sectors=sectors, services=services,
-            service_years=service_years, population=population, graphs=MappingProxyType(graphs),
+            overrides=MappingProxyType(dict(overrides or {})), extra=MappingProxyType(dict(extra or {})),
+            base_year=base, years=tuple(years),
+            discount=_discount_series(m, years), budget=budget, sectors=tuple(s.name for s in m.sectors),
+            services=services, service_years=service_years, population=population, graphs=MappingProxyType(graphs),
             nodes=nodes, edges=edges, pathway_segments=pathway_segments, incidence=incidence,
             effects=effects, effect_targets=effect_targets, curves=MappingProxyType(curves),
             outcome_terms=outcome_terms, outcomes=outcomes, targets=targets, holders=holders,
@@ -454,10 +291,266 @@ class Instance:
         # raw's CSV tables were read when this instance was loaded; load_data copies what it changes
         inst = load_data(dict(self.raw), file=self.source, base_dir=base_dir, overrides=overrides,
                          csv_resolved=True)
-        object.__setattr__(inst, "overrides", MappingProxyType(merged))
         # keep what was recorded about how this instance was made (e.g. the scenarios applied)
-        object.__setattr__(inst, "extra", MappingProxyType({**dict(self.extra or {}), **dict(inst.extra or {})}))
-        return inst
+        return inst.with_record(overrides=merged, extra={**dict(self.extra or {}), **dict(inst.extra or {})})
+
+    def with_record(self, *, overrides: Mapping[str, Any] | None = None,
+                    extra: Mapping[str, Any] | None = None) -> "Instance":
+        """This instance with a new record of how it was made: ``overrides`` and/or ``extra``
+        replaced by read-only copies of the ones given (the others kept). A new object: the
+        tables are shared (they are read-only), this instance is left as it was. The one way to
+        change that record; never set fields on a built instance."""
+        changes: dict[str, Any] = {}
+        if overrides is not None:
+            changes["overrides"] = MappingProxyType(dict(overrides))
+        if extra is not None:
+            changes["extra"] = MappingProxyType(dict(extra))
+        return dataclasses.replace(self, **changes)
+
+
+# ---------------------------------------------------------------------- the builders of from_model
+def _discount_series(m: schema.InstanceFile, years: list[int]) -> pd.Series:
+    """The discount factor of each planning year: 1 / (1 + rate)^(year - base year)."""
+    base, r = m.horizon.base_year, m.horizon.discount_rate
+    discount = pd.Series({y: 1.0 / (1 + r) ** (y - base) for y in years}, name="discount_factor")
+    discount.index.name = "year"
+    return discount
+
+
+def _budget_series(m: schema.InstanceFile, holder_budgets: pd.DataFrame, years: list[int], base: int) -> pd.Series:
+    """The whole budget of each planning year: the holders' budgets summed, or the pooled budget."""
+    if m.budget.holders:
+        budget = holder_budgets.groupby("year")["budget"].sum().reindex(years).rename("budget")
+    else:
+        budget = pd.Series(expand_years(m.budget.pooled, years, base), name="budget")
+    budget.index.name = "year"
+    return budget
+
+
+def _service_tables(m: schema.InstanceFile, years: list[int], base: int, holder_of: Mapping[str, str],
+                    budget: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(services, service_years): one row per service (indexed by name) with its fixed facts, and
+    one row per service and planning year with its yearly figures and activity bound."""
+    services = pd.DataFrame([_service_row(s, years, base, holder_of) for s in m.services]).set_index("service")
+    service_years = pd.DataFrame([row for s in m.services for row in _service_year_rows(s, years, base)])
+    service_years["activity_bound"] = _activity_bound(services, service_years, budget)
+    return services, service_years
+
+
+def _service_row(s: schema.Service, years: list[int], base: int, holder_of: Mapping[str, str]) -> dict:
+    """A service's fixed facts: base-year spend, growth limits, opening, teams, holder and place,
+    cost behaviour and contract form (see formulations.cost_behaviour, .transition)."""
+    cost_base = expand_years(s.unit_cost, [base] + years, base)[base]
+    cb, ct = s.cost_behaviour, s.contract
+    steps = cb.steps if cb is not None else None
+    form = ct.form if ct is not None else None
+    return {
+        "service": s.name, "sector": s.sector, "unit": s.unit,
+        "baseline_activity": s.baseline_activity, "base_unit_cost": cost_base,
+        "base_spend": s.baseline_activity * cost_base,
+        "max_growth": np.nan if s.max_growth is None else s.max_growth,
+        "max_shrink": np.nan if s.max_shrink is None else s.max_shrink,
+        "opens": s.opening is not None,
+        "earliest_year": (s.opening.earliest_year or years[0]) if s.opening else np.nan,
+        "opening_cost": s.opening.opening_cost if s.opening else 0.0,
+        "minimum_scale": np.nan if s.minimum_scale is None else s.minimum_scale,
+        "activity_per_team": s.teams.activity_per_team if s.teams else np.nan,
+        "max_teams": np.nan if (s.teams is None or s.teams.max_teams is None) else s.teams.max_teams,
+        "holder": holder_of.get(s.name), "place": s.place,
+        # cost behaviour, contract form, transition (formulations.cost_behaviour, .transition)
+        "contract": form or "activity", "contract_given": ct is not None,
+        "cost_behaviour": cb is not None,
+        "step_capacity": steps.capacity if steps is not None else np.nan,
+        "closure_lag": steps.closure_lag if steps is not None else np.nan,
+        "baseline_steps": (float(steps.baseline_steps) if steps.baseline_steps is not None else
+                           float(math.ceil(s.baseline_activity / steps.capacity - 1e-9)))
+        if steps is not None else np.nan,
+        "covered_segments": tuple(ct.segments) if form == "capitation" and ct.segments is not None else None,
+    }
+
+
+def _service_year_rows(s: schema.Service, years: list[int], base: int) -> list[dict]:
+    """A service's figures for each planning year: unit cost, capacity, non-pathway demand, running
+    and team costs, contract price, block value and per-head rate, cost behaviour, set-up cost.
+    A figure the service does not have is 0 (running, team, set-up costs) or NaN."""
+    cost = expand_years(s.unit_cost, [base] + years, base)
+    cap_min = expand_years(s.capacity.min, years, base)
+    cap_max = expand_years(s.capacity.max, years, base) if s.capacity.max is not None else None
+    other = expand_years(s.non_pathway_activity, years, base)
+    running = expand_years(s.opening.running_cost, years, base) if s.opening else {y: 0.0 for y in years}
+    team_cost = expand_years(s.teams.cost_per_team, years, base) if s.teams else {y: 0.0 for y in years}
+    cb, ct, tr = s.cost_behaviour, s.contract, s.transition
+    steps = cb.steps if cb is not None else None
+    zero = {y: 0.0 for y in years}
+    nan = {y: np.nan for y in years}
+    variable = expand_years(cb.variable_cost, years, base) if cb is not None else nan
+    fixed = expand_years(cb.fixed_cost, years, base) if cb is not None else nan
+    step_cost = expand_years(steps.cost, years, base) if steps is not None else nan
+    form = ct.form if ct is not None else None
+    price = expand_years(ct.price, years, base) if form == "activity" and ct.price is not None else \
+        {y: cost[y] for y in years}
+    block = expand_years(ct.block_value, years, base) if form == "block" and ct.block_value is not None \
+        else {y: cost[y] * s.baseline_activity for y in years}
+    per_head = expand_years(ct.per_head, years, base) if form == "capitation" else nan
+    setup = expand_years(tr.setup_cost, years, base) if tr is not None else zero
+    return [{
+        "service": s.name, "year": y, "unit_cost": cost[y], "capacity_min": cap_min[y],
+        "capacity_max": np.inf if cap_max is None else cap_max[y],
+        "non_pathway_activity": other[y], "running_cost": running[y], "team_cost": team_cost[y],
+        "price": price[y], "block_value": block[y], "per_head": per_head[y],
+        "variable_cost": variable[y], "step_cost": step_cost[y], "fixed_cost": fixed[y],
+        "setup_cost": setup[y],
+    } for y in years]
+
+
+def _activity_bound(services: pd.DataFrame, service_years: pd.DataFrame, budget: pd.Series) -> np.ndarray:
+    """The most activity a service could ever have in a year: its capacity, what the whole budget
+    would buy, or what its teams could deliver, whichever is least (a valid bound for the
+    mixed-integer formulations)."""
+    bud = service_years["year"].map(budget)
+    by_budget = np.where(service_years["unit_cost"] > 0, bud / service_years["unit_cost"].where(
+        service_years["unit_cost"] > 0, 1.0), np.inf)
+    team_cap = (services["activity_per_team"] * services["max_teams"]).reindex(service_years["service"]).to_numpy()
+    return np.minimum(np.minimum(service_years["capacity_max"].to_numpy(), by_budget),
+                      np.where(np.isnan(team_cap), np.inf, team_cap))
+
+
+def _population_series(m: schema.InstanceFile, all_years: list[int], base: int) -> pd.Series:
+    """Each segment's population in the base year and every planning year, indexed by (segment, year)."""
+    seg_names, seg_years, seg_pop = [], [], []
+    for seg in m.segments:
+        for y, v in expand_years(seg.population, all_years, base).items():
+            seg_names.append(seg.name)
+            seg_years.append(y)
+            seg_pop.append(v)
+    return pd.Series(seg_pop, name="population", dtype=float,
+                     index=pd.MultiIndex.from_arrays([seg_names, seg_years], names=["segment", "year"]))
+
+
+def _add_capitation_values(services: pd.DataFrame, service_years: pd.DataFrame, population: pd.Series,
+                           all_segments: list[str]) -> None:
+    """Add service_years' ``capitation_value`` column (while the table is being built): a capitation
+    contract pays its per-head rate x the population of the segments it covers (all of them unless
+    it names some); 0 for every other contract."""
+    cap_rows = services.index[services["contract"] == "capitation"]
+    service_years["capitation_value"] = 0.0
+    for name in cap_rows:
+        segs = services.at[name, "covered_segments"] or tuple(all_segments)
+        at = (service_years["service"] == name).to_numpy()
+        heads = [sum(population[(sg, y)] for sg in segs) for y in service_years.loc[at, "year"]]
+        service_years.loc[at, "capitation_value"] = service_years.loc[at, "per_head"].to_numpy() * np.asarray(heads)
+
+
+def _pathway_tables(m: schema.InstanceFile, all_segments: list[str]):
+    """(graphs, nodes, edges, pathway_segments, incidence): each pathway as a frozen networkx graph
+    and as tidy tables — its nodes (care nodes' units per patient, 1 unless given), its edges' share
+    ranges, the segments it serves (all unless it names some) and each source's incidence per
+    segment (0 for a segment it does not name)."""
+    graphs, node_rows, edge_rows, ps_rows, inc_rows = {}, [], [], [], []
+    for p in m.pathways:
+        segs = p.segments if p.segments is not None else all_segments
+        ps_rows += [{"pathway": p.name, "segment": s} for s in segs]
+        g = nx.DiGraph(name=p.name)
+        for n in p.nodes:
+            units = (n.units_per_patient if n.units_per_patient is not None else 1.0) if n.kind == "care" else 0.0
+            g.add_node(n.name, kind=n.kind, service=n.service, units_per_patient=units)
+            node_rows.append({"pathway": p.name, "node": n.name, "kind": n.kind,
+                              "service": n.service if n.kind == "care" else None,
+                              "units_per_patient": units})
+            if n.kind == "source":
+                for s in segs:
+                    rate = n.incidence.get(s, 0.0) if isinstance(n.incidence, dict) else float(n.incidence or 0.0)
+                    inc_rows.append({"pathway": p.name, "node": n.name, "segment": s, "incidence": rate})
+        for e in p.edges:
+            lo, hi = edge_bounds(e.share)
+            g.add_edge(e.from_, e.to, share_min=lo, share_max=hi)
+            edge_rows.append({"pathway": p.name, "from": e.from_, "to": e.to,
+                              "share_min": lo, "share_max": hi})
+        graphs[p.name] = nx.freeze(g)
+    nodes = pd.DataFrame(node_rows, columns=["pathway", "node", "kind", "service", "units_per_patient"])
+    edges = pd.DataFrame(edge_rows, columns=["pathway", "from", "to", "share_min", "share_max"])
+    pathway_segments = pd.DataFrame(ps_rows, columns=["pathway", "segment"])
+    incidence = pd.DataFrame(inc_rows, columns=["pathway", "node", "segment", "incidence"])
+    return graphs, nodes, edges, pathway_segments, incidence
+
+
+def _prevention_tables(m: schema.InstanceFile, services: pd.DataFrame, seg_of: Mapping[str, list[str]]):
+    """(effects, effect_targets, curves): one row per prevention effect (its service, lag, driver,
+    floor, whether its curve must be modelled exactly — asked for, or not concave — and whether it
+    lasts beyond one year), the (source node, segment) pairs it reduces, and its response curve.
+    The baseline driver and reduction are the curve at the base-year activity: the baseline
+    incidence already reflects it."""
+    eff_rows, tgt_rows, curves = [], [], {}
+    for e in m.prevention_effects:
+        curves[e.name] = PreventionCurve(tuple(x for x, _ in e.response), tuple(y for _, y in e.response))
+        xs, ys = [x for x, _ in e.response], [y for _, y in e.response]
+        slopes = [(y1 - y0) / (x1 - x0) for x0, y0, x1, y1 in zip(xs, ys, xs[1:], ys[1:])]
+        concave = all(b <= a + 1e-12 for a, b in zip(slopes, slopes[1:]))
+        eff_rows.append({"effect": e.name, "service": e.service, "pathway": e.pathway, "lag": e.lag,
+                         "driver": e.driver, "floor": e.floor,
+                         "baseline_driver": 0.0, "baseline_reduction": 0.0,
+                         "exact": e.response_model == "exact" or not concave,
+                         "lasting": m.horizon.terminal_value is not None or not is_pulse(e)})
+        segs = e.segments if e.segments is not None else seg_of.get(e.pathway, [])
+        for src in e.sources:
+            for s in segs:
+                tgt_rows.append({"effect": e.name, "pathway": e.pathway, "node": src, "segment": s})
+    effects = pd.DataFrame(eff_rows, columns=["effect", "service", "pathway", "lag", "driver", "floor",
+                                              "baseline_driver", "baseline_reduction", "exact", "lasting"])
+    if len(effects):
+        # the baseline incidence already reflects base-year prevention activity: effects are
+        # measured against the response at the baseline level
+        bl = services.loc[effects["service"], "baseline_activity"].to_numpy()
+        cost0 = services.loc[effects["service"], "base_unit_cost"].to_numpy()
+        effects["baseline_driver"] = np.where(effects["driver"] == "spend", bl * cost0, bl)
+        effects["baseline_reduction"] = [curves[n](x) for n, x in zip(effects["effect"], effects["baseline_driver"])]
+    effect_targets = pd.DataFrame(tgt_rows, columns=["effect", "pathway", "node", "segment"])
+    return effects, effect_targets, curves
+
+
+def _outcome_tables(m: schema.InstanceFile, seg_of: Mapping[str, list[str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(outcome_terms, outcomes): each outcome's weighted terms on a node or an edge, one row per
+    segment the term counts (all its pathway's unless it names some), and each outcome's unit and
+    direction."""
+    term_rows = []
+    for o in m.outcomes:
+        for t in o.terms:
+            segs = t.segments if t.segments is not None else seg_of.get(t.pathway, [])
+            for s in segs:
+                term_rows.append({
+                    "outcome": o.name, "pathway": t.pathway, "segment": s,
+                    "on": "node" if t.node is not None else "edge",
+                    "node": t.node, "from": t.edge[0] if t.edge else None,
+                    "to": t.edge[1] if t.edge else None, "weight": t.weight,
+                })
+    outcome_terms = pd.DataFrame(term_rows, columns=["outcome", "pathway", "segment", "on", "node",
+                                                     "from", "to", "weight"])
+    outcomes = pd.DataFrame([{"outcome": o.name, "unit": o.unit, "direction": o.direction}
+                             for o in m.outcomes], columns=["outcome", "unit", "direction"])
+    return outcome_terms, outcomes
+
+
+def _target_table(m: schema.InstanceFile, years: list[int]) -> pd.DataFrame:
+    """(outcome, year, at_least, at_most): the targets in force each year (one year, the years
+    named, or all), several on the same outcome and year combined into the tightest bounds."""
+    tgt = {}
+    for t in m.targets:
+        if t.year is not None:
+            ys = [t.year]
+        elif t.years == "all" or t.years is None:
+            ys = years
+        else:
+            ys = list(t.years)
+        for y in ys:
+            lo, hi = tgt.get((t.outcome, y), (-np.inf, np.inf))
+            if t.at_least is not None:
+                lo = max(lo, t.at_least)
+            if t.at_most is not None:
+                hi = min(hi, t.at_most)
+            tgt[(t.outcome, y)] = (lo, hi)
+    return pd.DataFrame([{"outcome": o, "year": y, "at_least": lo, "at_most": hi}
+                         for (o, y), (lo, hi) in tgt.items()],
+                        columns=["outcome", "year", "at_least", "at_most"])
 
 
 # ---------------------------------------------------------------------- lasting effects, attribution

@@ -240,12 +240,51 @@ def _values(lp: LinearProgram, name: str, x: np.ndarray) -> pd.DataFrame:
 
 
 def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True) -> dict[str, pd.DataFrame]:
+    """Every result table of a solved plan, from the instance and the solution vector: each table
+    made by its own function below, in an order where each reads only those made before it."""
     x = raw.x
     years = list(inst.years)
-    # ---------------------------------------------------------------- allocation
     act = _values(lp, "activity", x).rename(columns={"value": "activity"})
-    sy = inst.service_years
-    alloc = act.merge(sy, on=["service", "year"]).merge(
+    alloc = _allocation_table(inst, lp, x, act)
+    flows, nodes = _flow_and_node_tables(inst, lp, x)
+    alloc = _with_pathway_activity(alloc, nodes)
+    cohorts, delivered = lasting_tables(inst, lp, x, act, inst.service_years) if len(inst.effect_profiles) \
+        else (None, {})
+    prevention = _prevention_table(inst, lp, x, act, delivered)
+    need = _need_table(inst, prevention)
+    shares = _sector_share_table(inst, alloc)
+    shift = _shift_table(inst, alloc, shares)
+    budget = _budget_table(inst, alloc)
+    outcomes = _outcome_table(inst, flows, nodes)
+
+    holders = holder_table(inst, alloc)
+    from .cash import cash_features, cash_tables
+
+    cash = cash_tables(inst, lp, x, alloc) if cash_features(inst) else {}
+    if len(cash.get("transition", ())):
+        _add_transition_costs(budget, cash["transition"], years)
+    extra = {}
+    if cohorts is not None:
+        extra["prevention_cohorts"] = cohorts
+        if inst.terminal_years:
+            extra["terminal_value"] = terminal_value_table(inst, lp, x, delivered)
+    return {**cash, **extra,
+        "allocation": alloc, "sector_shares": shares, "shift": shift, "budget": budget,
+        "outcomes": outcomes, "flows": flows, "nodes": nodes, "need": need, "prevention": prevention,
+        "holders": holders, "holder_spend": holder_sector_spend(inst, alloc),
+        "holder_transfers": holder_transfers(holders), **scope_tables(inst, lp, x, alloc, nodes),
+        "constraints": constraint_table(lp, raw),
+        **(roi_tables(alloc, static_tables_services(inst), budget, need, prevention, inst.effect_targets, flows,
+                      nodes, inst.outcome_terms, inst.outcomes) if returns else {}),
+    }
+
+
+def _allocation_table(inst, lp: LinearProgram, x: np.ndarray, act: pd.DataFrame) -> pd.DataFrame:
+    """Each service and year's activity with its yearly figures, the mixed-integer choices (open,
+    on, teams; a service that never opens is open throughout), the year a site opened, the fixed
+    spend (teams, running and opening costs) and the spend: the payment by contract form (or unit
+    cost x activity) plus the fixed spend."""
+    alloc = act.merge(inst.service_years, on=["service", "year"]).merge(
         inst.services[["sector", "unit", "opening_cost"]].reset_index(), on="service")
     # mixed-integer choices (0 where a service has none)
     for name, col, default in (("open", "open", 1.0), ("on", "on", 1.0), ("teams", "teams", 0.0)):
@@ -269,7 +308,13 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True)
         alloc["spend"] = contract_spend(inst, lp, x, alloc) + alloc["fixed_spend"]
     else:
         alloc["spend"] = alloc["unit_cost"] * alloc["activity"] + alloc["fixed_spend"]
-    # ---------------------------------------------------------------- flows and nodes
+    return alloc
+
+
+def _flow_and_node_tables(inst, lp: LinearProgram, x: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(flows, nodes): each edge's flow with its share of the tail node's outflow and its share
+    range; each node's inflow, outflow, patients (a source's outflow, else its inflow) and the
+    activity they use."""
     # placed by the flow variables' integer codes (formulations.variables.flow_table): on a large
     # model, grouping a million flows by their text keys costs more than building the model
     fb = lp.variables["flow"]
@@ -296,23 +341,33 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True)
     nodes["activity_used"] = nodes["patients"] * nodes["units_per_patient"]
     nodes = nodes[["pathway", "node", "kind", "service", "segment", "year", "inflow", "outflow", "patients",
                    "units_per_patient", "activity_used"]]
+    return flows, nodes
+
+
+def _with_pathway_activity(alloc: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
+    """The allocation table as written: with each service and year's pathway activity (what its
+    care nodes use), its columns in their published order, sorted by year then service."""
     use = nodes[nodes["kind"] == "care"].groupby(["service", "year"], as_index=False)["activity_used"].sum()
     alloc = alloc.merge(use.rename(columns={"activity_used": "pathway_activity"}), on=["service", "year"],
                         how="left").fillna({"pathway_activity": 0.0})
     alloc = alloc[["service", "sector", "year", "unit", "unit_cost", "activity", "spend", "pathway_activity",
                    "non_pathway_activity", "capacity_min", "capacity_max", "fixed_spend", "open", "opened",
                    "on", "teams", "team_cost", "running_cost", "opening_cost"]]
-    alloc = alloc.sort_values(["year", "service"], kind="stable").reset_index(drop=True)
+    return alloc.sort_values(["year", "service"], kind="stable").reset_index(drop=True)
 
-    # ---------------------------------------------------------------- prevention and need
+
+def _prevention_table(inst, lp: LinearProgram, x: np.ndarray, act: pd.DataFrame, delivered: dict) -> pd.DataFrame:
+    """One row per prevention effect and planning year: its driver (the service's activity or
+    spend ``lag`` years before, or the baseline before the horizon), the response curve there,
+    the plan's reduction and the net reduction over the baseline. A lasting effect's curve value
+    is what its cohorts deliver together that year (``delivered``)."""
     prev_rows = []
     red = _values(lp, "reduction", x).set_index(["effect", "year"])["value"] if "reduction" in lp.variables else None
     act_idx = act.set_index(["service", "year"])["activity"]
-    cost_idx = sy.set_index(["service", "year"])["unit_cost"]
-    cohorts, delivered = lasting_tables(inst, lp, x, act, sy) if len(inst.effect_profiles) else (None, {})
+    cost_idx = inst.service_years.set_index(["service", "year"])["unit_cost"]
     for e in inst.effects.itertuples(index=False):
         curve = inst.curves[e.effect]
-        for y in years:
+        for y in inst.years:
             dy = y - e.lag
             if getattr(e, "lasting", False):
                 # many cohorts act in year y: the curve value is what they deliver together
@@ -335,8 +390,14 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True)
                               "curve_value": curve(drv), "reduction": r,
                               "baseline_reduction": e.baseline_reduction,
                               "net_reduction": r - e.baseline_reduction, "floor": e.floor})
-    prevention = _df(prev_rows, ["effect", "service", "pathway", "year", "driver", "driver_year", "driver_value",
-                                 "curve_value", "reduction", "baseline_reduction", "net_reduction", "floor"])
+    return _df(prev_rows, ["effect", "service", "pathway", "year", "driver", "driver_year", "driver_value",
+                           "curve_value", "reduction", "baseline_reduction", "net_reduction", "floor"])
+
+
+def _need_table(inst, prevention: pd.DataFrame) -> pd.DataFrame:
+    """Each source, segment and year's need: incidence per head x population (the baseline need)
+    x (1 - the net reduction of the prevention effects aimed at it)."""
+    years = list(inst.years)
     need = inst.incidence.merge(pd.DataFrame({"year": years}), how="cross").merge(
         inst.population.rename("population").reset_index(), on=["segment", "year"])
     need["baseline_need"] = need["incidence"] * need["population"]
@@ -348,28 +409,37 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True)
         need["net_reduction"] = 0.0
     need["net_reduction"] = need["net_reduction"].fillna(0.0)
     need["need"] = need["baseline_need"] * (1 - need["net_reduction"])
-    need = need.rename(columns={"incidence": "incidence_per_head"})[
+    return need.rename(columns={"incidence": "incidence_per_head"})[
         ["pathway", "node", "segment", "year", "population", "incidence_per_head", "baseline_need",
          "net_reduction", "need"]]
 
-    # ---------------------------------------------------------------- sectors and shift
+
+def _sector_share_table(inst, alloc: pd.DataFrame) -> pd.DataFrame:
+    """Each sector's spend and share of the year's total, the base year (from base spend) first."""
     base = inst.base_sector_spend()
     sec_rows = [{"sector": s, "year": inst.base_year, "spend": float(base[s])} for s in inst.sectors]
     spend = alloc.groupby(["sector", "year"])["spend"].sum()
-    for y in years:
+    for y in inst.years:
         for s in inst.sectors:
             sec_rows.append({"sector": s, "year": y, "spend": float(spend.get((s, y), 0.0))})
     shares = _df(sec_rows, ["sector", "year", "spend"])
     tot = shares.groupby("year")["spend"].transform("sum")
     shares["share"] = np.where(tot > 0, shares["spend"] / tot.where(tot > 0, 1.0), 0.0)
     shares["is_base_year"] = shares["year"] == inst.base_year
+    return shares
 
+
+def _shift_table(inst, alloc: pd.DataFrame, shares: pd.DataFrame) -> pd.DataFrame:
+    """Each shift policy's trajectory year by year: required and achieved (a share of spend, or
+    the amount moved out of one sector and into the other: the lesser of the two), and whether met."""
+    base = inst.base_sector_spend()
+    spend = alloc.groupby(["sector", "year"])["spend"].sum()
     shift_rows = []
     for p in inst.model.shift_policies:
         if isinstance(p, schema.ShareShift):
             req = share_trajectory(inst, p).set_index("year")["required_share"]
             s0 = inst.base_share(p.sectors)
-            for y in years:
+            for y in inst.years:
                 achieved = float(shares[(shares["year"] == y) & shares["sector"].isin(p.sectors)]["share"].sum())
                 r = float(req[y]) if y in req.index else math.nan
                 shift_rows.append({"policy": p.name, "kind": "share", "year": y, "measure": "share of spend",
@@ -377,7 +447,7 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True)
                                    "met": bool(math.isnan(r) or achieved >= r - 1e-7)})
         else:
             req = trajectory(inst, p.amount, 0.0, p.trajectory).set_index("year")["required"]
-            for y in years:
+            for y in inst.years:
                 moved_out = float(base[p.from_sector] - spend.get((p.from_sector, y), 0.0))
                 moved_in = float(spend.get((p.to_sector, y), 0.0) - base[p.to_sector])
                 r = float(req[y]) if y in req.index else math.nan
@@ -386,17 +456,34 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True)
                                    "measure": f"moved {p.from_sector} -> {p.to_sector}",
                                    "base": 0.0, "required": r, "achieved": achieved,
                                    "met": bool(math.isnan(r) or achieved >= r - 1e-6 * max(1.0, abs(r)))})
-    shift = _df(shift_rows, ["policy", "kind", "year", "measure", "base", "required", "achieved", "met"])
+    return _df(shift_rows, ["policy", "kind", "year", "measure", "base", "required", "achieved", "met"])
 
-    # ---------------------------------------------------------------- budget and outcomes
+
+def _budget_table(inst, alloc: pd.DataFrame) -> pd.DataFrame:
+    """Each year's budget, spend, headroom, discount factor and discounted spend."""
+    years = list(inst.years)
     budget = pd.DataFrame({"year": years})
     budget["budget"] = inst.budget.reindex(years).to_numpy()
     budget["spend"] = alloc.groupby("year")["spend"].sum().reindex(years).to_numpy()
     budget["headroom"] = budget["budget"] - budget["spend"]
     budget["discount_factor"] = inst.discount.reindex(years).to_numpy()
     budget["discounted_spend"] = budget["spend"] * budget["discount_factor"]
+    return budget
 
-    outcomes = outcome_values(inst.outcome_terms, flows, nodes, inst.outcomes, years)
+
+def _add_transition_costs(budget: pd.DataFrame, transition: pd.DataFrame, years: list[int]) -> None:
+    """Add each year's transition set-up cost and what the fund paid of it to the budget table
+    (while it is being built), the headroom then net of what the fund does not meet."""
+    tr = transition.groupby("year")[["setup_cost", "fund_paid"]].sum().reindex(years, fill_value=0.0)
+    budget["transition_cost"] = tr["setup_cost"].to_numpy()
+    budget["fund_paid"] = tr["fund_paid"].to_numpy()
+    budget["headroom"] = budget["budget"] - budget["spend"] - budget["transition_cost"] + budget["fund_paid"]
+
+
+def _outcome_table(inst, flows: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
+    """Each outcome's value per year, recomputed from the flows, with its targets (blank where
+    there is none) and whether they are met (to a relative 1e-6)."""
+    outcomes = outcome_values(inst.outcome_terms, flows, nodes, inst.outcomes, list(inst.years))
     outcomes = outcomes.merge(inst.targets, on=["outcome", "year"], how="left")
     outcomes["met"] = [
         bool((np.isnan(lo) or v >= lo - 1e-6 * max(1, abs(lo))) and (np.isnan(hi) or v <= hi + 1e-6 * max(1, abs(hi))))
@@ -404,30 +491,7 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True)
                              outcomes["at_most"].astype(float).replace([np.inf], np.nan))]
     for col, inf in (("at_least", -np.inf), ("at_most", np.inf)):
         outcomes[col] = outcomes[col].astype(float).replace([inf], np.nan)
-
-    holders = holder_table(inst, alloc)
-    from .cash import cash_features, cash_tables
-
-    cash = cash_tables(inst, lp, x, alloc) if cash_features(inst) else {}
-    if len(cash.get("transition", ())):
-        tr = cash["transition"].groupby("year")[["setup_cost", "fund_paid"]].sum().reindex(years, fill_value=0.0)
-        budget["transition_cost"] = tr["setup_cost"].to_numpy()
-        budget["fund_paid"] = tr["fund_paid"].to_numpy()
-        budget["headroom"] = budget["budget"] - budget["spend"] - budget["transition_cost"] + budget["fund_paid"]
-    extra = {}
-    if cohorts is not None:
-        extra["prevention_cohorts"] = cohorts
-        if inst.terminal_years:
-            extra["terminal_value"] = terminal_value_table(inst, lp, x, delivered)
-    return {**cash, **extra,
-        "allocation": alloc, "sector_shares": shares, "shift": shift, "budget": budget,
-        "outcomes": outcomes, "flows": flows, "nodes": nodes, "need": need, "prevention": prevention,
-        "holders": holders, "holder_spend": holder_sector_spend(inst, alloc),
-        "holder_transfers": holder_transfers(holders), **scope_tables(inst, lp, x, alloc, nodes),
-        "constraints": constraint_table(lp, raw),
-        **(roi_tables(alloc, static_tables_services(inst), budget, need, prevention, inst.effect_targets, flows,
-                      nodes, inst.outcome_terms, inst.outcomes) if returns else {}),
-    }
+    return outcomes
 
 
 def static_tables_services(inst) -> pd.DataFrame:

@@ -124,7 +124,9 @@ class _NodeYears:
 
 @without_gc_pauses
 def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) -> Verification:
-    """Check a plan from its tables (as in :attr:`Result.tables` or re-read from CSV)."""
+    """Check a plan from its tables (as in :attr:`Result.tables` or re-read from CSV): each table
+    family in turn, in a fixed order (the order of the checks and of their violations is part of
+    the output)."""
     c = _Checker(tol)
     if "allocation" not in t:
         c.out.checks_run.append("no plan to verify")
@@ -132,9 +134,41 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     alloc = t["allocation"]
     years = sorted(alloc["year"].unique().tolist())
     base_year = int(summary["base_year"])
-    n_years = len(years)
+    _verify_spend_and_capacity(c, t, alloc, summary)
+    _verify_budget(c, t, alloc, summary)
+    _verify_tables_present(c, t, summary)
+    if _present(t, "holders"):
+        _verify_holders(c, t, alloc, t["holders"], t["budget"])
+    if len(t["flows"]):
+        _verify_flows(c, t, alloc)
+    _verify_growth_and_shrink(c, t, alloc)
+    if _present(t, "prevention"):
+        _verify_prevention(c, t, alloc, base_year)
+    sector_spend, totals = _verify_sector_shares(c, t, alloc, base_year)
+    if _present(t, "shift_policies"):
+        _verify_shift_policies(c, t["shift_policies"], sector_spend, totals, years, base_year)
+    if _present(t, "outcomes"):
+        _verify_outcomes(c, t, years)
+    if _present(t, "attributable_spend"):
+        _verify_groups(c, t, alloc, years)
+    if "programme_returns" in t:
+        _verify_returns(c, t, alloc, t["budget"])
+    terminal = 0.0
+    if "terminal_value" in summary or "terminal_value" in t:
+        terminal = _verify_terminal_value(c, t, summary, alloc, base_year)
+    _verify_costs_and_objective(c, t, summary, alloc, terminal)
+    return c.out
 
-    # spend and capacity --------------------------------------------------------------
+
+def _present(t: dict, name: str) -> bool:
+    """Whether the plan has the table ``name`` with at least one row."""
+    return t.get(name) is not None and len(t[name]) > 0
+
+
+def _verify_spend_and_capacity(c: _Checker, t: dict, alloc: pd.DataFrame, summary: dict) -> None:
+    """Spend = the payment by contract form (or unit cost x activity) plus the fixed extras (teams,
+    running and opening costs); the discrete choices; activity within its capacity (none before a
+    site opens)."""
     c.out.checks_run.append("spend")
     w = _where(alloc, ["service", "year"])
     fixed = np.zeros(len(alloc))
@@ -158,7 +192,10 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     c.leq("capacity min", alloc["capacity_min"] * is_open, alloc["activity"], w,
           "activity below minimum (a site not yet open has none)")
 
-    # budget ---------------------------------------------------------------------------
+
+def _verify_budget(c: _Checker, t: dict, alloc: pd.DataFrame, summary: dict) -> None:
+    """The budget table's spend is the allocation's; spend plus the transition costs the fund does
+    not meet stays within the pooled budget; then the cash-release family when the plan has one."""
     c.out.checks_run.append("budget")
     b = t["budget"]
     spend_by_year = alloc.groupby("year")["spend"].sum().reindex(b["year"]).to_numpy()
@@ -170,58 +207,66 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
             b["year"], fill_value=0.0).to_numpy()
     c.leq("pooled budget", spend_by_year + bears, b["budget"], _where(b, ["year"]),
           "spend (plus transition costs the fund does not meet) above budget")
+    cash = t.get("cash_release")
     if cash is not None and len(cash):
         _verify_cash(c, t, alloc, summary)
 
-    holders = t.get("holders")
+
+def _verify_tables_present(c: _Checker, t: dict, summary: dict) -> None:
+    """Every table the instance's rules call for is there and not empty (a missing table would
+    let its checks pass silently)."""
     counts = summary.get("rules") or {}
     for table, rule in (("holders", "holders"), ("spend_limits", "ring_fences"), ("spend_limits", "capitation"),
                         ("equity", "equity"), ("equity_summary", "equity"), ("attributable_spend", "places")):
         if counts.get(rule) and (t.get(table) is None or not len(t[table])):
             c.out.violations.append(Violation("tables present", table, float("nan"),
                                               f"the instance has {rule} but the {table} table is missing or empty"))
-    if holders is not None and len(holders):
-        _verify_holders(c, t, alloc, holders, b)
 
-    # flows ----------------------------------------------------------------------------
+
+def _verify_flows(c: _Checker, t: dict, alloc: pd.DataFrame) -> None:
+    """Patients conserved at every care node; patients leaving each source = need after
+    prevention; each edge's flow within its share of the node's outflow; activity covers the
+    pathway use plus the non-pathway demand."""
     flows, nodes, need = t["flows"], t["nodes"], t["need"]
-    if len(flows):
-        c.out.checks_run.append("flow conservation")
-        nk = _NodeYears(nodes)
-        flow = flows["flow"].to_numpy(dtype=float)
-        to_key, from_key = nk.key(flows, "to"), nk.key(flows, "from")
-        inflow = pd.Series(flow).groupby(to_key).sum()
-        outflow = pd.Series(flow).groupby(from_key).sum()
-        care = nodes[nodes["kind"] == "care"]
-        key = nk.key(care)
-        cin = inflow.reindex(key, fill_value=0.0).to_numpy()
-        cout = outflow.reindex(key, fill_value=0.0).to_numpy()
-        wc = _where(care, ["pathway", "node", "segment", "year"])
-        c.eq("flow conservation", cin, cout, wc, "in vs out")
-        c.eq("nodes table", care["patients"], cin, wc, "reported patients vs inflow")
+    c.out.checks_run.append("flow conservation")
+    nk = _NodeYears(nodes)
+    flow = flows["flow"].to_numpy(dtype=float)
+    to_key, from_key = nk.key(flows, "to"), nk.key(flows, "from")
+    inflow = pd.Series(flow).groupby(to_key).sum()
+    outflow = pd.Series(flow).groupby(from_key).sum()
+    care = nodes[nodes["kind"] == "care"]
+    key = nk.key(care)
+    cin = inflow.reindex(key, fill_value=0.0).to_numpy()
+    cout = outflow.reindex(key, fill_value=0.0).to_numpy()
+    wc = _where(care, ["pathway", "node", "segment", "year"])
+    c.eq("flow conservation", cin, cout, wc, "in vs out")
+    c.eq("nodes table", care["patients"], cin, wc, "reported patients vs inflow")
 
-        c.out.checks_run.append("source need")
-        nout = outflow.reindex(nk.key(need), fill_value=0.0).to_numpy()
-        wn = _where(need, ["pathway", "node", "segment", "year"])
-        c.eq("source need", nout, need["need"], wn, "patients leaving source vs need")
-        c.eq("need after prevention", need["need"],
-             need["incidence_per_head"] * need["population"] * (1 - need["net_reduction"]), wn,
-             "need vs incidence x population x (1 - reduction)")
+    c.out.checks_run.append("source need")
+    nout = outflow.reindex(nk.key(need), fill_value=0.0).to_numpy()
+    wn = _where(need, ["pathway", "node", "segment", "year"])
+    c.eq("source need", nout, need["need"], wn, "patients leaving source vs need")
+    c.eq("need after prevention", need["need"],
+         need["incidence_per_head"] * need["population"] * (1 - need["net_reduction"]), wn,
+         "need vs incidence x population x (1 - reduction)")
 
-        c.out.checks_run.append("edge shares")
-        ot = outflow.reindex(from_key, fill_value=0.0).to_numpy()
-        wf = _where(flows, ["pathway", "from", "to", "segment", "year"])
-        c.leq("edge share min", flows["share_min"] * ot, flows["flow"], wf, "flow below min share", scale=ot)
-        c.leq("edge share max", flows["flow"], flows["share_max"] * ot, wf, "flow above max share", scale=ot)
+    c.out.checks_run.append("edge shares")
+    ot = outflow.reindex(from_key, fill_value=0.0).to_numpy()
+    wf = _where(flows, ["pathway", "from", "to", "segment", "year"])
+    c.leq("edge share min", flows["share_min"] * ot, flows["flow"], wf, "flow below min share", scale=ot)
+    c.leq("edge share max", flows["flow"], flows["share_max"] * ot, wf, "flow above max share", scale=ot)
 
-        c.out.checks_run.append("activity covers flows")
-        care_use = care.assign(u=care["patients"] * care["units_per_patient"]).groupby(["service", "year"])["u"].sum()
-        akey = pd.MultiIndex.from_frame(alloc[["service", "year"]])
-        pathway_use = care_use.reindex(akey, fill_value=0.0).to_numpy()
-        c.leq("activity covers flows", pathway_use + alloc["non_pathway_activity"].to_numpy(), alloc["activity"], w,
-              "pathway use + non-pathway demand above activity")
+    c.out.checks_run.append("activity covers flows")
+    care_use = care.assign(u=care["patients"] * care["units_per_patient"]).groupby(["service", "year"])["u"].sum()
+    akey = pd.MultiIndex.from_frame(alloc[["service", "year"]])
+    pathway_use = care_use.reindex(akey, fill_value=0.0).to_numpy()
+    c.leq("activity covers flows", pathway_use + alloc["non_pathway_activity"].to_numpy(), alloc["activity"],
+          _where(alloc, ["service", "year"]), "pathway use + non-pathway demand above activity")
 
-    # stability --------------------------------------------------------------------------
+
+def _verify_growth_and_shrink(c: _Checker, t: dict, alloc: pd.DataFrame) -> None:
+    """Each service's activity within last year's (the baseline before the plan) x (1 + max growth)
+    and x (1 - max shrink); no growth limit the year a site opens."""
     services = t["services"].set_index("service")
     c.out.checks_run.append("growth and shrink limits")
     prev = alloc[["service", "year", "activity"]].assign(year=lambda d: d["year"] + 1).rename(
@@ -241,57 +286,86 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     c.leq("shrink limit", np.where(np.isnan(s), -np.inf, (1 - np.nan_to_num(s)) * st["prev"]), st["activity"], ws,
           "activity below last year's x (1 - max shrink)", scale=st["prev"])
 
-    # prevention -------------------------------------------------------------------------
-    prev_t = t.get("prevention")
-    if prev_t is not None and len(prev_t):
-        c.out.checks_run.append("prevention response")
-        curves = t["prevention_curves"].sort_values(["effect", "point"])
-        wp = _where(prev_t, ["effect", "year"])
-        # the driver: the service's activity (or spend) in the driver year, or its baseline before the horizon
-        lagged = prev_t[["service", "driver_year"]].rename(columns={"driver_year": "year"}).merge(
-            alloc[["service", "year", "activity", "unit_cost"]], on=["service", "year"], how="left")
-        svc = services.reindex(prev_t["service"])
-        spend_driver = (prev_t["driver"] == "spend").to_numpy()
-        decided = (prev_t["driver_year"] > base_year).to_numpy()
-        drv = np.where(decided, lagged["activity"].to_numpy() * np.where(spend_driver, lagged["unit_cost"], 1.0),
-                       svc["baseline_activity"].to_numpy() * np.where(spend_driver, svc["base_unit_cost"], 1.0))
-        c.eq("prevention driver", np.where(decided, prev_t["driver_value"], np.nan), drv, wp,
-             "driver vs lagged activity/spend")
-        g_val = np.empty(len(prev_t))
-        rows_of = prev_t.groupby("effect", sort=False).indices
-        for effect, cv in curves.groupby("effect", sort=False):
-            if effect in rows_of:
-                i = rows_of[effect]
-                g_val[i] = np.interp(drv[i], cv["x"].to_numpy(), cv["reduction"].to_numpy())
-        profiles = t.get("prevention_profiles")
-        if profiles is not None and len(profiles):
-            # lasting effects: the curve value of a year is what the planning cohorts deliver together
-            delivered, _ = _verify_cohorts(c, t, alloc, services, base_year)
-            lasting = prev_t["effect"].isin(set(profiles["effect"])).to_numpy()
-            got = delivered.reindex(pd.MultiIndex.from_frame(prev_t[["effect", "year"]])).to_numpy()
-            g_val = np.where(lasting, np.where(np.isnan(got), prev_t["baseline_reduction"], got), g_val)
-        curve_at = g_val
-        c.leq("prevention response", prev_t["reduction"], g_val, wp, "reduction above the response curve")
-        c.eq("net reduction", prev_t["net_reduction"], prev_t["reduction"] - prev_t["baseline_reduction"], wp,
-             "net reduction")
-        c.out.checks_run.append("incidence floor")
-        full = prev_t[["effect", "year", "net_reduction", "floor", "baseline_reduction"]].assign(
-            curve_net=np.asarray(curve_at) - prev_t["baseline_reduction"].to_numpy())
-        tg = t["prevention_targets"].merge(full, on="effect")
-        agg = tg.groupby(["pathway", "node", "segment", "year"]).agg(
-            net=("net_reduction", "sum"), curve_net=("curve_net", "sum"), floor=("floor", "max"))
-        where = _where(agg.index.to_frame(index=False), ["pathway", "node", "segment", "year"])
-        cap = 1 - agg["floor"].to_numpy()
-        c.leq("incidence floor", agg["net"], cap, where, "incidence below floor")
-        # the effect a plan may count on is the curve's, cut only by the floor: less would mean the
-        # plan relies on more need than its prevention implies (the LP relaxation of the curve is
-        # not exact for this instance: it rewards more patients)
-        c.eq("prevention effect realised", agg["net"], np.minimum(agg["curve_net"].to_numpy(), cap), where,
-             "net reduction vs min(response curve, floor)")
-        nk = need.set_index(["pathway", "node", "segment", "year"])["net_reduction"].reindex(agg.index).to_numpy()
-        c.eq("need reduction", nk, agg["net"], where, "need table reduction vs prevention table")
 
-    # sector shares and shift policies -----------------------------------------------------
+def _verify_prevention(c: _Checker, t: dict, alloc: pd.DataFrame, base_year: int) -> None:
+    """Each prevention effect's driver is the service's lagged activity (or spend); its reduction
+    stays under the response curve (or what the lasting cohorts deliver); the net reduction
+    respects the incidence floor, equals min(curve, floor) and is the need table's."""
+    prev_t = t["prevention"]
+    services = t["services"].set_index("service")
+    c.out.checks_run.append("prevention response")
+    wp = _where(prev_t, ["effect", "year"])
+    drv = _prevention_driver(c, prev_t, alloc, services, base_year, wp)
+    curve_at = _prevention_curve_at(c, t, prev_t, alloc, services, base_year, drv)
+    c.leq("prevention response", prev_t["reduction"], curve_at, wp, "reduction above the response curve")
+    c.eq("net reduction", prev_t["net_reduction"], prev_t["reduction"] - prev_t["baseline_reduction"], wp,
+         "net reduction")
+    _verify_incidence_floor(c, t, prev_t, curve_at)
+
+
+def _prevention_driver(c: _Checker, prev_t: pd.DataFrame, alloc: pd.DataFrame, services: pd.DataFrame,
+                       base_year: int, wp) -> np.ndarray:
+    """The driver of each prevention row, recomputed: the service's activity (or spend) in the
+    driver year, or its baseline before the horizon; checked against the reported driver value."""
+    lagged = prev_t[["service", "driver_year"]].rename(columns={"driver_year": "year"}).merge(
+        alloc[["service", "year", "activity", "unit_cost"]], on=["service", "year"], how="left")
+    svc = services.reindex(prev_t["service"])
+    spend_driver = (prev_t["driver"] == "spend").to_numpy()
+    decided = (prev_t["driver_year"] > base_year).to_numpy()
+    drv = np.where(decided, lagged["activity"].to_numpy() * np.where(spend_driver, lagged["unit_cost"], 1.0),
+                   svc["baseline_activity"].to_numpy() * np.where(spend_driver, svc["base_unit_cost"], 1.0))
+    c.eq("prevention driver", np.where(decided, prev_t["driver_value"], np.nan), drv, wp,
+         "driver vs lagged activity/spend")
+    return drv
+
+
+def _prevention_curve_at(c: _Checker, t: dict, prev_t: pd.DataFrame, alloc: pd.DataFrame,
+                         services: pd.DataFrame, base_year: int, drv: np.ndarray) -> np.ndarray:
+    """The response curve's value at each row's driver; for lasting effects, what the planning
+    cohorts deliver together that year (checked by :func:`_verify_cohorts`)."""
+    curves = t["prevention_curves"].sort_values(["effect", "point"])
+    g_val = np.empty(len(prev_t))
+    rows_of = prev_t.groupby("effect", sort=False).indices
+    for effect, cv in curves.groupby("effect", sort=False):
+        if effect in rows_of:
+            i = rows_of[effect]
+            g_val[i] = np.interp(drv[i], cv["x"].to_numpy(), cv["reduction"].to_numpy())
+    profiles = t.get("prevention_profiles")
+    if profiles is not None and len(profiles):
+        # lasting effects: the curve value of a year is what the planning cohorts deliver together
+        delivered, _ = _verify_cohorts(c, t, alloc, services, base_year)
+        lasting = prev_t["effect"].isin(set(profiles["effect"])).to_numpy()
+        got = delivered.reindex(pd.MultiIndex.from_frame(prev_t[["effect", "year"]])).to_numpy()
+        g_val = np.where(lasting, np.where(np.isnan(got), prev_t["baseline_reduction"], got), g_val)
+    return g_val
+
+
+def _verify_incidence_floor(c: _Checker, t: dict, prev_t: pd.DataFrame, curve_at: np.ndarray) -> None:
+    """Per target node and year: the net reduction of its effects stays above the incidence floor,
+    equals min(response curve, floor), and is the need table's reduction."""
+    c.out.checks_run.append("incidence floor")
+    full = prev_t[["effect", "year", "net_reduction", "floor", "baseline_reduction"]].assign(
+        curve_net=np.asarray(curve_at) - prev_t["baseline_reduction"].to_numpy())
+    tg = t["prevention_targets"].merge(full, on="effect")
+    agg = tg.groupby(["pathway", "node", "segment", "year"]).agg(
+        net=("net_reduction", "sum"), curve_net=("curve_net", "sum"), floor=("floor", "max"))
+    where = _where(agg.index.to_frame(index=False), ["pathway", "node", "segment", "year"])
+    cap = 1 - agg["floor"].to_numpy()
+    c.leq("incidence floor", agg["net"], cap, where, "incidence below floor")
+    # the effect a plan may count on is the curve's, cut only by the floor: less would mean the
+    # plan relies on more need than its prevention implies (the LP relaxation of the curve is
+    # not exact for this instance: it rewards more patients)
+    c.eq("prevention effect realised", agg["net"], np.minimum(agg["curve_net"].to_numpy(), cap), where,
+         "net reduction vs min(response curve, floor)")
+    nk = t["need"].set_index(["pathway", "node", "segment", "year"])["net_reduction"].reindex(agg.index).to_numpy()
+    c.eq("need reduction", nk, agg["net"], where, "need table reduction vs prevention table")
+
+
+def _verify_sector_shares(c: _Checker, t: dict, alloc: pd.DataFrame, base_year: int) -> tuple[pd.Series, pd.Series]:
+    """Each sector's spend and share of the year's total, recomputed from the allocation (the base
+    year from the services' base spend). Returns the spend by (sector, year) and the yearly totals,
+    which the shift policies are checked against."""
+    services = t["services"].set_index("service")
     c.out.checks_run.append("sector shares")
     shares = t["sector_shares"]
     sp = pd.concat([
@@ -306,53 +380,57 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     tot = totals.reindex(shares["year"]).to_numpy(dtype=float)
     expected_share = np.divide(sh_spend, tot, out=np.zeros_like(sh_spend), where=tot > 0)
     c.eq("sector share", shares["share"], expected_share, ws2, "share")
-    pol = t.get("shift_policies")
-    if pol is not None and len(pol):
-        c.out.checks_run.append("shift policies")
-        for p in pol.itertuples(index=False):
-            for k, y in enumerate(years, start=1):
-                if p.trajectory == "final_year" and y != years[-1]:
-                    continue
-                frac = (y - base_year) / n_years
-                if p.kind == "share":
-                    group = str(p.sectors).split("+")
-                    base_share = spk.loc[[(g_, base_year) for g_ in group if (g_, base_year) in spk.index]].sum() / totals[base_year]
-                    req = base_share + float(p.increase_pp) / 100 * frac
-                    got = sum(spk.get((g_, y), 0.0) for g_ in group) / totals[y]
-                    c.leq("shift share", [req], [got], [f"{p.policy}, {y}"], "share below trajectory")
-                else:
-                    req = float(p.amount) * frac
-                    out_ = spk.get((p.from_sector, base_year), 0.0) - spk.get((p.from_sector, y), 0.0)
-                    in_ = spk.get((p.to_sector, y), 0.0) - spk.get((p.to_sector, base_year), 0.0)
-                    c.leq("shift transfer out", [req], [out_], [f"{p.policy}, {y}"], "moved out of sector")
-                    c.leq("shift transfer in", [req], [in_], [f"{p.policy}, {y}"], "moved into sector")
+    return spk, totals
 
-    # outcomes -------------------------------------------------------------------------------
-    oc = t.get("outcomes")
-    if oc is not None and len(oc):
-        from .results import outcome_values
 
-        c.out.checks_run.append("outcomes")
-        defs = oc[["outcome", "unit", "direction"]].drop_duplicates("outcome")
-        terms = t["outcome_terms"]
-        recomputed = outcome_values(terms, flows, nodes, defs, years).set_index(["outcome", "year"])["value"]
-        vals = recomputed.reindex(pd.MultiIndex.from_frame(oc[["outcome", "year"]])).to_numpy()
-        wo = _where(oc, ["outcome", "year"])
-        c.eq("outcome value", oc["value"], vals, wo, "reported vs recomputed from flows")
-        c.out.checks_run.append("targets")
-        c.leq("target at most", vals, oc["at_most"].fillna(np.inf), wo, "outcome above target")
-        c.leq("target at least", oc["at_least"].fillna(-np.inf), vals, wo, "outcome below target")
+def _verify_shift_policies(c: _Checker, pol: pd.DataFrame, spk: pd.Series, totals: pd.Series,
+                           years: list[int], base_year: int) -> None:
+    """Each shift policy's trajectory, year by year (or the final year only): a share policy's
+    sector group reaches its base share plus the increase so far; a transfer policy moves at least
+    the amount so far out of one sector and into the other."""
+    n_years = len(years)
+    c.out.checks_run.append("shift policies")
+    for p in pol.itertuples(index=False):
+        for k, y in enumerate(years, start=1):
+            if p.trajectory == "final_year" and y != years[-1]:
+                continue
+            frac = (y - base_year) / n_years
+            if p.kind == "share":
+                group = str(p.sectors).split("+")
+                base_share = spk.loc[[(g_, base_year) for g_ in group if (g_, base_year) in spk.index]].sum() / totals[base_year]
+                req = base_share + float(p.increase_pp) / 100 * frac
+                got = sum(spk.get((g_, y), 0.0) for g_ in group) / totals[y]
+                c.leq("shift share", [req], [got], [f"{p.policy}, {y}"], "share below trajectory")
+            else:
+                req = float(p.amount) * frac
+                out_ = spk.get((p.from_sector, base_year), 0.0) - spk.get((p.from_sector, y), 0.0)
+                in_ = spk.get((p.to_sector, y), 0.0) - spk.get((p.to_sector, base_year), 0.0)
+                c.leq("shift transfer out", [req], [out_], [f"{p.policy}, {y}"], "moved out of sector")
+                c.leq("shift transfer in", [req], [in_], [f"{p.policy}, {y}"], "moved into sector")
 
-    if "attributable_spend" in t and len(t["attributable_spend"]):
-        _verify_groups(c, t, alloc, years)
 
-    if "programme_returns" in t:
-        _verify_returns(c, t, alloc, b)
-    terminal = 0.0
-    if "terminal_value" in summary or "terminal_value" in t:
-        terminal = _verify_terminal_value(c, t, summary, alloc, base_year)
+def _verify_outcomes(c: _Checker, t: dict, years: list[int]) -> None:
+    """Each outcome's value recomputed from the flows and its terms, and within its targets."""
+    from .results import outcome_values
 
-    # costs and objective ------------------------------------------------------------------------
+    oc = t["outcomes"]
+    c.out.checks_run.append("outcomes")
+    defs = oc[["outcome", "unit", "direction"]].drop_duplicates("outcome")
+    terms = t["outcome_terms"]
+    recomputed = outcome_values(terms, t["flows"], t["nodes"], defs, years).set_index(["outcome", "year"])["value"]
+    vals = recomputed.reindex(pd.MultiIndex.from_frame(oc[["outcome", "year"]])).to_numpy()
+    wo = _where(oc, ["outcome", "year"])
+    c.eq("outcome value", oc["value"], vals, wo, "reported vs recomputed from flows")
+    c.out.checks_run.append("targets")
+    c.leq("target at most", vals, oc["at_most"].fillna(np.inf), wo, "outcome above target")
+    c.leq("target at least", oc["at_least"].fillna(-np.inf), vals, wo, "outcome below target")
+
+
+def _verify_costs_and_objective(c: _Checker, t: dict, summary: dict, alloc: pd.DataFrame, terminal: float) -> None:
+    """The discount factors; the total and discounted cost (with one-off set-up costs, whoever pays
+    them); the objective: discounted cost less the terminal value, or the weighted outcomes."""
+    b, tr, oc = t["budget"], t.get("transition"), t.get("outcomes")
+    base_year = int(summary["base_year"])
     c.out.checks_run.append("costs and objective")
     disc = b.set_index("year")["discount_factor"]
     r = float(summary.get("discount_rate", 0.0))
@@ -367,7 +445,7 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     c.eq("discounted cost", [summary.get("discounted_cost", np.nan)], [discounted], ["summary"],
          "discounted cost vs allocation")
     if summary.get("objective") is None:
-        return c.out
+        return
     if summary.get("objective_mode", "min_cost") == "min_cost":
         c.eq("objective", [summary["objective"]], [discounted - terminal], ["summary"],
              "objective vs discounted cost (less the terminal value)")
@@ -375,7 +453,6 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
         w = t["objective_weights"].merge(oc[["outcome", "year", "value"]], on=["outcome", "year"])
         c.eq("objective", [summary["objective"]], [float((w["weight"] * w["value"]).sum())], ["summary"],
              "objective vs weighted outcomes")
-    return c.out
 
 
 def _contract_payments(cash: pd.DataFrame, alloc: pd.DataFrame) -> np.ndarray:
