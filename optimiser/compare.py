@@ -27,7 +27,6 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -225,7 +224,7 @@ def build_runs(items, scenarios=None, *, overrides: Mapping[str, Any] | list[str
                     extra = dict(bases[-1].extra or {})
                     extra["scenario_definitions"] = scenario_mod.definitions(item)
                     extra["scenarios"] = scenario_mod.applied(item)
-                    object.__setattr__(bases[-1], "extra", MappingProxyType(extra))
+                    bases[-1] = bases[-1].with_record(extra=extra)
             else:
                 bases.append(load(item, overrides=overrides))
         except InstanceError as exc:

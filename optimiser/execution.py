@@ -614,15 +614,11 @@ def instance_payload(inst) -> dict[str, Any]:
 def rebuild(payload: Mapping[str, Any]):
     """The instance of :func:`instance_payload` (validated again, as every variant is)."""
     import copy
-    from types import MappingProxyType
 
     from .loading import load_data
 
     inst = load_data(copy.deepcopy(payload["raw"]), file=payload["source"])
-    object.__setattr__(inst, "overrides", MappingProxyType(dict(payload["overrides"])))
-    if payload.get("extra"):
-        object.__setattr__(inst, "extra", MappingProxyType(dict(payload["extra"])))
-    return inst
+    return inst.with_record(overrides=payload["overrides"], extra=payload.get("extra") or None)
 
 
 def portable(result):

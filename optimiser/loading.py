@@ -1019,9 +1019,8 @@ def _load_data(data, file, base_dir, overrides, scenarios, csv_resolved):
         problems = [b for b in (_blame(p, file, tables, origins) for p in problems) if b is not None]
         raise InstanceError(sorted(set(problems), key=problems.index))
     inst = Instance.from_model(model, raw=data, source=file, overrides=dict(overrides or {}))
-    scenario_mod.record(inst, selection, dict(overrides or {}), defined)
-    record_uncertainty(inst, uncertain)
-    return inst
+    inst = scenario_mod.record(inst, selection, dict(overrides or {}), defined)
+    return record_uncertainty(inst, uncertain)
 
 
 @without_gc_pauses

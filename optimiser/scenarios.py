@@ -201,7 +201,6 @@ def apply(instance, names: list[str] | tuple[str, ...]):
     scenarios setting one field is an error, as when loading."""
     import copy
     from pathlib import Path
-    from types import MappingProxyType
 
     from .loading import load_data
 
@@ -221,18 +220,14 @@ def apply(instance, names: list[str] | tuple[str, ...]):
                      overrides={**fresh, **set_overrides})
     extra.update(scenarios=tuple(selection.names), scenario_overrides=dict(selection.overrides),
                  set_overrides=set_overrides, scenario_definitions=defined)
-    object.__setattr__(inst, "extra", MappingProxyType(extra))
-    object.__setattr__(inst, "overrides", MappingProxyType({**selection.overrides, **set_overrides}))
-    return inst
+    return inst.with_record(extra=extra, overrides={**selection.overrides, **set_overrides})
 
 
 def record(instance, selection: Selection, set_overrides: Mapping[str, Any],
-           defined: Mapping[str, Scenario]) -> None:
-    """Note on a freshly built instance which scenarios and overrides made it."""
-    from types import MappingProxyType
-
+           defined: Mapping[str, Scenario]):
+    """A freshly built instance with a note of which scenarios and overrides made it (a new
+    instance: the one given is left as it was)."""
     extra = dict(instance.extra or {})
     extra.update(scenarios=tuple(selection.names), scenario_overrides=dict(selection.overrides),
                  set_overrides=dict(set_overrides), scenario_definitions=dict(defined))
-    object.__setattr__(instance, "extra", MappingProxyType(extra))
-    object.__setattr__(instance, "overrides", MappingProxyType({**selection.overrides, **dict(set_overrides)}))
+    return instance.with_record(extra=extra, overrides={**selection.overrides, **dict(set_overrides)})

@@ -288,7 +288,7 @@ def as_instance(instance, overrides=None, scenarios=None):
         if instance is not original:
             from .uncertainty import carry
 
-            carry(original, instance)
+            instance = carry(original, instance)
         return instance
     return load(instance, overrides=overrides, scenarios=scenarios)
 

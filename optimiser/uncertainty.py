@@ -248,26 +248,27 @@ def check_paths(distributions: Mapping[str, Distribution], data: Any, file: str)
     return problems
 
 
-def record(instance, distributions: Mapping[str, Distribution]) -> None:
-    """Keep the distributions on a freshly built instance (``instance.extra["uncertainty"]``)."""
+def record(instance, distributions: Mapping[str, Distribution]):
+    """The instance with its distributions kept (``instance.extra["uncertainty"]``); a new
+    instance, the one given left as it was."""
     from types import MappingProxyType
 
     extra = dict(instance.extra or {})
     extra[SECTION] = MappingProxyType(dict(distributions))
-    object.__setattr__(instance, "extra", MappingProxyType(extra))
+    return instance.with_record(extra=extra)
 
 
-def carry(original, variant) -> None:
+def carry(original, variant):
     """Give ``variant`` (made from ``original`` by overrides or scenarios, which rebuild the
     instance from its raw mapping, where the section no longer is) ``original``'s distributions,
     their paths checked again."""
     dists = instance_distributions(original)
     if not dists or instance_distributions(variant):
-        return
+        return variant
     problems = check_paths(dists, dict(variant.raw), variant.source)
     if problems:
         raise InstanceError(problems)
-    record(variant, dists)
+    return record(variant, dists)
 
 
 def instance_distributions(instance) -> dict[str, Distribution]:
