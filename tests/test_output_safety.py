@@ -527,22 +527,25 @@ def test_a_real_ctrl_c_while_the_first_point_solves_keeps_it(work, monkeypatch):
 
     orig = S.Session._run
     first = {"slow": True}
+    timers = []
 
     def slow_run(self, variant):
         if first.pop("slow", False):
+            # the Ctrl-C is sent once the first solve has started, however long loading took
+            timers.append(threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)))
+            timers[-1].start()
             time.sleep(1.5)
         return orig(self, variant)
 
     monkeypatch.setattr(S.Session, "_run", slow_run)
-    timer = threading.Timer(0.7, lambda: os.kill(os.getpid(), signal.SIGINT))
     ck = work / "ck.jsonl"
-    timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             optimiser.sweep("plan.yaml", vary={"targets[0].at_most": [150, 140, 130]}, checkpoint=ck,
                             explain=False)
     finally:
-        timer.cancel()
+        for t in timers:
+            t.cancel()
     lines = [json.loads(line) for line in ck.read_text().splitlines()]
     assert [x.get("key") for x in lines[1:]] == ['{"targets[0].at_most":150}']
     assert lines[1]["record"]["objective"] == pytest.approx(184000)
