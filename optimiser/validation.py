@@ -97,7 +97,8 @@ def _check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Probl
                    sections["pathways"])
     if known["_terminal_value"]:
         _check_case_values(report, sections["prevention_effects"], sections["pathways"], raw, known)
-    _check_shift(report, sections["shift_policies"], raw, known, sections["services"])
+    _check_shift(report, sections["shift_policies"], raw, known, sections["services"], sections["segments"],
+                 horizon.base_year if horizon is not None else None)
     _check_outcomes(report, sections["outcomes"], raw, known, graphs)
     _check_targets(report, sections["targets"], raw, known, years)
     _check_objective(report, getattr(m, "objective", None), known)
@@ -445,7 +446,21 @@ def _check_attribution(report, services, raw, known, years, segments) -> None:
                        f"no population in {empty}")
 
 
-def _check_shift(report, policies, raw, known, services) -> None:
+def _base_spend(service: schema.Service, base_year: int | None, segments) -> float:
+    """The service's base-year spend as the instance will measure it (a contract's baseline
+    payment, :func:`optimiser.instance.base_year_spend`); baseline x base-year unit cost where the
+    contract's values are themselves invalid (reported elsewhere)."""
+    from .instance import base_year_spend
+
+    if base_year is not None and service.contract is not None:
+        try:
+            return base_year_spend(service, base_year, {seg.name: seg.population for seg in segments})
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass
+    return service.baseline_activity * _base_cost(service)
+
+
+def _check_shift(report, policies, raw, known, services, segments=(), base_year=None) -> None:
     from formulations.shift_policy import required_share
 
     for i, pol in enumerate(policies):
@@ -456,9 +471,10 @@ def _check_shift(report, policies, raw, known, services) -> None:
                     report(f"{at}.sectors", f"sectors defined under 'sectors' {sorted(known['sectors'])}", repr(sec))
             if not (-100 <= pol.increase_pp <= 100):
                 report(f"{at}.increase_pp", "percentage points between -100 and 100", repr(pol.increase_pp))
-            base_total = sum(s.baseline_activity * _base_cost(s) for s in services)
+            base_total = sum(_base_spend(s, base_year, segments) for s in services)
             if base_total > 0 and all(sec in known["sectors"] for sec in pol.sectors):
-                share0 = sum(s.baseline_activity * _base_cost(s) for s in services if s.sector in pol.sectors) / base_total
+                share0 = sum(_base_spend(s, base_year, segments) for s in services
+                             if s.sector in pol.sectors) / base_total
                 final = required_share(share0, pol.increase_pp)
                 if not (0 <= final <= 1):
                     report(f"{at}.increase_pp", "a final share between 0% and 100%",

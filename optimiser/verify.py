@@ -346,6 +346,8 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     if "attributable_spend" in t and len(t["attributable_spend"]):
         _verify_groups(c, t, alloc, years)
 
+    from .verify_independent import check_capitation, check_profiles
+    check_capitation(c, t), check_profiles(c, t)
     if "programme_returns" in t:
         _verify_returns(c, t, alloc, b)
     terminal = 0.0
@@ -616,7 +618,7 @@ def _verify_terminal_value(c: _Checker, t: dict, summary: dict, alloc: pd.DataFr
          "need x net reduction")
     computed = (tv["value_rule"] != "given").to_numpy()
     if computed.any():
-        from .instance import pathway_case_costs
+        from .verify_independent import case_costs
 
         flows, nodes = t["flows"], t["nodes"]
         valued = set(tv.loc[computed, "pathway"])
@@ -625,7 +627,7 @@ def _verify_terminal_value(c: _Checker, t: dict, summary: dict, alloc: pd.DataFr
         nd = nodes[(nodes["year"] == final) & nodes["pathway"].isin(valued)].drop_duplicates(["pathway", "node"])[
             ["pathway", "node", "kind", "service", "units_per_patient"]]
         cost = alloc[alloc["year"] == final].set_index("service")["unit_cost"].to_dict()
-        v = pathway_case_costs(nd, edges, cost).set_index(["pathway", "node"])["value_per_case"]
+        v = case_costs(nd, edges, cost)
         expect = v.reindex(pd.MultiIndex.from_frame(tv[["pathway", "node"]])).to_numpy()
         c.eq("value per case", np.where(computed, tv["value_per_case"], np.nan), expect, w,
              "pathway care cost per case at final-year unit costs")
@@ -740,20 +742,17 @@ def _verify_groups(c: _Checker, t: dict, alloc: pd.DataFrame, years: list[int]) 
     """Attributable spend recomputed from the allocation and the nodes table; ring fences and
     capitation within their limits; equity measures and rules recomputed per place."""
     c.out.checks_run.append("attributable spend")
-    from .holdings import attributable_from_tables
+    from .verify_independent import attributable_spend
 
     scopes, nodes, pop = t["spend_scopes"], t["nodes"], t["population"]
     attribution = t.get("service_attribution")
-    spend = attributable_from_tables(scopes, alloc, nodes, t["services"], attribution)
+    spend, part = attributable_spend(t)
     a_t = t["attributable_spend"]
     if attribution is not None and len(attribution):
-        from .holdings import attributed_from_tables
-
         c.out.checks_run.append("attributed spend")
         sh = attribution.groupby(["service", "year"])["share"].sum()
         c.eq("attribution shares", sh.to_numpy(), np.ones(len(sh)), [f"{a}, {y}" for a, y in sh.index],
              "a service's shares over the segments sum to 1")
-        part = attributed_from_tables(scopes, alloc, nodes, t["services"], attribution)
         if "attributed_spend" in a_t:
             got = part.reindex(pd.MultiIndex.from_frame(a_t[["scope", "year"]]), fill_value=0.0).to_numpy()
             c.eq("attributed spend", a_t["attributed_spend"], got, _where(a_t, ["scope", "year"]),

@@ -300,6 +300,26 @@ def _build_reference(data: dict):
             covered = contract[i].get("segments") or segment_names
             ph = year_values(contract[i]["per_head"], years, base)
             fixed_payment[i] = {t: ph[t] * sum(population[sg][t] for sg in covered) for t in years}
+    # base-year spend (the share rule's and transfer policies' starting point) is what the base year's
+    # baseline activity was paid: price x baseline, the block value, per head x covered base population
+    for i in service_names:
+        c_i = contract[i] or {}
+
+        def at_base(v):
+            if isinstance(v, dict) and "value" not in v:   # by year: the base year's, else the earliest stated
+                by_year = {int(k): float(x) for k, x in v.items()}
+                return by_year.get(base, by_year[min(by_year)])
+            return year_values(v, [base], base)[base]
+
+        if form[i] == "activity" and c_i.get("price") is not None:
+            base_spend[i] = baseline[i] * at_base(c_i["price"])
+        elif form[i] == "block" and c_i.get("block_value") is not None:
+            base_spend[i] = at_base(c_i["block_value"])
+        elif form[i] == "capitation":
+            covered = c_i.get("segments") or segment_names
+            heads = sum(year_values(next(s["population"] for s in data["segments"] if s["name"] == sg), [base], base)[base]
+                        for sg in covered)
+            base_spend[i] = at_base(c_i["per_head"]) * heads
     one = lp.var(("one",), lb=1.0, ub=1.0) if fixed_payment else None   # carries the constants
     block_steps = {}        # i -> (capacity, cost per year, lag, base-year steps)
     for i in service_names:
