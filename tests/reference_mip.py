@@ -676,10 +676,13 @@ def _build_reference(data: dict):
                 continue
             if own_places is not None and place_of_service[i] is not None and place_of_service[i] not in own_places:
                 continue
+            # a unit of pathway use counts at what it is paid: the price (the unit cost without a
+            # contract); nothing under a block or capitation, whose payment does not follow use
+            r = price[i][t] if form[i] == "activity" else 0.0
             for pname, n, upp in care_nodes_of[i]:
                 for s in path_segments[pname]:
                     if s in segs:
-                        flow_sum(pname, in_edges[(pname, n)], s, t, coeffs, unit_cost[i][t] * upp)
+                        flow_sum(pname, in_edges[(pname, n)], s, t, coeffs, r * upp)
             # attribution: the segments' share of the spend no pathway patient accounts for
             share = sum(attribution_share(i, s, t) for s in segs)
             if share:
@@ -687,7 +690,7 @@ def _build_reference(data: dict):
                     add_to(coeffs, col, v)
                 for pname, n, upp in care_nodes_of[i]:
                     for s in path_segments[pname]:
-                        flow_sum(pname, in_edges[(pname, n)], s, t, coeffs, -share * unit_cost[i][t] * upp)
+                        flow_sum(pname, in_edges[(pname, n)], s, t, coeffs, -share * r * upp)
         return coeffs
 
     def attribution_share(i, s, t):
