@@ -867,28 +867,11 @@ def _per_case_by_propagation(flows: pd.DataFrame, nodes: pd.DataFrame, sources: 
     """(pathway, source, segment, year, node, visits): one patient put in at each source and passed
     along the plan's edge shares (flow / patients leaving the tail, recomputed here) step by step
     until none is left (readmission loops converge geometrically) — every segment and year of a
-    pathway at once."""
-    from .returns import batch_table, pathway_batches
+    pathway at once (:func:`optimiser.verify_independent.visits_by_propagation`, not the product's
+    batching in optimiser.returns)."""
+    from .verify_independent import visits_by_propagation
 
-    out = pd.Series(flows["flow"].to_numpy(dtype=float)).groupby(
-        [flows["pathway"].to_numpy(), flows["segment"].to_numpy(), flows["year"].to_numpy(),
-         flows["from"].to_numpy()]).transform("sum").to_numpy()
-    flow = flows["flow"].to_numpy(dtype=float)
-    share = np.where(out > 0, flow / np.where(out > 0, out, 1.0), 0.0)
-    parts = []
-    for want, names, P, rhs in pathway_batches(flows, nodes, sources, share):
-        step = rhs.copy()
-        visits = rhs.copy()
-        PT = P.transpose(0, 2, 1)
-        for _ in range(100000):
-            step = PT @ step
-            visits += step
-            if not np.any(np.abs(step) > 1e-15):
-                break
-        parts.append(batch_table(want, names, visits))
-    if not parts:
-        return pd.DataFrame(columns=["pathway", "source", "segment", "year", "node", "visits"])
-    return pd.concat(parts, ignore_index=True)
+    return visits_by_propagation(flows, nodes, sources)
 
 
 def _verify_returns(c: _Checker, t: dict, alloc: pd.DataFrame, budget: pd.DataFrame) -> None:

@@ -208,3 +208,45 @@ def case_costs(nodes: pd.DataFrame, edges: pd.DataFrame, unit_cost: dict) -> pd.
                     break
             out[(pw, src)] = total
     return pd.Series(out, dtype=float)
+
+
+def visits_by_propagation(flows: pd.DataFrame, nodes: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
+    """(pathway, source, segment, year, node, visits): one patient put in at each of ``sources``
+    (pathway, node, segment, year) and passed along the plan's own edge shares (flow / all flow
+    leaving the tail node, from the flows table) step by step until less than 1e-15 of a patient
+    is left; visits = the patient at the start plus every arrival. One pathway at a time, every
+    segment and year of it together."""
+    cols = ["pathway", "source", "segment", "year", "node", "visits"]
+    leaving = flows.groupby(["pathway", "segment", "year", "from"])["flow"].transform("sum").to_numpy(dtype=float)
+    flow = flows["flow"].to_numpy(dtype=float)
+    share = np.divide(flow, leaving, out=np.zeros_like(flow), where=leaving > 0)
+    parts = []
+    src = sources[["pathway", "node", "segment", "year"]].drop_duplicates()
+    for pw, rows in src.groupby("pathway", sort=False):
+        names = list(dict.fromkeys(nodes.loc[nodes["pathway"] == pw, "node"]))
+        pos = {n: i for i, n in enumerate(names)}
+        group = {k: g for g, k in enumerate(dict.fromkeys(zip(rows["segment"], rows["year"].astype(int))))}
+        mine = (flows["pathway"] == pw).to_numpy()
+        f = flows[mine]
+        g_of = np.array([group.get((s, int(y)), -1) for s, y in zip(f["segment"], f["year"])], dtype=int)
+        keep = g_of >= 0
+        P = np.zeros((len(group), len(names), len(names)))
+        np.add.at(P, (g_of[keep], np.array([pos[n] for n in f["from"]], dtype=int)[keep],
+                      np.array([pos[n] for n in f["to"]], dtype=int)[keep]), share[mine][keep])
+        r_g = np.array([group[(s, int(y))] for s, y in zip(rows["segment"], rows["year"])], dtype=int)
+        step = np.zeros((len(rows), len(names)))
+        step[np.arange(len(rows)), [pos[n] for n in rows["node"]]] = 1.0
+        visits = step.copy()
+        Pr = P[r_g]
+        for _ in range(100000):
+            step = np.einsum("ri,rij->rj", step, Pr)
+            visits += step
+            if not np.any(np.abs(step) > 1e-15):
+                break
+        n = len(names)
+        parts.append(pd.DataFrame({
+            "pathway": pw, "source": np.repeat(rows["node"].to_numpy(dtype=object), n),
+            "segment": np.repeat(rows["segment"].to_numpy(dtype=object), n),
+            "year": np.repeat(rows["year"].to_numpy(), n), "node": np.tile(np.array(names, dtype=object), len(rows)),
+            "visits": visits.reshape(-1)}))
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
