@@ -77,6 +77,11 @@ def _check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Probl
         all_years = [horizon.base_year] + years
     known["_years"] = years
     known["_terminal_value"] = horizon is not None and horizon.terminal_value is not None
+    # the sectors of every service in the file, also those whose item failed the schema (and so is
+    # missing from m.services): a holder of a rejected service is not reported empty as well
+    known["_service_sectors"] = {item.get("sector") for item in (raw.get("services") or [])
+                                 if isinstance(item, dict) and isinstance(item.get("sector"), str)} \
+        if isinstance(raw.get("services"), list) else set()
     sections = {name: getattr(m, name, None) or [] for name in
                 ("sectors", "services", "segments", "pathways", "prevention_effects", "shift_policies",
                  "outcomes", "targets")}
@@ -609,7 +614,7 @@ def _check_budget(report, budget: schema.Budget, known, years, all_years, servic
             if c > 1:
                 owners = [h.name for h in holders if name in getattr(h, attr)]
                 report("budget.holders", f"each {kind} named by at most one holder", f"{name!r} held by {owners}")
-    sectors_in_use = {svc.sector for svc in services}
+    sectors_in_use = {svc.sector for svc in services} | known.get("_service_sectors", set())
     for i, h in enumerate(holders):
         if (h.sectors or h.services) and not (set(h.services) or sectors_in_use & set(h.sectors)):
             report(_item("budget.holders", i, h.name), "a holder of at least one service (its budget would pay "
