@@ -346,8 +346,8 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
     if "attributable_spend" in t and len(t["attributable_spend"]):
         _verify_groups(c, t, alloc, years)
 
-    from .verify_independent import check_capitation, check_profiles
-    check_capitation(c, t), check_profiles(c, t)
+    from .verify_independent import check_base_steps, check_capitation, check_profiles
+    check_capitation(c, t), check_base_steps(c, t), check_profiles(c, t)
     if "programme_returns" in t:
         _verify_returns(c, t, alloc, b)
     terminal = 0.0

@@ -250,3 +250,19 @@ def visits_by_propagation(flows: pd.DataFrame, nodes: pd.DataFrame, sources: pd.
             "year": np.repeat(rows["year"].to_numpy(), n), "node": np.tile(np.array(names, dtype=object), len(rows)),
             "visits": visits.reshape(-1)}))
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+def check_base_steps(c, t: dict) -> None:
+    """The base-year steps the closure lag and the block renegotiation start from are whole and
+    carry the baseline activity: N0 x activity per step >= baseline activity (the default N0 is the
+    least such number; a stated one may be more)."""
+    cash = t.get("cash_release")
+    if cash is None or not len(cash) or not cash["step_capacity"].notna().any():
+        return
+    c.out.checks_run.append("base-year steps")
+    s = cash[cash["step_capacity"].notna()].drop_duplicates("service")
+    n0, cap = s["baseline_steps"].to_numpy(dtype=float), s["step_capacity"].to_numpy(dtype=float)
+    where = list(s["service"])
+    c.eq("base-year steps whole", n0, np.round(n0), where, "base-year steps not a whole number")
+    c.leq("base-year steps", s["baseline_activity"].to_numpy(dtype=float), n0 * cap, where,
+          "base-year steps x activity per step below the baseline activity")

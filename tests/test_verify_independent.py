@@ -96,3 +96,13 @@ def test_rejected_service_field_does_not_also_empty_its_holder():
         optimiser.load(ROOT / "instances" / "tiny" / "two_holders.yaml", overrides=["services[0].unit_cost=abc"])
     assert len(exc.value.problems) == 1
     assert "unit_cost" in str(exc.value.problems[0])
+
+
+def test_verifier_checks_base_year_steps_carry_the_baseline():
+    """The ward (tiny/cash_release): 3,000 bed days at 1,000 a ward needs 3 wards in the base year;
+    2 in the table is caught."""
+    t, summary = solved("cash_release")
+    assert verify_tables(t, summary).ok
+    t["cash_release"].loc[t["cash_release"]["service"] == "ward", "baseline_steps"] = 2.0
+    check = verify_tables(t, summary)
+    assert any(v.check == "base-year steps" for v in check.violations)
