@@ -3,6 +3,7 @@ budgets and capitated amounts per head."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .activity import usage_terms_by_segment
@@ -12,13 +13,30 @@ from .lp import LinearProgram
 ALL_SECTORS = "*"
 
 
+def pathway_use_rate(inst) -> pd.Series:
+    """r[i, t] on (service, year): the payment one unit of pathway use carries, the rate at which a
+    segment's pathway use counts as its spend. The unit cost without a contract; the price under an
+    activity contract; 0 under a block or capitation contract, whose payment does not move with who
+    uses the service (it is attributable to segments only through the service's ``attribution``,
+    or to a scope that counts the service whole)."""
+    sy = inst.service_years
+    if "contract_given" not in inst.services or not inst.services["contract_given"].any():
+        rate = sy["unit_cost"]
+    else:
+        form = sy["service"].map(inst.services["contract"]).to_numpy()
+        rate = pd.Series(np.where(form == "activity", sy["price"].to_numpy(dtype=float), 0.0), index=sy.index)
+    return pd.Series(rate.to_numpy(), index=pd.MultiIndex.from_frame(sy[["service", "year"]]), name="rate")
+
+
 def attributable_spend_terms(lp: LinearProgram, inst, scopes) -> pd.DataFrame:
     """(scope, year, col, coef) of the spend attributable to each scope in ``scopes``:
 
         spend[g, t] = sum_{i whole in g} spend[i, t]
-                      + sum_{i not whole in g, sector(i) in S_g} unit_cost[i, t]
+                      + sum_{i not whole in g, sector(i) in S_g} r[i, t]
                         * sum_{care nodes n of i} u_n * sum_{s in segments(g)} patients[n, s, t]
 
+(r[i, t] the payment per unit of pathway use, :func:`pathway_use_rate`: the unit cost, or the
+price, or 0 under a block or capitation contract)
     (``inst.spend_scopes`` lists each scope's whole services, segments and sectors S_g; see
     :func:`optimiser.instance.scope_members`). A scope defined by places (it has ``place`` rows)
     does not count pathway use of services located in *other* places: that is the other place's
@@ -42,7 +60,7 @@ def attributable_spend_terms(lp: LinearProgram, inst, scopes) -> pd.DataFrame:
         t = t.merge(whole.assign(_whole=True), on=["scope", "service"], how="left")
         t = t[t["_whole"].isna()]
         t = _without_other_places(t, sc, inst.services["place"])
-        cost = inst.service_years.set_index(["service", "year"])["unit_cost"]
+        cost = pathway_use_rate(inst)
         t["coef"] = t["coef"].to_numpy() * cost.reindex(pd.MultiIndex.from_frame(t[["service", "year"]])).to_numpy()
         parts.append(t[["scope", "year", "col", "coef"]])
         if len(inst.attribution):
@@ -76,18 +94,21 @@ def attributed_spend_terms(lp: LinearProgram, inst, scopes: pd.DataFrame) -> pd.
     """(scope, year, col, coef) of the attributed part of each scope's spend: for every service i
     with an ``attribution`` a[i, s, t] (:func:`attributed_share`),
 
-        share[g, i, t] * (spend[i, t] - unit_cost[i, t] * sum_{care nodes n of i} u_n * sum_{all s} patients[n, s, t])
+        share[g, i, t] * (spend[i, t] - r[i, t] * sum_{care nodes n of i} u_n * sum_{all s} patients[n, s, t])
 
-    i.e. the scope's share of the service's spend that no pathway patient accounts for (non-pathway
+    i.e. the scope's share of the service's payment that no pathway patient accounts for (non-pathway
     demand, activity above what is needed, team and site costs; all of it for a service no pathway
-    uses), on top of its segments' own pathway use."""
+    uses, and all of a block or capitation payment), on top of its segments' own pathway use. With
+    r the payment per unit of use (:func:`pathway_use_rate`) this is never negative: spend is
+    r x activity (+ team and site costs) or a payment that r = 0 leaves whole, and activity covers
+    pathway use."""
     a = attributed_share(inst, scopes)
     if a.empty:
         return pd.DataFrame(columns=["scope", "year", "col", "coef"])
     sp = a.merge(spend_terms(lp, inst)[["service", "year", "col", "coef"]], on=["service", "year"])
     sp["coef"] = sp["coef"] * sp["share"]
     use = usage_terms_by_segment(lp, inst)
-    cost = inst.service_years.set_index(["service", "year"])["unit_cost"]
+    cost = pathway_use_rate(inst)
     use["coef"] = -use["coef"].to_numpy() * cost.reindex(pd.MultiIndex.from_frame(use[["service", "year"]])).to_numpy()
     u = a.merge(use[["service", "year", "col", "coef"]], on=["service", "year"])
     u["coef"] = u["coef"] * u["share"]

@@ -87,18 +87,28 @@ def population_table(inst) -> pd.DataFrame:
     return pop[["segment", "place", "year", "population"]].reset_index(drop=True)
 
 
+def _use_rate(alloc: pd.DataFrame, rate: pd.Series | None) -> pd.Series:
+    """Payment per unit of pathway use on (service, year): ``rate`` when given (contracts:
+    :func:`formulations.ring_fences.pathway_use_rate`), else the allocation's unit cost."""
+    if rate is not None:
+        return rate
+    return alloc.set_index(["service", "year"])["unit_cost"]
+
+
 def attributed_from_tables(scopes: pd.DataFrame, alloc: pd.DataFrame, nodes: pd.DataFrame,
-                           services: pd.DataFrame, attribution: pd.DataFrame) -> pd.Series:
+                           services: pd.DataFrame, attribution: pd.DataFrame, rate: pd.Series | None = None) -> pd.Series:
     """The attributed part of each scope's spend per (scope, year), from result tables alone: for
     every service with shares in ``attribution`` (service, segment, year, share) that the scope does
     not count whole, in its pathway sectors and not located in another of its places,
-    (sum of the shares of the scope's segments) x (spend - unit cost x activity used by all pathway
-    patients at the service's care nodes)."""
+    (sum of the shares of the scope's segments) x (spend - r x activity used by all pathway
+    patients at the service's care nodes), r the payment per unit of use (``rate``; default the
+    unit cost)."""
     keys = ["service", "year"]
     by_service = services.set_index("service") if "service" in services else services
     care = nodes[nodes["kind"] == "care"]
     used = care.groupby(keys)["activity_used"].sum()
-    a = alloc[keys + ["spend", "unit_cost"]].copy()
+    a = alloc[keys + ["spend"]].copy()
+    a["unit_cost"] = _use_rate(alloc, rate).reindex(pd.MultiIndex.from_frame(a[keys])).to_numpy()
     a["rest"] = a["spend"] - a["unit_cost"] * used.reindex(pd.MultiIndex.from_frame(a[keys]), fill_value=0.0).to_numpy()
     segs = scopes[scopes["part"] == "segment"].rename(columns={"member": "segment"})[["scope", "segment"]]
     sh = segs.merge(attribution, on="segment").groupby(["scope", "service", "year"], as_index=False)["share"].sum()
@@ -121,18 +131,20 @@ def attributed_from_tables(scopes: pd.DataFrame, alloc: pd.DataFrame, nodes: pd.
 
 
 def attributable_from_tables(scopes: pd.DataFrame, alloc: pd.DataFrame, nodes: pd.DataFrame,
-                             services: pd.DataFrame, attribution: pd.DataFrame | None = None) -> pd.Series:
+                             services: pd.DataFrame, attribution: pd.DataFrame | None = None,
+                             rate: pd.Series | None = None) -> pd.Series:
     """Attributable spend per (scope, year) recomputed from result tables alone: the spend of the
     scope's whole services (allocation) plus, for every other service in its pathway sectors (not
     located in another place, for a scope defined by places), unit cost x activity used by the
-    scope's segments at the service's care nodes (nodes table); plus, with ``attribution``, the
+    scope's segments at the service's care nodes (nodes table; priced at ``rate``, the payment per
+    unit of use under contracts, default the unit cost); plus, with ``attribution``, the
     scope's share of attributed services' non-pathway spend (:func:`attributed_from_tables`)."""
     keys = ["service", "year"]
     by_service = services.set_index("service") if "service" in services else services
     sector_of, place_of = by_service["sector"], by_service["place"]
     care = nodes[nodes["kind"] == "care"]
     use = care.groupby(["service", "segment", "year"], as_index=False)["activity_used"].sum()
-    use["cost"] = use["activity_used"].to_numpy() * alloc.set_index(keys)["unit_cost"].reindex(
+    use["cost"] = use["activity_used"].to_numpy() * _use_rate(alloc, rate).reindex(
         pd.MultiIndex.from_frame(use[keys])).to_numpy()
     use["sector"] = use["service"].map(sector_of)
     whole = scopes[scopes["part"] == "whole_service"].rename(columns={"member": "service"})[["scope", "service"]]
@@ -156,7 +168,7 @@ def attributable_from_tables(scopes: pd.DataFrame, alloc: pd.DataFrame, nodes: p
         u = u[~other]
     parts = [w.groupby(["scope", "year"])["spend"].sum(), u.groupby(["scope", "year"])["cost"].sum().rename("spend")]
     if attribution is not None and len(attribution):
-        parts.append(attributed_from_tables(scopes, alloc, nodes, services, attribution).rename("spend"))
+        parts.append(attributed_from_tables(scopes, alloc, nodes, services, attribution, rate).rename("spend"))
     return pd.concat(parts).groupby(level=[0, 1]).sum()
 
 
@@ -167,7 +179,7 @@ def scope_tables(inst, lp, x: np.ndarray, alloc: pd.DataFrame | None = None,
     equity_summary (highest, lowest, ratio and gap against the rule)."""
     from formulations.equity import RATE_PER, place_measure_terms
     from formulations.outcomes import outcome_value_terms
-    from formulations.ring_fences import attributable_spend_terms
+    from formulations.ring_fences import attributable_spend_terms, pathway_use_rate
 
     years = list(inst.years)
     scopes = list(dict.fromkeys(inst.spend_scopes["scope"]))
@@ -176,12 +188,13 @@ def scope_tables(inst, lp, x: np.ndarray, alloc: pd.DataFrame | None = None,
     # the model's own terms, so that the verifier's recomputation from the tables checks the model;
     # the others (every segment and place, for spend per head) are reports, read off the tables
     constrained = set(inst.spend_limits["scope"]) | set(inst.equity["scope"])
+    rate = pathway_use_rate(inst) if inst.services["contract_given"].any() else None
     spend = _evaluate(attributable_spend_terms(lp, inst, sorted(constrained)), ["scope", "year"], x) \
         if constrained else pd.Series(dtype=float)
     if alloc is not None and nodes is not None:
         reported = inst.spend_scopes[~inst.spend_scopes["scope"].isin(constrained)]
         spend = pd.concat([spend, attributable_from_tables(reported, alloc, nodes, inst.services.reset_index(),
-                                                           inst.attribution)])
+                                                           inst.attribution, rate)])
     else:
         spend = _evaluate(attributable_spend_terms(lp, inst, scopes), ["scope", "year"], x)
     grid["spend"] = spend.reindex(pd.MultiIndex.from_frame(grid[["scope", "year"]]), fill_value=0.0).to_numpy()
@@ -194,7 +207,8 @@ def scope_tables(inst, lp, x: np.ndarray, alloc: pd.DataFrame | None = None,
         grid["population"] > 0, 1.0), np.nan)
     if len(inst.attribution) and alloc is not None and nodes is not None:
         # the part of each scope's spend that comes from services' attribution shares
-        part = attributed_from_tables(inst.spend_scopes, alloc, nodes, inst.services.reset_index(), inst.attribution)
+        part = attributed_from_tables(inst.spend_scopes, alloc, nodes, inst.services.reset_index(), inst.attribution,
+                                      rate)
         grid["attributed_spend"] = part.reindex(pd.MultiIndex.from_frame(grid[["scope", "year"]]),
                                                 fill_value=0.0).to_numpy()
     out = {"attributable_spend": grid}

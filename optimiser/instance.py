@@ -70,6 +70,40 @@ class PreventionCurve:
         return out
 
 
+def _base_year_value(values: Any, base_year: int) -> float:
+    """A :data:`schema.YearValues` in the base year: a constant, a growth series' starting value,
+    or a by-year mapping's base-year entry (its earliest entry when the base year is not given:
+    contract values are stated for the planning years)."""
+    if isinstance(values, schema.Growth):
+        return float(values.value)
+    if isinstance(values, dict):
+        return float(values[base_year]) if base_year in values else float(min(values.items())[1])
+    return float(values)
+
+
+def base_year_spend(s: schema.Service, base_year: int, population: Mapping[str, Any]) -> float:
+    """The service's spend in the base year: what the commissioner paid for its baseline activity.
+    Without a contract, baseline activity x base-year unit cost; under a contract, its payment at
+    baseline activity in the base year: price x baseline activity (activity), the block value (a
+    block's value is its payment at the base-year steps), per head x the covered segments'
+    base-year population (capitation). Shares, transfer policies and validation's share check all
+    measure from this, so a sector's share does not jump in the first year merely because a
+    contract's payment differs from unit cost x activity. ``population``: segment -> YearValues
+    (all segments, for a capitation that names none)."""
+    unit = _base_year_value(s.unit_cost, base_year)
+    ct = s.contract
+    if ct is None:
+        return s.baseline_activity * unit
+    if ct.form == "activity":
+        price = _base_year_value(ct.price, base_year) if ct.price is not None else unit
+        return s.baseline_activity * price
+    if ct.form == "block":
+        return _base_year_value(ct.block_value, base_year) if ct.block_value is not None \
+            else s.baseline_activity * unit
+    segs = ct.segments if ct.segments is not None else list(population)
+    return _base_year_value(ct.per_head, base_year) * sum(_base_year_value(population[g], base_year) for g in segs)
+
+
 PROFILE_COLUMNS = ["effect", "years_after", "weight"]
 CASE_VALUE_COLUMNS = ["effect", "pathway", "node", "value_per_case", "rule"]
 ATTRIBUTION_COLUMNS = ["service", "segment", "year", "share"]
@@ -269,7 +303,8 @@ class Instance:
         return expand_years(fund.per_year, list(self.years), self.base_year)
 
     def base_sector_spend(self) -> pd.Series:
-        """Base-year spend by sector (baseline activity x base-year unit cost)."""
+        """Base-year spend by sector (:func:`base_year_spend`: baseline activity x base-year unit cost,
+        or a contract's baseline payment)."""
         s = self.services.groupby("sector")["base_spend"].sum()
         return s.reindex(list(self.sectors), fill_value=0.0)
 
@@ -331,13 +366,16 @@ def _service_tables(m: schema.InstanceFile, years: list[int], base: int, holder_
                     budget: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(services, service_years): one row per service (indexed by name) with its fixed facts, and
     one row per service and planning year with its yearly figures and activity bound."""
-    services = pd.DataFrame([_service_row(s, years, base, holder_of) for s in m.services]).set_index("service")
+    population = {seg.name: seg.population for seg in m.segments}
+    services = pd.DataFrame([_service_row(s, years, base, holder_of, population)
+                             for s in m.services]).set_index("service")
     service_years = pd.DataFrame([row for s in m.services for row in _service_year_rows(s, years, base)])
     service_years["activity_bound"] = _activity_bound(services, service_years, budget)
     return services, service_years
 
 
-def _service_row(s: schema.Service, years: list[int], base: int, holder_of: Mapping[str, str]) -> dict:
+def _service_row(s: schema.Service, years: list[int], base: int, holder_of: Mapping[str, str],
+                 population: Mapping[str, Any]) -> dict:
     """A service's fixed facts: base-year spend, growth limits, opening, teams, holder and place,
     cost behaviour and contract form (see formulations.cost_behaviour, .transition)."""
     cost_base = expand_years(s.unit_cost, [base] + years, base)[base]
@@ -347,7 +385,7 @@ def _service_row(s: schema.Service, years: list[int], base: int, holder_of: Mapp
     return {
         "service": s.name, "sector": s.sector, "unit": s.unit,
         "baseline_activity": s.baseline_activity, "base_unit_cost": cost_base,
-        "base_spend": s.baseline_activity * cost_base,
+        "base_spend": base_year_spend(s, base, population),
         "max_growth": np.nan if s.max_growth is None else s.max_growth,
         "max_shrink": np.nan if s.max_shrink is None else s.max_shrink,
         "opens": s.opening is not None,

@@ -732,6 +732,37 @@ def child_key(node: Any, step: str, adding: bool = False) -> Any:
     return None
 
 
+def _section_model(annotation: Any) -> Any:
+    """The pydantic model a field's annotation holds (``X``, ``X | None``), or, for a list of
+    models, ``("list", X)``; None for anything else (numbers, names, year values, unions of forms)."""
+    from pydantic import BaseModel
+
+    def model(t):
+        return t if isinstance(t, type) and issubclass(t, BaseModel) else None
+
+    if model(annotation):
+        return annotation
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is list and args and model(args[0]):
+        return ("list", args[0])
+    if args and origin is not list:
+        found = [a for a in args if a is not type(None)]
+        if len(found) == 1 and model(found[0]):
+            return found[0]
+    return None
+
+
+def _field_of(model: Any, step: str) -> Any:
+    """The section model under field ``step`` of ``model`` (by name or alias), see
+    :func:`_section_model`; None where the schema has no such section."""
+    if model is None or isinstance(model, tuple):
+        return None
+    for name, f in model.model_fields.items():
+        if step in (name, f.alias):
+            return _section_model(f.annotation)
+    return None
+
+
 def apply_overrides(data: dict, overrides: Mapping[str, Any], source: str = "--set",
                     origins: list | None = None) -> dict:
     """Return a copy of ``data`` with each ``path: value`` set.
@@ -758,10 +789,19 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any], source: str = "--s
             problems.append(Problem(source, str(path), PATH_EXAMPLE, str(exc)))
             continue
         node: Any = data
+        model: Any = schema.InstanceFile   # the schema's section at ``node`` (None once off the map)
         followed: list[str] = []
         for i, step in enumerate(steps):
             last = i == len(steps) - 1
             key = child_key(node, step, adding=last and isinstance(node, dict))
+            if isinstance(node, list):
+                model = model[1] if isinstance(model, tuple) else None
+            else:
+                model = _field_of(model, step)
+            if key is None and not last and isinstance(node, dict) and model is not None \
+                    and not isinstance(model, tuple):
+                node[step] = {}   # an optional section the file leaves out
+                key = step
             if key is None:
                 where = format_path(steps[:i])
                 if isinstance(node, list):

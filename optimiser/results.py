@@ -62,6 +62,10 @@ TABLES = {
     "prevention_curves": "response curve points of each prevention effect",
     "prevention_targets": "sources and segments each prevention effect acts on",
     "prevention_profiles": "lasting prevention effects: fraction of one year's full effect acting each year after",
+    "prevention_effect_terms": "lasting prevention effects as stated: lag, ramp, persistence and duration (the "
+                               "verifier rebuilds the profiles from them)",
+    "capitation_cover": "capitation contracts: payment per head and the segments covered, per year (the verifier "
+                        "rebuilds each capitated amount from the population table)",
     "service_attribution": "share of each attributed service's non-pathway spend per segment and year",
     "outcome_terms": "definition of each outcome as weights on pathway flows",
     "shift_policies": "shift policy parameters",
@@ -231,7 +235,35 @@ def static_tables(inst) -> dict[str, pd.DataFrame]:
         "spend_scopes": inst.spend_scopes.copy(),
         **({"prevention_profiles": inst.effect_profiles.copy()} if len(inst.effect_profiles) else {}),
         **({"service_attribution": inst.attribution.copy()} if len(inst.attribution) else {}),
+        **({"prevention_effect_terms": effect_terms_table(inst)} if len(inst.effect_profiles) else {}),
+        **({"capitation_cover": capitation_cover_table(inst)}
+           if (inst.services["contract"] == "capitation").any() else {}),
     }
+
+
+def effect_terms_table(inst) -> pd.DataFrame:
+    """(effect, lag, ramp, persistence, duration) of every lasting effect as stated (ramp as its
+    fractions joined by ';', blank when not given): what the profile p_k(d) is built from."""
+    lasting = set(inst.effect_profiles["effect"])
+    rows = [{"effect": e.name, "lag": int(e.lag),
+             "ramp": ";".join(repr(float(r)) for r in e.ramp) if e.ramp is not None else None,
+             "persistence": e.persistence, "duration": e.duration}
+            for e in inst.model.prevention_effects if e.name in lasting]
+    return pd.DataFrame(rows, columns=["effect", "lag", "ramp", "persistence", "duration"])
+
+
+def capitation_cover_table(inst) -> pd.DataFrame:
+    """(service, year, segment, per_head): one row per capitation contract, planning year and
+    segment it covers (every segment when the contract names none)."""
+    svc, sy = inst.services, inst.service_years
+    every = list(inst.segments["segment"]) if "segment" in inst.segments else list(inst.segments.index)
+    rows = []
+    for name in svc.index[svc["contract"] == "capitation"]:
+        segs = svc.at[name, "covered_segments"] or tuple(every)
+        mine = sy[sy["service"] == name]
+        rows += [{"service": name, "year": int(y), "segment": g, "per_head": float(ph)}
+                 for y, ph in zip(mine["year"], mine["per_head"]) for g in segs]
+    return pd.DataFrame(rows, columns=["service", "year", "segment", "per_head"])
 
 
 def _values(lp: LinearProgram, name: str, x: np.ndarray) -> pd.DataFrame:

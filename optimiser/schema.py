@@ -265,7 +265,7 @@ class Transition(Strict):
         description="one-off cost per unit of activity growth over the year before, in currency units")
 class Attribution(Strict):
     """How a service's spend that pathway patients do not account for (all of it, for a service no
-    pathway uses) is attributed to population segments: by stated shares, or in proportion to the
+    pathway uses or paid by a block or capitation contract) is attributed to population segments: by stated shares, or in proportion to the
     segments' population each year. Give exactly one of ``shares`` or ``by_population``."""
 
     shares: dict[str, Fraction] | None = Field(

@@ -77,6 +77,11 @@ def _check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Probl
         all_years = [horizon.base_year] + years
     known["_years"] = years
     known["_terminal_value"] = horizon is not None and horizon.terminal_value is not None
+    # the sectors of every service in the file, also those whose item failed the schema (and so is
+    # missing from m.services): a holder of a rejected service is not reported empty as well
+    known["_service_sectors"] = {item.get("sector") for item in (raw.get("services") or [])
+                                 if isinstance(item, dict) and isinstance(item.get("sector"), str)} \
+        if isinstance(raw.get("services"), list) else set()
     sections = {name: getattr(m, name, None) or [] for name in
                 ("sectors", "services", "segments", "pathways", "prevention_effects", "shift_policies",
                  "outcomes", "targets")}
@@ -97,7 +102,8 @@ def _check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Probl
                    sections["pathways"])
     if known["_terminal_value"]:
         _check_case_values(report, sections["prevention_effects"], sections["pathways"], raw, known)
-    _check_shift(report, sections["shift_policies"], raw, known, sections["services"])
+    _check_shift(report, sections["shift_policies"], raw, known, sections["services"], sections["segments"],
+                 horizon.base_year if horizon is not None else None)
     _check_outcomes(report, sections["outcomes"], raw, known, graphs)
     _check_targets(report, sections["targets"], raw, known, years)
     _check_objective(report, getattr(m, "objective", None), known)
@@ -540,17 +546,31 @@ def _check_service_attribution(report, at: str, a, known, years, pops) -> None:
                    f"no population in {empty}")
 
 
-def _check_shift(report, policies, raw, known, services) -> None:
+def _base_spend(service: schema.Service, base_year: int | None, segments) -> float:
+    """The service's base-year spend as the instance will measure it (a contract's baseline
+    payment, :func:`optimiser.instance.base_year_spend`); baseline x base-year unit cost where the
+    contract's values are themselves invalid (reported elsewhere)."""
+    from .instance import base_year_spend
+
+    if base_year is not None and service.contract is not None:
+        try:
+            return base_year_spend(service, base_year, {seg.name: seg.population for seg in segments})
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass
+    return service.baseline_activity * _base_cost(service)
+
+
+def _check_shift(report, policies, raw, known, services, segments=(), base_year=None) -> None:
     """Each shift policy: a share policy or a transfer policy."""
     for i, pol in enumerate(policies):
         at = _item("shift_policies", i, pol.name)
         if isinstance(pol, schema.ShareShift):
-            _check_share_shift(report, at, pol, known, services)
+            _check_share_shift(report, at, pol, known, services, segments, base_year)
         else:
             _check_transfer_shift(report, at, pol, known)
 
 
-def _check_share_shift(report, at: str, pol, known, services) -> None:
+def _check_share_shift(report, at: str, pol, known, services, segments=(), base_year=None) -> None:
     """A share policy: known sectors; an increase of -100 to 100 points that leaves the final share
     between 0% and 100% of a base year with some spend."""
     from formulations.shift_policy import required_share
@@ -560,9 +580,10 @@ def _check_share_shift(report, at: str, pol, known, services) -> None:
             report(f"{at}.sectors", f"sectors defined under 'sectors' {sorted(known['sectors'])}", repr(sec))
     if not (-100 <= pol.increase_pp <= 100):
         report(f"{at}.increase_pp", "percentage points between -100 and 100", repr(pol.increase_pp))
-    base_total = sum(s.baseline_activity * _base_cost(s) for s in services)
+    base_total = sum(_base_spend(s, base_year, segments) for s in services)
     if base_total > 0 and all(sec in known["sectors"] for sec in pol.sectors):
-        share0 = sum(s.baseline_activity * _base_cost(s) for s in services if s.sector in pol.sectors) / base_total
+        share0 = sum(_base_spend(s, base_year, segments) for s in services
+                     if s.sector in pol.sectors) / base_total
         final = required_share(share0, pol.increase_pp)
         if not (0 <= final <= 1):
             report(f"{at}.increase_pp", "a final share between 0% and 100%",
@@ -700,7 +721,7 @@ def _check_holders(report, holders, known, years, all_years, services) -> None:
     _duplicates(report, "budget.holders", [h.name for h in holders])
     for i, h in enumerate(holders):
         _check_holder(report, _item("budget.holders", i, h.name), h, known, years, all_years)
-    _check_holdings(report, holders, services)
+    _check_holdings(report, holders, services, known)
 
 
 def _check_holder(report, at: str, h, known, years, all_years) -> None:
@@ -717,7 +738,7 @@ def _check_holder(report, at: str, h, known, years, all_years) -> None:
         _year_series(report, f"{at}.budget", h.budget, years, set(all_years))
 
 
-def _check_holdings(report, holders, services) -> None:
+def _check_holdings(report, holders, services, known) -> None:
     """Between the holders: each sector or service named by at most one; each holder holds some
     service; every service held (through its sector or by name)."""
     for kind, attr in (("sector", "sectors"), ("service", "services")):
@@ -726,7 +747,7 @@ def _check_holdings(report, holders, services) -> None:
             if c > 1:
                 owners = [h.name for h in holders if name in getattr(h, attr)]
                 report("budget.holders", f"each {kind} named by at most one holder", f"{name!r} held by {owners}")
-    sectors_in_use = {svc.sector for svc in services}
+    sectors_in_use = {svc.sector for svc in services} | known.get("_service_sectors", set())
     for i, h in enumerate(holders):
         if (h.sectors or h.services) and not (set(h.services) or sectors_in_use & set(h.sectors)):
             report(_item("budget.holders", i, h.name), "a holder of at least one service (its budget would pay "

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import verify_independent as _verify_independent
 from .gc_pause import without_gc_pauses
 
 
@@ -151,6 +152,8 @@ def verify_tables(t: dict[str, pd.DataFrame], summary: dict, tol: float = 1e-6) 
         _verify_outcomes(c, t, years)
     if _present(t, "attributable_spend"):
         _verify_groups(c, t, alloc, years)
+    _verify_independent.check_capitation(c, t), _verify_independent.check_base_steps(c, t)
+    _verify_independent.check_profiles(c, t)
     if "programme_returns" in t:
         _verify_returns(c, t, alloc, t["budget"])
     terminal = 0.0
@@ -693,7 +696,7 @@ def _verify_terminal_value(c: _Checker, t: dict, summary: dict, alloc: pd.DataFr
          "need x net reduction")
     computed = (tv["value_rule"] != "given").to_numpy()
     if computed.any():
-        from .instance import pathway_case_costs
+        from .verify_independent import case_costs
 
         flows, nodes = t["flows"], t["nodes"]
         valued = set(tv.loc[computed, "pathway"])
@@ -702,7 +705,7 @@ def _verify_terminal_value(c: _Checker, t: dict, summary: dict, alloc: pd.DataFr
         nd = nodes[(nodes["year"] == final) & nodes["pathway"].isin(valued)].drop_duplicates(["pathway", "node"])[
             ["pathway", "node", "kind", "service", "units_per_patient"]]
         cost = alloc[alloc["year"] == final].set_index("service")["unit_cost"].to_dict()
-        v = pathway_case_costs(nd, edges, cost).set_index(["pathway", "node"])["value_per_case"]
+        v = case_costs(nd, edges, cost)
         expect = v.reindex(pd.MultiIndex.from_frame(tv[["pathway", "node"]])).to_numpy()
         c.eq("value per case", np.where(computed, tv["value_per_case"], np.nan), expect, w,
              "pathway care cost per case at final-year unit costs")
@@ -817,20 +820,17 @@ def _verify_groups(c: _Checker, t: dict, alloc: pd.DataFrame, years: list[int]) 
     """Attributable spend recomputed from the allocation and the nodes table; ring fences and
     capitation within their limits; equity measures and rules recomputed per place."""
     c.out.checks_run.append("attributable spend")
-    from .holdings import attributable_from_tables
+    from .verify_independent import attributable_spend
 
     scopes, nodes, pop = t["spend_scopes"], t["nodes"], t["population"]
     attribution = t.get("service_attribution")
-    spend = attributable_from_tables(scopes, alloc, nodes, t["services"], attribution)
+    spend, part = attributable_spend(t)
     a_t = t["attributable_spend"]
     if attribution is not None and len(attribution):
-        from .holdings import attributed_from_tables
-
         c.out.checks_run.append("attributed spend")
         sh = attribution.groupby(["service", "year"])["share"].sum()
         c.eq("attribution shares", sh.to_numpy(), np.ones(len(sh)), [f"{a}, {y}" for a, y in sh.index],
              "a service's shares over the segments sum to 1")
-        part = attributed_from_tables(scopes, alloc, nodes, t["services"], attribution)
         if "attributed_spend" in a_t:
             got = part.reindex(pd.MultiIndex.from_frame(a_t[["scope", "year"]]), fill_value=0.0).to_numpy()
             c.eq("attributed spend", a_t["attributed_spend"], got, _where(a_t, ["scope", "year"]),
@@ -945,28 +945,11 @@ def _per_case_by_propagation(flows: pd.DataFrame, nodes: pd.DataFrame, sources: 
     """(pathway, source, segment, year, node, visits): one patient put in at each source and passed
     along the plan's edge shares (flow / patients leaving the tail, recomputed here) step by step
     until none is left (readmission loops converge geometrically) — every segment and year of a
-    pathway at once."""
-    from .returns import batch_table, pathway_batches
+    pathway at once (:func:`optimiser.verify_independent.visits_by_propagation`, not the product's
+    batching in optimiser.returns)."""
+    from .verify_independent import visits_by_propagation
 
-    out = pd.Series(flows["flow"].to_numpy(dtype=float)).groupby(
-        [flows["pathway"].to_numpy(), flows["segment"].to_numpy(), flows["year"].to_numpy(),
-         flows["from"].to_numpy()]).transform("sum").to_numpy()
-    flow = flows["flow"].to_numpy(dtype=float)
-    share = np.where(out > 0, flow / np.where(out > 0, out, 1.0), 0.0)
-    parts = []
-    for want, names, P, rhs in pathway_batches(flows, nodes, sources, share):
-        step = rhs.copy()
-        visits = rhs.copy()
-        PT = P.transpose(0, 2, 1)
-        for _ in range(100000):
-            step = PT @ step
-            visits += step
-            if not np.any(np.abs(step) > 1e-15):
-                break
-        parts.append(batch_table(want, names, visits))
-    if not parts:
-        return pd.DataFrame(columns=["pathway", "source", "segment", "year", "node", "visits"])
-    return pd.concat(parts, ignore_index=True)
+    return visits_by_propagation(flows, nodes, sources)
 
 
 def _verify_returns(c: _Checker, t: dict, alloc: pd.DataFrame, budget: pd.DataFrame) -> None:

@@ -431,7 +431,10 @@ Each item of `shift_policies` has a `kind`:
 
 * `share`: the share of total spend going to the sector group `sectors` must reach at least its
   base-year share plus `increase_pp` percentage points by the final year. The base-year share is
-  measured on baseline spend (baseline activity x base-year unit cost). With
+  measured on baseline spend: baseline activity x base-year unit cost, or, for a service with a
+  `contract`, its baseline payment (price x baseline activity, the block value, per head x the
+  covered base-year population; a contract value stated by year without the base year is read at
+  its earliest year). Transfer policies measure from the same base-year spend. With
   `trajectory: linear` (the default) the required share rises in equal steps, reaching
   `base share + increase_pp * k / years` in the k-th planning year; with `final_year` only the final
   year is constrained. The rule is a floor on the group's share: a negative `increase_pp` lets

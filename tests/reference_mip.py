@@ -300,6 +300,26 @@ def _build_reference(data: dict):
             covered = contract[i].get("segments") or segment_names
             ph = year_values(contract[i]["per_head"], years, base)
             fixed_payment[i] = {t: ph[t] * sum(population[sg][t] for sg in covered) for t in years}
+    # base-year spend (the share rule's and transfer policies' starting point) is what the base year's
+    # baseline activity was paid: price x baseline, the block value, per head x covered base population
+    for i in service_names:
+        c_i = contract[i] or {}
+
+        def at_base(v):
+            if isinstance(v, dict) and "value" not in v:   # by year: the base year's, else the earliest stated
+                by_year = {int(k): float(x) for k, x in v.items()}
+                return by_year.get(base, by_year[min(by_year)])
+            return year_values(v, [base], base)[base]
+
+        if form[i] == "activity" and c_i.get("price") is not None:
+            base_spend[i] = baseline[i] * at_base(c_i["price"])
+        elif form[i] == "block" and c_i.get("block_value") is not None:
+            base_spend[i] = at_base(c_i["block_value"])
+        elif form[i] == "capitation":
+            covered = c_i.get("segments") or segment_names
+            heads = sum(year_values(next(s["population"] for s in data["segments"] if s["name"] == sg), [base], base)[base]
+                        for sg in covered)
+            base_spend[i] = at_base(c_i["per_head"]) * heads
     one = lp.var(("one",), lb=1.0, ub=1.0) if fixed_payment else None   # carries the constants
     block_steps = {}        # i -> (capacity, cost per year, lag, base-year steps)
     for i in service_names:
@@ -399,25 +419,35 @@ def _build_reference(data: dict):
                     lp.var(("f", pname, key, s, t))
 
     def case_cost(pname, source):
-        """Expected care cost of one case arising at ``source`` (see the terminal value above)."""
+        """Expected care cost of one case arising at ``source`` (docs/formulation.md, "Terminal
+        value"): a cohort of one patient follows the routing (fixed shares as given; a node's
+        ranged edges spread the room left after their minimums in proportion to their ranges),
+        passed on node by node until less than 1e-14 of it is left, each arrival at a care node
+        paying units per patient x its final-year unit cost."""
         p = pathways[pname]
-        names = [nd["name"] for nd in p["nodes"]]
-        at = {nm: j for j, nm in enumerate(names)}
-        shares = np.zeros((len(names), len(names)))
-        for nm in names:
-            outs = [e for e in p["edges"] if e["from"] == nm]
-            bounds = [share_bounds(e["share"]) for e in outs]
-            lo = sum(b[0] for b in bounds)
-            room = sum(b[1] - b[0] for b in bounds)
-            lam = (1.0 - lo) / room if room > 0 else 0.0
-            for e, (a, b) in zip(outs, bounds):
-                shares[at[e["from"]], at[e["to"]]] += a + lam * (b - a)
-        visits = np.linalg.solve(np.eye(len(names)) - shares.T, np.eye(len(names))[at[source]])
-        total = 0.0
-        for nd, v in zip(p["nodes"], visits):
-            if nd["kind"] == "care":
-                upp = 1.0 if nd.get("units_per_patient") is None else float(nd["units_per_patient"])
-                total += v * upp * unit_cost[nd["service"]][final]
+        info = {nd["name"]: nd for nd in p["nodes"]}
+        routes = {}
+        for e in p["edges"]:
+            routes.setdefault(e["from"], []).append((e["to"],) + tuple(share_bounds(e["share"])))
+        split = {}
+        for frm, outs in routes.items():
+            spare = 1.0 - sum(lo for _, lo, _ in outs)
+            widths = sum(hi - lo for _, lo, hi in outs)
+            split[frm] = [(to, lo + (spare * (hi - lo) / widths if widths > 0 else 0.0)) for to, lo, hi in outs]
+        cohort, total = {source: 1.0}, 0.0
+        for _ in range(1_000_000):
+            if not cohort:
+                break
+            for nm, people in cohort.items():
+                nd = info[nm]
+                if nd["kind"] == "care":
+                    upp = nd.get("units_per_patient")
+                    total += people * (1.0 if upp is None else float(upp)) * unit_cost[nd["service"]][final]
+            moved = {}
+            for nm, people in cohort.items():
+                for to, sh in split.get(nm, []):
+                    moved[to] = moved.get(to, 0.0) + people * sh
+            cohort = {nm: v for nm, v in moved.items() if v > 1e-14}
         return total
 
     def flow_sum(pname, edges, s, t, coeffs, factor=1.0):
@@ -435,18 +465,24 @@ def _build_reference(data: dict):
 
     def profile(eff, d):
         """Weight of a cohort's full effect d years after its activity (docs/formulation.md,
-        "Lasting prevention effects"): 0 before the lag; ramp fractions; then the last ramp
-        fraction times persistence per further year; 0 from `duration` years after it starts."""
-        j = d - int(eff.get("lag", 1))
-        ramp = eff.get("ramp") or [1.0]
-        duration = eff.get("duration")
-        if j < 0 or (duration is not None and j >= int(duration)):
+        "Lasting prevention effects"), by listing the effect's years in turn: nothing for `lag`
+        years; the ramp's fractions (1 without a ramp); then each further year the year before's
+        weight x persistence (1 when only a duration is given, 0 when neither: the one-year pulse);
+        the list ends `duration` years after the effect starts (never, without one)."""
+        if d < 0:
             return 0.0
-        if j < len(ramp):
-            return float(ramp[j])
+        lag = int(eff.get("lag", 1))
+        duration = eff.get("duration")
         keep = eff.get("persistence")
-        keep = (1.0 if duration is not None else 0.0) if keep is None else float(keep)
-        return float(ramp[-1]) * keep ** (j - len(ramp) + 1)
+        keep = float(keep) if keep is not None else (1.0 if duration is not None else 0.0)
+        weights = [0.0] * lag
+        for w in eff.get("ramp") or [1.0]:
+            weights.append(float(w))
+        while len(weights) <= d:
+            weights.append(weights[-1] * keep)
+        if duration is not None:
+            weights = weights[:lag + int(duration)]
+        return weights[d] if d < len(weights) else 0.0
 
     def is_lasting(eff):
         if tv_spec:
@@ -656,10 +692,13 @@ def _build_reference(data: dict):
                 continue
             if own_places is not None and place_of_service[i] is not None and place_of_service[i] not in own_places:
                 continue
+            # a unit of pathway use counts at what it is paid: the price (the unit cost without a
+            # contract); nothing under a block or capitation, whose payment does not follow use
+            r = price[i][t] if form[i] == "activity" else 0.0
             for pname, n, upp in care_nodes_of[i]:
                 for s in path_segments[pname]:
                     if s in segs:
-                        flow_sum(pname, in_edges[(pname, n)], s, t, coeffs, unit_cost[i][t] * upp)
+                        flow_sum(pname, in_edges[(pname, n)], s, t, coeffs, r * upp)
             # attribution: the segments' share of the spend no pathway patient accounts for
             share = sum(attribution_share(i, s, t) for s in segs)
             if share:
@@ -667,7 +706,7 @@ def _build_reference(data: dict):
                     add_to(coeffs, col, v)
                 for pname, n, upp in care_nodes_of[i]:
                     for s in path_segments[pname]:
-                        flow_sum(pname, in_edges[(pname, n)], s, t, coeffs, -share * unit_cost[i][t] * upp)
+                        flow_sum(pname, in_edges[(pname, n)], s, t, coeffs, -share * r * upp)
         return coeffs
 
     def attribution_share(i, s, t):
