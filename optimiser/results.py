@@ -426,13 +426,14 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True)
         "holder_transfers": holder_transfers(holders), **scope_tables(inst, lp, x, alloc, nodes),
         "constraints": constraint_table(lp, raw),
         **(roi_tables(alloc, static_tables_services(inst), budget, need, prevention, inst.effect_targets, flows,
-                      nodes, inst.outcome_terms, inst.outcomes) if returns else {}),
+                      nodes, inst.outcome_terms, inst.outcomes, cash.get("cash_release"),
+                      extra.get("terminal_value")) if returns else {}),
     }
 
 
 def static_tables_services(inst) -> pd.DataFrame:
     """The services table's columns that the return-on-investment tables read."""
-    return inst.services.reset_index()[["service", "sector", "base_spend", "holder"]]
+    return inst.services.reset_index()[["service", "sector", "base_spend", "baseline_activity", "holder"]]
 
 
 def lasting_tables(inst, lp: LinearProgram, x: np.ndarray, act: pd.DataFrame, sy: pd.DataFrame):
