@@ -24,6 +24,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from . import report_cash
+
 _SECTOR_COLOURS = {"prevention": "#2ca02c", "community": "#1f77b4", "primary": "#17becf", "acute": "#d62728",
                    "social_care": "#9467bd", "mental_health": "#ff7f0e"}
 _PALETTE = ["#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880",
@@ -549,6 +551,7 @@ def report_html(source, title: str | None = None) -> str:
                                     ("binding", "Binding constraints", 1), ("shadow_prices", "Shadow prices", 3)):
             table = cmp.side_by_side(name)
             parts.append(f"<h3>{heading}</h3>" + html_table(table, cur, keys=keys))
+        parts.append(report_cash.comparison_cash_html(cmp))
         parts.append("</section>")
         sections.append("".join(parts))
         nav.append(("comparison", "Side by side"))
@@ -569,6 +572,7 @@ def report_html(source, title: str | None = None) -> str:
         for fig_id, caption, fig in figs:
             parts.append(_figure_html(fig_id, caption, fig))
         parts.append(returns_html(label, tables, summary))
+        parts.append(report_cash.run_cash_html(label, tables, summary))
         parts.append("</section>")
         sections.append("".join(parts))
         nav.append((sid, label))
