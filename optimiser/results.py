@@ -73,8 +73,8 @@ TABLES = {
                     "commissioner and in the system (contract form, steps, closure lags)",
     "transition": "set-up costs of growth per service and year, and what the transformation fund pays of them",
     "transformation_fund": "the transformation fund per year: available, paid, cumulative",
-    "cash_flow": "cash flow per budget holder, the fund and the system per year: invested, saved, net, "
-                 "cumulative, payback year",
+    "cash_flow": "cash flow per budget holder, the fund and the system per year: programme and transition "
+                 "investment, cash released (saved), demand growth apart, net, cumulative, payback year",
 }
 
 
