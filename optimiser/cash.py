@@ -39,8 +39,8 @@ CASH_RELEASE_COLUMNS = [
 TRANSITION_COLUMNS = ["service", "sector", "holder", "year", "activity", "previous_activity", "growth",
                       "setup_cost_per_unit", "setup_cost", "fund_paid", "budget_bears"]
 FUND_COLUMNS = ["fund", "year", "available", "paid", "cumulative_paid", "total"]
-CASH_FLOW_COLUMNS = ["holder", "year", "payments_up", "payments_down", "transition_cost", "fund_paid", "invested",
-                     "saved", "net", "cumulative_net", "payback_year", "payback"]
+CASH_FLOW_COLUMNS = ["holder", "year", "payments_up", "payments_down", "demand_growth", "transition_cost", "fund_paid",
+                     "invested", "saved", "net", "cumulative_net", "payback_year", "payback"]
 
 
 def cash_features(inst) -> bool:
@@ -136,7 +136,15 @@ def cash_tables(inst, lp, x: np.ndarray, alloc: pd.DataFrame) -> dict[str, pd.Da
     tr = _transition_table(inst, lp, x, alloc)
     fund = _fund_table(inst, tr)
     return {"cash_release": cash_release, "transition": tr, "transformation_fund": fund,
-            "cash_flow": cash_flow(cash_release, tr, fund)}
+            "cash_flow": cash_flow(cash_release, tr, fund, investing_services(inst))}
+
+
+def investing_services(inst) -> set[str]:
+    """The services whose payment growth is the plan's investment (see :func:`cash_flow`): the
+    prevention programmes (a service with a prevention effect) and the services with a transition
+    (set-up) cost."""
+    programmes = set(inst.effects["service"]) if len(getattr(inst, "effects", ())) else set()
+    return programmes | {s.name for s in inst.model.services if s.transition is not None}
 
 
 def _transition_table(inst, lp, x, alloc: pd.DataFrame) -> pd.DataFrame:
@@ -196,39 +204,51 @@ def payback(years: list[int], cumulative: np.ndarray, tol: float = 1e-6) -> tupl
     return float(years[after[0]]), str(years[after[0]])
 
 
-def cash_flow(cash_release: pd.DataFrame, tr: pd.DataFrame, fund: pd.DataFrame) -> pd.DataFrame:
+def cash_flow(cash_release: pd.DataFrame, tr: pd.DataFrame, fund: pd.DataFrame,
+              investing: set[str] | frozenset = frozenset()) -> pd.DataFrame:
     """Per holder (and the transformation fund, and the whole system) and year:
 
         payments_up    = sum over its services of max(0, payment - baseline payment)
         payments_down  = sum over its services of max(0, baseline payment - payment)
-        invested       = payments_up + transition cost - what the fund pays of it
+        demand_growth  = the part of payments_up on services that are not ``investing``
+        invested       = payments_up - demand_growth + transition cost - what the fund pays of it
         saved          = payments_down
         net            = saved - invested;  cumulative_net its running sum;
         payback year   = the first year cumulative net is back at or above 0 after being below it.
 
+    The rule that separates investment from demand growth: a payment rise of a prevention programme
+    or of a service with a transition (set-up) cost (``investing``: the services the plan grows on
+    purpose) is programme and transition investment; a payment rise of any other service (care that
+    grows with its patients: demographic growth in acute, say) is demand growth, shown in its own
+    column and left out of invested, net and the payback year. A growing care service without a
+    stated transition cost therefore counts as demand growth: give it a transition section to count
+    its growth as investment. Payback is programme investment against the cash released.
+
     The fund's row invests what it pays; the system row adds the holders' and the fund's rows."""
+    rise = np.maximum(cash_release["payment"] - cash_release["baseline_payment"], 0.0)
     cr = cash_release.assign(
-        up=np.maximum(cash_release["payment"] - cash_release["baseline_payment"], 0.0),
-        down=np.maximum(cash_release["baseline_payment"] - cash_release["payment"], 0.0))
+        up=rise, down=np.maximum(cash_release["baseline_payment"] - cash_release["payment"], 0.0),
+        demand=np.where(cash_release["service"].isin(set(investing)), 0.0, rise))
     years = sorted(cr["year"].unique().tolist())
-    g = cr.groupby(["holder", "year"]).agg(payments_up=("up", "sum"), payments_down=("down", "sum"))
+    g = cr.groupby(["holder", "year"]).agg(payments_up=("up", "sum"), payments_down=("down", "sum"),
+                                           demand_growth=("demand", "sum"))
     if len(tr):
         t = tr.groupby(["holder", "year"]).agg(transition_cost=("setup_cost", "sum"), fund_paid=("fund_paid", "sum"))
         g = g.join(t, how="left")
     else:
         g["transition_cost"], g["fund_paid"] = 0.0, 0.0
     g = g.fillna(0.0).reset_index()
-    g["invested"] = g["payments_up"] + g["transition_cost"] - g["fund_paid"]
+    g["invested"] = g["payments_up"] - g["demand_growth"] + g["transition_cost"] - g["fund_paid"]
     g["saved"] = g["payments_down"]
     frames = [g]
     if len(fund):
         f = pd.DataFrame({"holder": fund["fund"].iat[0], "year": fund["year"], "payments_up": 0.0,
-                          "payments_down": 0.0, "transition_cost": 0.0, "fund_paid": 0.0,
+                          "payments_down": 0.0, "demand_growth": 0.0, "transition_cost": 0.0, "fund_paid": 0.0,
                           "invested": fund["paid"].to_numpy(dtype=float), "saved": 0.0})
         frames.append(f)
     rows = pd.concat(frames, ignore_index=True)
-    system = rows.groupby("year", as_index=False)[["payments_up", "payments_down", "transition_cost", "invested",
-                                                  "saved"]].sum()
+    system = rows.groupby("year", as_index=False)[["payments_up", "payments_down", "demand_growth", "transition_cost",
+                                                  "invested", "saved"]].sum()
     system["fund_paid"] = 0.0  # within the system the fund is an investor, not a credit
     system["holder"] = SYSTEM
     rows = pd.concat([rows, system], ignore_index=True)

@@ -50,7 +50,10 @@ TABLES = {
     "outcomes": "outcomes per year against their targets",
     "programme_returns": "each prevention programme over the whole plan: spend above the base year, cases avoided, "
                          "downstream spend avoided, net cost, return per £1, cost per outcome and who saves "
-                         "(money discounted)",
+                         "(money discounted), and in cash: cash released, cash return per £1, terminal value",
+    "cash_flow": "cash flow per budget holder and year (instances with contracts, cost behaviour or transition "
+                 "costs): programme and transition investment, cash released, demand growth, cumulative net, "
+                 "payback year",
     "binding": "number of binding rows per constraint family",
     "shadow_prices": "shadow prices of the key constraints that bind in some run",
     "input_differences": "input fields that differ between the runs (after scenarios and overrides)",
@@ -498,6 +501,15 @@ class Comparison:
                          (r.programme, "downstream spend avoided (discounted)", cur, r.discounted_spend_avoided),
                          (r.programme, "net cost (discounted; below 0: saves money)", cur, r.discounted_net_cost),
                          (r.programme, "return per £1 (discounted)", "ratio", r.discounted_return_per_pound)]
+                if hasattr(r, "discounted_cash_released"):
+                    rows += [(r.programme, "cash released (discounted)", cur, r.discounted_cash_released),
+                             (r.programme, "cash return per £1 (discounted)", "ratio",
+                              r.discounted_cash_return_per_pound)]
+                if hasattr(r, "discounted_terminal_value") and not pd.isna(r.discounted_terminal_value):
+                    rows += [(r.programme, "terminal value (discounted, after the plan)", cur,
+                              r.discounted_terminal_value),
+                             (r.programme, "return per £1 with terminal value (discounted)", "ratio",
+                              r.discounted_return_with_terminal_value)]
             po = t.get("programme_outcomes")
             if po is not None and len(po):
                 for r in po[po["period"].astype(str) == "total"].itertuples(index=False):
@@ -514,6 +526,9 @@ class Comparison:
                     rows += [(r.programme, f"savings to {r.holder} (discounted)", cur, r.discounted_savings),
                              (r.programme, f"share of savings to {r.holder}", "fraction",
                               r.discounted_savings / w if abs(w) > 1e-6 else np.nan)]
+                    if hasattr(r, "discounted_cash_released"):
+                        rows += [(r.programme, f"cash released to {r.holder} (discounted)", cur,
+                                  r.discounted_cash_released)]
             df = pd.DataFrame(rows, columns=cols)
             rank = {p_: i for i, p_ in enumerate(dict.fromkeys(list(tot["programme"]) + list(df["programme"])))}
             df = df.iloc[np.argsort(df["programme"].map(rank).to_numpy(), kind="stable")]
@@ -525,6 +540,36 @@ class Comparison:
         value = pd.to_numeric(tidy["value"], errors="coerce").to_numpy(dtype=float)
         tidy["value"] = np.where(np.abs(value) <= 1e-6, 0.0, value)  # the solver's rounding, not a figure
         return _with_differences(tidy.set_index("instance"), ["programme", "quantity"], self.labels)
+
+    @property
+    def cash_flow(self) -> pd.DataFrame:
+        """Each run's cash flow per holder (the runs' cash_flow tables), tidy: holder, year,
+        quantity, unit, value; quantities invested (programme and transition investment), cash
+        released, demand growth, cumulative net per year, and a ``payback year`` row per holder
+        (year ``plan``; blank: no payback within the plan)."""
+        cols = ["holder", "year", "quantity", "unit", "value"]
+        cur = self.currency
+        parts = []
+        for label in self.labels:
+            flow = (self.tables_by_run.get(label) or {}).get("cash_flow")
+            if flow is None or not len(flow):
+                continue
+            rows = []
+            for r in flow.itertuples(index=False):
+                y = str(int(r.year))
+                rows += [(r.holder, y, "invested", cur, r.invested), (r.holder, y, "cash released", cur, r.saved),
+                         (r.holder, y, "demand growth (not investment)", cur, getattr(r, "demand_growth", np.nan)),
+                         (r.holder, y, "cumulative net", cur, r.cumulative_net)]
+            for r in flow.drop_duplicates("holder").itertuples(index=False):
+                rows.append((r.holder, "plan", "payback year", "year", r.payback_year))
+            parts.append(pd.DataFrame(rows, columns=cols).assign(instance=label))
+        if not parts:
+            return _with_differences(pd.DataFrame(columns=cols, index=pd.Index([], name="instance")),
+                                     ["holder", "year", "quantity"], self.labels)
+        tidy = pd.concat(parts, ignore_index=True)
+        value = pd.to_numeric(tidy["value"], errors="coerce").to_numpy(dtype=float)
+        tidy["value"] = np.where(np.abs(value) <= 1e-6, 0.0, value)
+        return _with_differences(tidy.set_index("instance"), ["holder", "year", "quantity"], self.labels)
 
     @property
     def binding(self) -> pd.DataFrame:
@@ -563,7 +608,8 @@ class Comparison:
     # ------------------------------------------------------------------ side by side
     _KEYS = {"totals": ["quantity"], "spend_by_sector": ["sector", "year"], "sector_shares": ["sector", "year"],
              "shift": ["policy", "year", "quantity"], "outcomes": ["outcome", "year", "quantity"],
-             "programme_returns": ["programme", "quantity"], "binding": ["constraint"],
+             "programme_returns": ["programme", "quantity"], "cash_flow": ["holder", "year", "quantity"],
+             "binding": ["constraint"],
              "shadow_prices": ["constraint", "keys"]}
 
     def side_by_side(self, name: str, tidy: pd.DataFrame | None = None) -> pd.DataFrame:

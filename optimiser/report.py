@@ -27,6 +27,7 @@ import pandas as pd
 from . import htmlparts
 from .formatting import (KIND_COLOURS, TARGET_COLOURS, money, money_scale, outcome_views, present_outcomes, rgba, run_colour,
                          sector_colour, words)
+from . import report_cash
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -578,6 +579,7 @@ def report_html(source, title: str | None = None) -> str:
                 if name == "outcomes" else cmp.side_by_side(name)
             table = _keys_in_words(table, keys)
             parts.append(f"<h3>{heading}</h3>" + html_table(table, cur, keys=keys))
+        parts.append(report_cash.comparison_cash_html(cmp))
         parts.append("</section>")
         sections.append("".join(parts))
         nav.append(("comparison", "Side by side"))
@@ -598,6 +600,7 @@ def report_html(source, title: str | None = None) -> str:
         for fig_id, caption, fig in figs:
             parts.append(_figure_html(fig_id, caption, fig))
         parts.append(returns_html(label, tables, summary))
+        parts.append(report_cash.run_cash_html(label, tables, summary))
         parts.append("</section>")
         sections.append("".join(parts))
         nav.append((sid, label))

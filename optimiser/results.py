@@ -77,8 +77,8 @@ TABLES = {
                     "commissioner and in the system (contract form, steps, closure lags)",
     "transition": "set-up costs of growth per service and year, and what the transformation fund pays of them",
     "transformation_fund": "the transformation fund per year: available, paid, cumulative",
-    "cash_flow": "cash flow per budget holder, the fund and the system per year: invested, saved, net, "
-                 "cumulative, payback year",
+    "cash_flow": "cash flow per budget holder, the fund and the system per year: programme and transition "
+                 "investment, cash released (saved), demand growth apart, net, cumulative, payback year",
 }
 
 
@@ -307,7 +307,8 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True)
         "holder_transfers": holder_transfers(holders), **scope_tables(inst, lp, x, alloc, nodes),
         "constraints": constraint_table(lp, raw),
         **(roi_tables(alloc, static_tables_services(inst), budget, need, prevention, inst.effect_targets, flows,
-                      nodes, inst.outcome_terms, inst.outcomes) if returns else {}),
+                      nodes, inst.outcome_terms, inst.outcomes, cash.get("cash_release"),
+                      extra.get("terminal_value")) if returns else {}),
     }
 
 
@@ -528,7 +529,7 @@ def _outcome_table(inst, flows: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFra
 
 def static_tables_services(inst) -> pd.DataFrame:
     """The services table's columns that the return-on-investment tables read."""
-    return inst.services.reset_index()[["service", "sector", "base_spend", "holder"]]
+    return inst.services.reset_index()[["service", "sector", "base_spend", "baseline_activity", "holder"]]
 
 
 def lasting_tables(inst, lp: LinearProgram, x: np.ndarray, act: pd.DataFrame, sy: pd.DataFrame):

@@ -36,12 +36,24 @@ total over the plan:
   and net cost / improvement, with net cost = extra spend - downstream spend avoided and
   return per £1 = downstream spend avoided / extra spend;
 - **who saves**: downstream spend avoided by the holder of each service it falls on, against the
-  holder that pays for the programme.
+  holder that pays for the programme;
+- **in cash**, beside those notional figures: the programme's *extra payment* = its payment - its
+  baseline payment (base-year activity paid at the year's price or contract: the cash_release
+  table's ``baseline_payment``, else base-year activity x the year's unit cost), and the *cash
+  released* to the commissioner by the downstream services, split to programmes pro rata to their
+  share of each service's activity avoided (:func:`programme_cash_released`: under a block or
+  capitation payment avoided activity releases no cash until a step closes; paid per unit it
+  releases its price, so without contracts the cash equals the notional figure); per holder too;
+- **terminal value** (with ``horizon.terminal_value``): the discounted value of the cases each
+  programme avoids after the horizon (the terminal_value table, by effect -> programme), on the
+  total row as its own column, and a return per £1 including it (notional: at unit cost, like the
+  terminal value itself).
 
 Discounted figures use the plan's discount factors (the budget table's ``discount_factor``, the
 objective's own weights), for money and outcomes alike (equal discounting); per-year ratios are
 the same either way, totals over the plan differ. Benefits of spend in the last ``lag`` years
-arise beyond the horizon and are not counted here.
+arise beyond the horizon and are counted only in the terminal-value column (when the instance
+values them).
 """
 
 from __future__ import annotations
@@ -68,6 +80,18 @@ SAVINGS_COLUMNS = ["programme", "period", "service", "sector", "holder", "activi
                    "discounted_spend_avoided"]
 HOLDER_COLUMNS = ["programme", "paid_by", "period", "holder", "invested", "savings", "share_of_savings",
                   "net_saving", "discounted_invested", "discounted_savings"]
+# the cash figures beside the notional ones (added to the tables when the plan has programmes: a
+# plan without any keeps its empty tables as they were)
+CASH_SAVINGS_COLUMNS = ["cash_released", "discounted_cash_released"]
+CASH_RETURN_COLUMNS = ["baseline_payment", "extra_payment", "cash_released", "net_cash_cost", "cash_return_per_pound",
+                       "discounted_extra_payment", "discounted_cash_released", "discounted_net_cash_cost",
+                       "discounted_cash_return_per_pound", "discounted_terminal_value",
+                       "discounted_return_with_terminal_value"]
+CASH_HOLDER_COLUMNS = ["cash_invested", "cash_released", "share_of_cash_released", "net_cash_saving",
+                       "discounted_cash_invested", "discounted_cash_released"]
+# a service's activity "fell" when its activity avoided is above this share of its baseline activity
+# (at least 1e-6 units): below it, the figure is rounding in the solver
+CASH_TOL = 1e-6
 
 
 # a ratio's denominator (improvement, extra spend, savings) at or below this is rounding in the
@@ -224,8 +248,65 @@ def _order(df: pd.DataFrame, programmes: list[str], years: list[int], extra: lis
     return key.sort_values(["_p", *extra, "_y"], kind="stable").drop(columns=["_p", "_y"]).reset_index(drop=True)
 
 
+def programme_cash_released(act: pd.DataFrame, cash_release: pd.DataFrame | None) -> np.ndarray:
+    """Cash released to the commissioner by each programme at each downstream service, one figure
+    per row of ``act`` (programme, year, service, activity_avoided a, spend_avoided), from the
+    cash_release table (service activity avoided A, contract, price, commissioner cash released C):
+
+    * a service paid per unit (an activity contract, or any service of an instance without
+      contracts, paid at unit cost): each unit avoided releases its price, cash = price x a (the
+      pro-rata rule below gives the same whenever A != 0, as C = price x A there); without a
+      cash_release table this is the notional figure, unit cost x a;
+    * a block or capitation payment: the service's cash released C is split over the programmes
+      pro rata to their activity avoided there, cash = C x a / max(A, sum of the programmes'
+      positive a), when the service's activity fell (A > 1e-6 x max(1, baseline activity)); the
+      denominator is at least the programmes' own total so that what other changes add (demand
+      growth, a shift into the service) never gives programmes more than C between them. Where its
+      activity did not fall, the cash it moved (a spare step closed, a block renegotiated) does not
+      come from avoided activity and none is given to programmes. A block without steps releases
+      nothing (C = 0), a capitation payment nothing either: the avoided activity stays with the
+      provider."""
+    a = act["activity_avoided"].to_numpy(dtype=float)
+    if cash_release is None or not len(cash_release):
+        return act["spend_avoided"].to_numpy(dtype=float)
+    cr = cash_release[["service", "year", "contract", "price", "activity_avoided", "baseline_activity",
+                       "commissioner_cash_released"]].rename(columns={"activity_avoided": "service_avoided"})
+    m = act[["programme", "year", "service"]].merge(cr, on=["service", "year"], how="left")
+    ours = pd.Series(np.maximum(a, 0.0)).groupby([m["service"], m["year"]]).transform("sum").to_numpy()
+    whole = m["service_avoided"].to_numpy(dtype=float)
+    fell = whole > CASH_TOL * np.maximum(1.0, np.abs(m["baseline_activity"].to_numpy(dtype=float)))
+    denom = np.where(fell, np.maximum(whole, ours), 1.0)
+    split = np.where(fell, m["commissioner_cash_released"].to_numpy(dtype=float) * a / denom, 0.0)
+    per_unit = (m["contract"] == "activity").to_numpy()
+    return np.where(per_unit, m["price"].to_numpy(dtype=float) * a, split)
+
+
+def programme_baseline_payment(r: pd.DataFrame, alloc: pd.DataFrame, services: pd.DataFrame,
+                               cash_release: pd.DataFrame | None) -> np.ndarray:
+    """What each programme (rows of ``r``: programme, year) would be paid at its base-year activity
+    in that year: the cash_release table's baseline payment (by contract form) where there is one,
+    else base-year activity x the year's unit cost (paid per unit at unit cost)."""
+    key = pd.MultiIndex.from_frame(r[["programme", "year"]])
+    cost = alloc.set_index(["service", "year"])["unit_cost"].reindex(key).to_numpy(dtype=float)
+    base = cost * r["programme"].map(services.set_index("service")["baseline_activity"]).to_numpy(dtype=float)
+    if cash_release is None or not len(cash_release):
+        return base
+    paid = cash_release.set_index(["service", "year"])["baseline_payment"].reindex(key).to_numpy(dtype=float)
+    return np.where(np.isnan(paid), base, paid)
+
+
+def programme_terminal_value(terminal: pd.DataFrame | None, effect_programme: dict) -> pd.Series:
+    """Discounted terminal value per programme: the terminal_value table's values (already discounted
+    to the base year) summed over each programme's effects. Empty without the option."""
+    if terminal is None or not len(terminal):
+        return pd.Series(dtype=float)
+    return terminal.assign(programme=terminal["effect"].map(effect_programme)).groupby("programme")["value"].sum()
+
+
 def return_tables(alloc: pd.DataFrame, services: pd.DataFrame, budget: pd.DataFrame, cases: pd.DataFrame,
-                  consequences: pd.DataFrame, outcomes: pd.DataFrame, programmes: list[str]) -> dict[str, pd.DataFrame]:
+                  consequences: pd.DataFrame, outcomes: pd.DataFrame, programmes: list[str],
+                  cash_release: pd.DataFrame | None = None,
+                  terminal: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """programme_returns, programme_outcomes, programme_savings and savings_by_holder from the
     cases avoided and the per-case consequences (used by the result and, independently of the
     way the per-case figures were found, checked by the verifier)."""
@@ -253,9 +334,11 @@ def return_tables(alloc: pd.DataFrame, services: pd.DataFrame, budget: pd.DataFr
     act["sector"] = act["service"].map(svc["sector"])
     act["holder"] = act["service"].map(holder_of)
     act["discounted_spend_avoided"] = act["spend_avoided"] * act["year"].map(disc)
+    act["cash_released"] = programme_cash_released(act, cash_release)
+    act["discounted_cash_released"] = act["cash_released"] * act["year"].map(disc)
     savings = _with_total(act, ["programme", "service", "sector", "holder"],
-                          ["activity_avoided", "spend_avoided", "discounted_spend_avoided"])
-    savings = _order(savings[SAVINGS_COLUMNS], programmes, years, ["service"])
+                          ["activity_avoided", "spend_avoided", "discounted_spend_avoided", *CASH_SAVINGS_COLUMNS])
+    savings = _order(savings[SAVINGS_COLUMNS + CASH_SAVINGS_COLUMNS], programmes, years, ["service"])
 
     # ---------------------------------------------------------------- returns
     r = grid.copy()
@@ -272,14 +355,37 @@ def return_tables(alloc: pd.DataFrame, services: pd.DataFrame, budget: pd.DataFr
     r["discounted_extra_spend"] = r["extra_spend"] * r["d"]
     r["discounted_spend_avoided"] = r["downstream_spend_avoided"] * r["d"]
     r["discounted_net_cost"] = r["net_cost"] * r["d"]
+    # in cash: the payment above the baseline payment, against the cash the downstream services release
+    r["baseline_payment"] = programme_baseline_payment(r, alloc, services, cash_release)
+    r["extra_payment"] = r["spend"] - r["baseline_payment"]
+    r["cash_released"] = r.set_index(["programme", "year"]).index.map(
+        act.groupby(["programme", "year"])["cash_released"].sum()).to_numpy(dtype=float)
+    r["cash_released"] = r["cash_released"].fillna(0.0)
+    r["net_cash_cost"] = r["extra_payment"] - r["cash_released"]
+    r["discounted_extra_payment"] = r["extra_payment"] * r["d"]
+    r["discounted_cash_released"] = r["cash_released"] * r["d"]
+    r["discounted_net_cash_cost"] = r["net_cash_cost"] * r["d"]
+    cash_money = ["baseline_payment", "extra_payment", "cash_released", "net_cash_cost", "discounted_extra_payment",
+                  "discounted_cash_released", "discounted_net_cash_cost"]
     money = ["spend", "base_spend", "extra_spend", "cases_avoided", "downstream_spend_avoided", "net_cost",
              "discounted_extra_spend", "discounted_spend_avoided", "discounted_net_cost"]
-    ret = _with_total(r, ["programme"], money)
+    ret = _with_total(r, ["programme"], money + cash_money)
     ret["discount_factor"] = np.where(ret["period"] == TOTAL, np.nan, ret["d"])
     ret["paid_by"] = ret["programme"].map(holder_of)
     ret["return_per_pound"] = _ratio(ret["downstream_spend_avoided"], ret["extra_spend"])
     ret["discounted_return_per_pound"] = _ratio(ret["discounted_spend_avoided"], ret["discounted_extra_spend"])
-    ret = _order(ret[RETURN_COLUMNS], programmes, years)
+    ret["cash_return_per_pound"] = _ratio(ret["cash_released"], ret["extra_payment"])
+    ret["discounted_cash_return_per_pound"] = _ratio(ret["discounted_cash_released"], ret["discounted_extra_payment"])
+    # the terminal value (benefits after the horizon, at unit cost, discounted): a figure for the whole
+    # plan, on the total row only; blank without the option
+    effect_programme = dict(zip(cases["effect"], cases["programme"]))
+    tv = programme_terminal_value(terminal, effect_programme)
+    valued = terminal is not None
+    ret["discounted_terminal_value"] = np.where((ret["period"] == TOTAL) & valued,
+                                                ret["programme"].map(tv).fillna(0.0), np.nan)
+    ret["discounted_return_with_terminal_value"] = _ratio(
+        ret["discounted_spend_avoided"] + ret["discounted_terminal_value"], ret["discounted_extra_spend"])
+    ret = _order(ret[RETURN_COLUMNS + CASH_RETURN_COLUMNS], programmes, years)
 
     # ---------------------------------------------------------------- outcomes
     o = c[c["kind"] == "outcome"].groupby(["programme", "year", "item"], as_index=False)["amount"].sum()
@@ -310,10 +416,14 @@ def return_tables(alloc: pd.DataFrame, services: pd.DataFrame, budget: pd.DataFr
                                                                                "discounted_spend_avoided"]].sum()
     payers = r[["programme", "year", "extra_spend", "discounted_extra_spend"]].assign(
         holder=r["programme"].map(holder_of))
+    by_holder = by_holder.merge(act.groupby(["programme", "year", "holder"], as_index=False)[
+        ["cash_released", "discounted_cash_released"]].sum(), on=["programme", "year", "holder"])
+    payers = payers.assign(cash_invested=r["extra_payment"], discounted_cash_invested=r["discounted_extra_payment"])
     h = by_holder.merge(payers, on=["programme", "year", "holder"], how="outer")
     h = h.rename(columns={"spend_avoided": "savings", "discounted_spend_avoided": "discounted_savings",
                           "extra_spend": "invested", "discounted_extra_spend": "discounted_invested"})
-    vals = ["invested", "savings", "discounted_invested", "discounted_savings"]
+    vals = ["invested", "savings", "discounted_invested", "discounted_savings", "cash_invested", "cash_released",
+            "discounted_cash_invested", "discounted_cash_released"]
     h[vals] = h[vals].fillna(0.0)
     everyone = h.groupby(["year", "holder"], as_index=False)[vals].sum().assign(programme=ALL_PROGRAMMES)
     h = pd.concat([h, everyone], ignore_index=True)
@@ -322,20 +432,25 @@ def return_tables(alloc: pd.DataFrame, services: pd.DataFrame, budget: pd.DataFr
     tot = h.groupby(["programme", "period"])["savings"].transform("sum")
     h["share_of_savings"] = _ratio(h["savings"], tot, positive_den=False)
     h["net_saving"] = h["savings"] - h["invested"]
+    cash_tot = h.groupby(["programme", "period"])["cash_released"].transform("sum")
+    h["share_of_cash_released"] = _ratio(h["cash_released"], cash_tot, positive_den=False)
+    h["net_cash_saving"] = h["cash_released"] - h["cash_invested"]
     holder_rank = {x: i for i, x in enumerate(dict.fromkeys(list(holder_of.unique())))}
     h = h.assign(_h=h["holder"].map(holder_rank))
-    h = _order(h, programmes, years, ["_h"])[HOLDER_COLUMNS]
+    h = _order(h, programmes, years, ["_h"])[HOLDER_COLUMNS + CASH_HOLDER_COLUMNS]
     return {"programme_returns": ret, "programme_outcomes": prog_out, "programme_savings": savings,
             "savings_by_holder": h}
 
 
 def roi_tables(alloc: pd.DataFrame, services: pd.DataFrame, budget: pd.DataFrame, need: pd.DataFrame,
                prevention: pd.DataFrame, targets: pd.DataFrame, flows: pd.DataFrame, nodes: pd.DataFrame,
-               terms: pd.DataFrame, outcomes: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Every return-on-investment table of a plan (see the module's docstring)."""
+               terms: pd.DataFrame, outcomes: pd.DataFrame, cash_release: pd.DataFrame | None = None,
+               terminal: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """Every return-on-investment table of a plan (see the module's docstring); ``cash_release`` and
+    ``terminal`` (the plan's tables, where it has them) give the cash and terminal-value columns."""
     programmes = list(dict.fromkeys(prevention["service"])) if len(prevention) else []
     cases = programme_cases(need, prevention, targets)
     sources = cases[["pathway", "node", "segment", "year"]].drop_duplicates().reset_index(drop=True)
     cons = case_consequences(flows, nodes, terms, outcomes, alloc, sources)
-    out = return_tables(alloc, services, budget, cases, cons, outcomes, programmes)
+    out = return_tables(alloc, services, budget, cases, cons, outcomes, programmes, cash_release, terminal)
     return {**out, "programme_cases": cases, "case_consequences": cons}

@@ -208,11 +208,15 @@ def _print_cash(result, console: Console, cur: str) -> None:
                       f"fund paid {money(s.get('transformation_fund_paid', 0.0), cur)}")
     flow = tables.get("cash_flow")
     if flow is not None and len(flow):
-        console.print(year_table("Cash flow per holder: invested / saved, cumulative net (+ = saved)", flow, "holder",
-                                 lambda r: f"{money(r['invested'], cur)} / {money(r['saved'], cur)}, "
-                                 f"{money(r['cumulative_net'], cur)}"))
+        grew = "demand_growth" in flow and bool((flow["demand_growth"].abs() > 0.5).any())
+        console.print(year_table(
+            "Cash flow per holder: invested / cash released, cumulative net (+ = saved)"
+            + ("; demand growth (not investment)" if grew else ""), flow, "holder",
+            lambda r: f"{money(r['invested'], cur)} / {money(r['saved'], cur)}, {money(r['cumulative_net'], cur)}"
+            + (f"; {money(r['demand_growth'], cur)}" if grew else "")))
         pay = flow.drop_duplicates("holder")
-        console.print("payback: " + "; ".join(f"{r.holder} {r.payback}" for r in pay.itertuples(index=False)))
+        console.print("payback (programme and transition investment against cash released): "
+                      + "; ".join(f"{r.holder} {r.payback}" for r in pay.itertuples(index=False)))
 
 
 def _print_returns(result, console: Console, cur: str) -> None:
@@ -235,24 +239,38 @@ def _print_returns(result, console: Console, cur: str) -> None:
     def cases(v: float) -> str:
         return number(v) if v >= -1e-6 else f"{number(-v)} more (cut)"
 
+    def per_pound(v: float) -> str:
+        return "-" if math.isnan(v) else f"£{v:,.2f}"
+
+    valued = "discounted_terminal_value" in tot and tot["discounted_terminal_value"].notna().any()
     t = Table(title=f"Prevention programmes: investment and return, total {span} ({rate})", title_justify="left")
-    for c in ("programme", "paid by", "spend above base year", "cases avoided (as they happen)",
-              "downstream spend avoided",
-              "net cost", "return per £1"):
+    heads = ["programme", "paid by", "spend above base year", "cases avoided (as they happen)",
+             "activity avoided at unit cost", "net cost", "return per £1"]
+    if "cash_released" in tot:
+        heads += ["cash released", "cash return per £1"]
+    if valued:
+        heads += ["terminal value (after the plan)", "return per £1 with terminal value"]
+    for c in heads:
         t.add_column(c, justify="left" if c in ("programme", "paid by") else "right",
                      no_wrap=c in ("programme", "paid by"))
     for r in tot.itertuples(index=False):
         net = r.discounted_net_cost
-        t.add_row(r.programme, str(r.paid_by), spent(r.discounted_extra_spend), cases(r.cases_avoided),
-                  money(r.discounted_spend_avoided, cur),
-                  money(net, cur) if net >= 0 else f"saves {money(-net, cur)}",
-                  "-" if math.isnan(r.discounted_return_per_pound) else f"£{r.discounted_return_per_pound:,.2f}")
+        row = [r.programme, str(r.paid_by), spent(r.discounted_extra_spend), cases(r.cases_avoided),
+               money(r.discounted_spend_avoided, cur),
+               money(net, cur) if net >= 0 else f"saves {money(-net, cur)}", per_pound(r.discounted_return_per_pound)]
+        if "cash_released" in tot:
+            row += [money(r.discounted_cash_released, cur), per_pound(r.discounted_cash_return_per_pound)]
+        if valued:
+            row += [money(r.discounted_terminal_value, cur), per_pound(r.discounted_return_with_terminal_value)]
+        t.add_row(*row)
     console.print(t)
 
     if holders is not None and len(holders):
         h = holders[holders["period"].astype(str) == "total"]
         names = list(dict.fromkeys(h["holder"]))
-        t = Table(title=f"Who saves: downstream spend avoided by holder (share), and who pays, total {span} ({rate})",
+        in_cash = "discounted_cash_released" in h
+        t = Table(title=f"Who saves: activity avoided at unit cost by holder (share)"
+                        f"{'; cash released' if in_cash else ''}, and who pays, total {span} ({rate})",
                   title_justify="left")
         t.add_column("programme")
         t.add_column("paid by")
@@ -266,7 +284,8 @@ def _print_returns(result, console: Console, cur: str) -> None:
                 if r is None or abs(r.discounted_savings) <= 0.5:
                     return "-"
                 pct = f" ({r.discounted_savings / whole:.0%})" if abs(whole) > 0.5 else ""
-                return money(r.discounted_savings, cur) + pct
+                cash = f"; cash {money(r.discounted_cash_released, cur)}" if in_cash else ""
+                return money(r.discounted_savings, cur) + pct + cash
 
             payer = g["paid_by"].iloc[0]
             payer = "each its own" if programme == "all programmes" or not isinstance(payer, str) or not payer \
@@ -311,9 +330,13 @@ def _print_returns(result, console: Console, cur: str) -> None:
         console.print(t)
     console.print("[dim]Average attribution: each avoided case is given the plan's own average path from its "
                   "source (programme_returns.csv, case_consequences.csv); the marginal value is a shadow price "
-                  "(budgetshift explain). Downstream spend avoided is activity at unit cost, not cash released; "
-                  f"benefits of spend in a programme's last lag years fall after {s['years'][-1]} and are not "
-                  "counted.[/dim]")
+                  "(budgetshift explain). Activity avoided at unit cost is not cash released: cash released is "
+                  "what the downstream services' payments actually fall by (a block or capitation payment falls "
+                  "only when a step closes), shared by the programmes in proportion to the activity they avoid "
+                  "there; cash return = cash released / payment above the baseline payment. "
+                  f"Benefits of spend in a programme's last lag years fall after {s['years'][-1]}: "
+                  + ("counted only in the terminal value." if "terminal_value" in s else "not counted.")
+                  + "[/dim]")
 
 
 def year_table(title: str, frame, key: str, cell) -> Table:

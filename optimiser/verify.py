@@ -578,23 +578,35 @@ def _verify_cash(c: _Checker, t: dict, alloc: pd.DataFrame, summary: dict) -> No
     flow = t.get("cash_flow")
     if flow is not None and len(flow):
         c.out.checks_run.append("cash flow")
-        _verify_cash_flow(c, cash, tr, fund, flow)
+        # programme and transition investment: the prevention table's programmes and the
+        # transition table's services; every other payment rise is demand growth
+        prev = t.get("prevention")
+        investing = set(prev["service"]) if prev is not None and len(prev) else set()
+        investing |= set(tr["service"]) if tr is not None and len(tr) else set()
+        if "demand_growth" not in flow:  # written before demand growth was told apart: every rise invested
+            investing = set(cash["service"])
+        _verify_cash_flow(c, cash, tr, fund, flow, investing)
 
 
-def _verify_cash_flow(c: _Checker, cash: pd.DataFrame, tr, fund, flow: pd.DataFrame) -> None:
-    """Each holder's invested, saved, net and cumulative net, and its payback year, from the
-    cash_release, transition and fund tables; the system row the sum of the others."""
+def _verify_cash_flow(c: _Checker, cash: pd.DataFrame, tr, fund, flow: pd.DataFrame, investing: set) -> None:
+    """Each holder's demand growth, invested, saved, net and cumulative net, and its payback year,
+    from the cash_release, transition and fund tables (a payment rise of a service outside
+    ``investing`` is demand growth, not investment); the system row the sum of the others."""
     diff = (cash["payment"] - cash["baseline_payment"]).to_numpy(dtype=float)
-    per = cash.assign(up=np.maximum(diff, 0), down=np.maximum(-diff, 0)).groupby(["holder", "year"])[["up", "down"]].sum()
+    ours = cash["service"].isin(investing).to_numpy()
+    per = cash.assign(up=np.where(ours, np.maximum(diff, 0), 0.0), down=np.maximum(-diff, 0),
+                      demand=np.where(ours, 0.0, np.maximum(diff, 0))).groupby(["holder", "year"])[
+        ["up", "down", "demand"]].sum()
     if tr is not None and len(tr):
         tb = tr.assign(b=tr["setup_cost"] - tr["fund_paid"]).groupby(["holder", "year"])["b"].sum()
         per = per.join(tb, how="outer").fillna(0.0)
     else:
         per["b"] = 0.0
     per["invested"], per["saved"] = per["up"] + per["b"], per["down"]
-    per = per[["invested", "saved"]]
+    per = per[["invested", "saved", "demand"]]
     if fund is not None and len(fund):
-        fr = pd.DataFrame({"holder": fund["fund"], "year": fund["year"], "invested": fund["paid"], "saved": 0.0})
+        fr = pd.DataFrame({"holder": fund["fund"], "year": fund["year"], "invested": fund["paid"], "saved": 0.0,
+                           "demand": 0.0})
         per = pd.concat([per, fr.set_index(["holder", "year"])])
     system = per.groupby(level="year").sum()
     system.index = pd.MultiIndex.from_product([["system"], system.index], names=["holder", "year"])
@@ -604,7 +616,11 @@ def _verify_cash_flow(c: _Checker, cash: pd.DataFrame, tr, fund, flow: pd.DataFr
     inv = per["invested"].reindex(key).to_numpy()
     sav = per["saved"].reindex(key).to_numpy()
     c.known("cash flow rows", inv, wc, "a holder-year the tables do not explain")
-    c.eq("invested", flow["invested"], inv, wc, "payments up + transition cost the fund does not meet")
+    if "demand_growth" in flow:
+        c.eq("demand growth", flow["demand_growth"], per["demand"].reindex(key).to_numpy(), wc,
+             "payment rises of services that are neither programmes nor in transition")
+    c.eq("invested", flow["invested"], inv, wc,
+         "payment rises of programmes and services in transition + transition cost the fund does not meet")
     c.eq("saved", flow["saved"], sav, wc, "payments down")
     c.eq("net", flow["net"], sav - inv, wc, "saved - invested")
     if len(set(zip(flow["holder"], flow["year"]))) < len(per):
@@ -1108,3 +1124,92 @@ def _verify_returns(c: _Checker, t: dict, alloc: pd.DataFrame, budget: pd.DataFr
     _compare_rows(c, "who saves", rep, h, ["programme", "paid_by", "period", "holder"],
                   ["invested", "savings", "share_of_savings", "net_saving", "discounted_invested",
                    "discounted_savings"])
+    _verify_returns_in_cash(c, t, alloc, sav, g, holder, with_total, ratio)
+
+
+def _verify_returns_in_cash(c: _Checker, t: dict, alloc: pd.DataFrame, sav: pd.DataFrame, g: pd.DataFrame,
+                            holder: dict, with_total, ratio) -> None:
+    """The cash columns of programme_savings, programme_returns and savings_by_holder, and the
+    terminal value per programme, from the cash_release, terminal_value, prevention, services and
+    allocation tables and the recomputed activity avoided per programme and service (``sav``) and
+    spend per programme and year (``g``): per unit a unit avoided releases its price; a block or
+    capitation service's cash released is shared by the programmes in proportion to what they
+    avoid there, over at least the service's own fall; none where its activity did not fall."""
+    eps = 1e-6
+    if "cash_released" not in t["programme_returns"]:
+        return  # a result written before the cash columns: nothing of them to check
+    cash = t.get("cash_release")
+    services = t["services"].set_index("service")
+    s = sav.copy()
+    a = s["activity_avoided"].to_numpy(dtype=float)
+    if cash is None or not len(cash):
+        s["cash_released"] = s["spend_avoided"]  # every service paid per unit at unit cost
+    else:
+        cr = cash.set_index(["service", "year"])
+        key = pd.MultiIndex.from_frame(s[["service", "year"]])
+        fall = cr["activity_avoided"].reindex(key).to_numpy(dtype=float)
+        progs = np.maximum(a, 0.0)
+        progs = pd.Series(progs).groupby([s["service"].to_numpy(), s["year"].to_numpy()]).transform("sum").to_numpy()
+        fell = fall > eps * np.maximum(1.0, np.abs(cr["baseline_activity"].reindex(key).to_numpy(dtype=float)))
+        share = np.where(fell, a / np.where(fell, np.maximum(fall, progs), 1.0), 0.0)
+        per_unit = cr["contract"].reindex(key).to_numpy() == "activity"
+        s["cash_released"] = np.where(per_unit, cr["price"].reindex(key).to_numpy(dtype=float) * a,
+                                      share * cr["commissioner_cash_released"].reindex(key).to_numpy(dtype=float))
+    d = g.drop_duplicates("year").set_index("year")["discount_factor"]
+    s["discounted_cash_released"] = s["cash_released"] * s["year"].map(d)
+    cash_cols = ["cash_released", "discounted_cash_released"]
+    _compare_rows(c, "programme savings in cash", t["programme_savings"],
+                  with_total(s, ["programme", "service"], cash_cols), ["programme", "period", "service"], cash_cols)
+
+    r = g[["programme", "year", "spend", "extra_spend", "discounted_extra_spend", "discounted_spend_avoided",
+           "discount_factor"]].copy()
+    key = pd.MultiIndex.from_frame(r[["programme", "year"]])
+    at_cost = alloc.set_index(["service", "year"])["unit_cost"].reindex(key).to_numpy(dtype=float) * \
+        r["programme"].map(services["baseline_activity"]).to_numpy(dtype=float)
+    if cash is not None and len(cash):
+        paid = cash.set_index(["service", "year"])["baseline_payment"].reindex(key).to_numpy(dtype=float)
+        at_cost = np.where(np.isnan(paid), at_cost, paid)
+    r["baseline_payment"] = at_cost
+    r["extra_payment"] = r["spend"] - r["baseline_payment"]
+    r["cash_released"] = s.groupby(["programme", "year"])["cash_released"].sum().reindex(key, fill_value=0.0).to_numpy()
+    r["net_cash_cost"] = r["extra_payment"] - r["cash_released"]
+    for col, src in (("discounted_extra_payment", "extra_payment"), ("discounted_cash_released", "cash_released"),
+                     ("discounted_net_cash_cost", "net_cash_cost")):
+        r[col] = r[src] * r["discount_factor"]
+    summed = ["baseline_payment", "extra_payment", "cash_released", "net_cash_cost", "discounted_extra_payment",
+              "discounted_cash_released", "discounted_net_cash_cost", "discounted_extra_spend",
+              "discounted_spend_avoided"]
+    ret = with_total(r, ["programme"], summed)
+    ret["cash_return_per_pound"] = ratio(ret["cash_released"], ret["extra_payment"])
+    ret["discounted_cash_return_per_pound"] = ratio(ret["discounted_cash_released"], ret["discounted_extra_payment"])
+    tv = t.get("terminal_value")
+    total = (ret["period"] == "total").to_numpy()
+    if tv is not None:
+        of = dict(zip(t["prevention"]["effect"], t["prevention"]["service"]))
+        by = tv.assign(p=tv["effect"].map(of)).groupby("p")["value"].sum() if len(tv) else pd.Series(dtype=float)
+        ret["discounted_terminal_value"] = np.where(total, ret["programme"].map(by).fillna(0.0), np.nan)
+    else:
+        ret["discounted_terminal_value"] = np.nan
+    ret["discounted_return_with_terminal_value"] = ratio(
+        ret["discounted_spend_avoided"] + ret["discounted_terminal_value"], ret["discounted_extra_spend"])
+    _compare_rows(c, "programme returns in cash", t["programme_returns"], ret, ["programme", "period"],
+                  summed[:7] + ["cash_return_per_pound", "discounted_cash_return_per_pound",
+                                "discounted_terminal_value", "discounted_return_with_terminal_value"])
+
+    # who saves in cash: cash released by the holder of each service, against the payer's extra payment
+    hs = s.assign(holder=s["service"].map(holder)).groupby(["programme", "year", "holder"], as_index=False)[cash_cols].sum()
+    pay = r[["programme", "year", "extra_payment", "discounted_extra_payment"]].rename(
+        columns={"extra_payment": "cash_invested", "discounted_extra_payment": "discounted_cash_invested"})
+    pay["holder"] = pay["programme"].map(holder)
+    h = hs.merge(pay, on=["programme", "year", "holder"], how="outer")
+    vals = cash_cols + ["cash_invested", "discounted_cash_invested"]
+    h[vals] = h[vals].fillna(0.0)
+    h = pd.concat([h, h.groupby(["year", "holder"], as_index=False)[vals].sum().assign(programme="all programmes")],
+                  ignore_index=True)
+    h = with_total(h, ["programme", "holder"], vals)
+    whole = h.groupby(["programme", "period"])["cash_released"].transform("sum").to_numpy(dtype=float)
+    h["share_of_cash_released"] = np.where(np.abs(whole) > eps,
+                                           h["cash_released"] / np.where(np.abs(whole) > eps, whole, 1.0), np.nan)
+    h["net_cash_saving"] = h["cash_released"] - h["cash_invested"]
+    _compare_rows(c, "who saves in cash", t["savings_by_holder"], h, ["programme", "period", "holder"],
+                  vals + ["share_of_cash_released", "net_cash_saving"])

@@ -35,6 +35,8 @@ def _fmt(value, unit: str | None, currency: str) -> str:
         return f"{value:.2%}"
     if unit == "ratio":
         return f"{value:,.2f}"
+    if unit == "year":
+        return f"{value:.0f}"
     return number(value)
 
 
@@ -47,6 +49,8 @@ def _fmt_diff(d, pct, unit: str | None, currency: str) -> str:
         text = money(d, currency, signed=True)
     elif unit == "fraction":
         text = points(d)
+    elif unit == "year":
+        return f"{d:+.0f} years"
     else:
         text = number(d, signed=True)
     if pct is not None and not (isinstance(pct, float) and math.isnan(pct)):
@@ -123,9 +127,15 @@ def print_comparison(cmp, console: Console | None = None) -> None:
             console.print(f"[dim]{escape(note)}[/dim]")
     pr = cmp.programme_returns
     if len(pr):
-        _side_table(cmp, pr[~pr["quantity"].str.startswith(("share of savings", "savings to"))],
+        _side_table(cmp, pr[~pr["quantity"].str.startswith(("share of savings", "savings to", "cash released to"))],
                     ["programme", "quantity"], "Prevention programmes over the whole plan (money discounted; "
                     "who saves by holder with --out)", console)
+    flow = cmp.cash_flow
+    if len(flow):
+        system = flow["holder"].eq("system") & flow["quantity"].isin(["invested", "cash released"])
+        shown = flow[system | flow["quantity"].eq("payback year")]
+        _side_table(cmp, shown, ["holder", "year", "quantity"], "Cash flow: the system's investment and cash "
+                    "released per year, payback year per holder (every holder with --out)", console)
     binding = cmp.binding
     _side_table(cmp, binding, ["constraint"], "Binding constraints (rows at a bound)", console)
     sp = cmp.shadow_prices
