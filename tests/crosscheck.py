@@ -66,3 +66,37 @@ def real_violations(data, result) -> list:
     relaxed = relaxed_sources(data) if rewards_more_patients(data) else set()
     return [v for v in result.verify().violations
             if not (v.check == "prevention effect realised" and tuple(v.where.split(", ")[:2]) in relaxed)]
+
+
+def assert_agrees_and_verifies(where: str, data: dict, result, status: str, objective: float | None) -> None:
+    """Ours has the reference's status and objective; and, where there is a plan, the verifier
+    finds nothing wrong with it beyond the documented relaxation."""
+    problem = disagreement(where, result, status, objective)
+    assert problem is None, problem
+    if status == "optimal":
+        real = real_violations(data, result)
+        assert not real, f"{where}:\n" + "\n".join(f"  - {v}" for v in real)
+
+
+def solve_verified(data: dict, file: str = "test.yaml"):
+    """An optimal Result for ``data`` whose tables pass the verifier (the tests' common start)."""
+    result = optimiser.solve(optimiser.load_data(copy.deepcopy(data), file=file))
+    assert result.status.value == "optimal", result.message
+    check = result.verify()
+    assert check.ok, str(check)
+    return result
+
+
+def assert_tampering_caught(tables: dict, summary: dict, tamper) -> None:
+    """Scaling one non-zero figure of ``table.column`` by ``factor`` (for each of ``tamper``) makes
+    the verifier fail, naming that column."""
+    from optimiser.verify import verify_tables
+
+    for table, col, factor in tamper:
+        t = {k: v.copy() for k, v in tables.items()}
+        ok_rows = t[table][col].notna() & (t[table][col].abs() > 0)
+        i = t[table].index[ok_rows][0]
+        t[table].loc[i, col] = t[table].loc[i, col] * factor
+        v = verify_tables(t, summary)
+        assert not v.ok, (table, col)
+        assert any(col in x.detail for x in v.violations), (table, col, str(v))

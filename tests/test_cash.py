@@ -8,12 +8,13 @@ base year (3,000 bed days at an average £2,000), activity forced down to 1,900 
 
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import pytest
 
 import optimiser
+
+from .crosscheck import solve_verified
 from optimiser.errors import InstanceError
 
 from .conftest import ROOT
@@ -35,11 +36,7 @@ def ward_instance(contract=None, lag=1, years=2, steps=True, **ward) -> dict:
 
 
 def solve(data: dict):
-    result = optimiser.solve(optimiser.load_data(copy.deepcopy(data), file="test.yaml"))
-    assert result.status.value == "optimal", result.message
-    check = result.verify()
-    assert check.ok, str(check)
-    return result
+    return solve_verified(data)
 
 
 def by_year(result, table: str, column: str, **where) -> list[float]:

@@ -14,7 +14,7 @@ import functools
 
 import pytest
 
-from .crosscheck import cases, disagreement, real_violations, solve_ours
+from .crosscheck import assert_agrees_and_verifies, cases, solve_ours
 from .random_cash_instances import random_cash_instance
 from .reference_mip import reference_solve_mip
 
@@ -32,11 +32,7 @@ def test_agrees_with_the_reference_and_its_plan_verifies(seed):
     """The same status and objective as the independent reference; and, where there is a plan, the
     verifier finds nothing wrong with it (one test per seed, so no seed skips)."""
     data, result, (status, objective) = _solved(seed)
-    problem = disagreement(f"seed {seed}", result, status, objective)
-    assert problem is None, problem
-    if status == "optimal":
-        real = real_violations(data, result)
-        assert not real, f"seed {seed}:\n" + "\n".join(f"  - {v}" for v in real)
+    assert_agrees_and_verifies(f"seed {seed}", data, result, status, objective)
 
 
 @pytest.mark.slow

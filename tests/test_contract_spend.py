@@ -13,6 +13,8 @@ import copy
 import pytest
 
 import optimiser
+
+from .crosscheck import solve_verified
 from optimiser.errors import InstanceError
 
 from .reference_mip import reference_solve_mip
@@ -40,11 +42,7 @@ def ward_data(contract=None, fences=True) -> dict:
 
 
 def solve(data: dict):
-    result = optimiser.solve(optimiser.load_data(copy.deepcopy(data), file="test.yaml"))
-    assert result.status.value == "optimal", result.message
-    check = result.verify()
-    assert check.ok, str(check)
-    return result
+    return solve_verified(data)
 
 
 def spend_of(result) -> dict:

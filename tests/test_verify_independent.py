@@ -4,7 +4,6 @@ way; no consequential holder error after a rejected service field)."""
 
 from __future__ import annotations
 
-import copy
 
 import pandas as pd
 import pytest
