@@ -229,13 +229,17 @@ def visits_by_propagation(flows: pd.DataFrame, nodes: pd.DataFrame, sources: pd.
         mine = (flows["pathway"] == pw).to_numpy()
         f = flows[mine]
         g_of = np.array([group.get((s, int(y)), -1) for s, y in zip(f["segment"], f["year"])], dtype=int)
-        keep = g_of >= 0
+        # a flow naming a node the nodes table lacks is reported by the flow checks; it carries no
+        # patient here (the verifier never fails on a table it is checking)
+        tail = np.array([pos.get(n, -1) for n in f["from"]], dtype=int)
+        head = np.array([pos.get(n, -1) for n in f["to"]], dtype=int)
+        keep = (g_of >= 0) & (tail >= 0) & (head >= 0)
         P = np.zeros((len(group), len(names), len(names)))
-        np.add.at(P, (g_of[keep], np.array([pos[n] for n in f["from"]], dtype=int)[keep],
-                      np.array([pos[n] for n in f["to"]], dtype=int)[keep]), share[mine][keep])
+        np.add.at(P, (g_of[keep], tail[keep], head[keep]), share[mine][keep])
         r_g = np.array([group[(s, int(y))] for s, y in zip(rows["segment"], rows["year"])], dtype=int)
         step = np.zeros((len(rows), len(names)))
-        step[np.arange(len(rows)), [pos[n] for n in rows["node"]]] = 1.0
+        at = np.array([pos.get(n, -1) for n in rows["node"]], dtype=int)
+        step[np.arange(len(rows))[at >= 0], at[at >= 0]] = 1.0
         visits = step.copy()
         Pr = P[r_g]
         for _ in range(100000):
