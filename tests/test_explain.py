@@ -173,7 +173,10 @@ def test_kent_tightened_target_relaxation_is_minimal(kent_tight):
     assert optimiser.solve(inst.with_overrides({"targets[2].at_most": relaxed + 0.01})).status is Status.OPTIMAL
     assert optimiser.solve(inst.with_overrides({"targets[2].at_most": relaxed - 5})).status is Status.INFEASIBLE
     c = ex.conflict
-    assert ex.summary["conflict_source"].startswith("HiGHS IIS")  # "of the continuous relaxation": Kent is a MIP (ward steps)
+    # HiGHS's conflict set of the continuous relaxation (Kent is a MIP: ward steps); irreducible
+    # ("IIS") or not depends on how far HiGHS's reduction gets within its time limit
+    assert ex.summary["conflict_source"].startswith(("HiGHS IIS", "HiGHS infeasible subset"))
+    assert ex.summary["conflict_source"].endswith("of the continuous relaxation")
     assert ((c["constraint"] == "outcome_target") & (c["year"] == 2028)).any()
     assert not c["words"].str.contains(r"\[|=").any()
 
