@@ -408,7 +408,7 @@ def _row(family, constraint, item, year, bound_type, bound, val, binding, dual, 
 
 
 def _targets(d: "_Duals") -> list[dict]:
-    result, lp, inst, value, dual, w = d.result, d.lp, d.inst, d.value, d.dual, d.w
+    lp, inst, value, dual, w = d.lp, d.inst, d.value, d.dual, d.w
     t = _block(lp, "outcome_target", value, dual)
     if t is None:
         return []
