@@ -538,6 +538,8 @@ def test_a_real_ctrl_c_while_the_first_point_solves_keeps_it(work, monkeypatch):
         return orig(self, variant)
 
     monkeypatch.setattr(S.Session, "_run", slow_run)
+    # Python's own Ctrl-C handler, whatever an earlier test in this process left installed
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     ck = work / "ck.jsonl"
     try:
         with pytest.raises(KeyboardInterrupt):
@@ -546,6 +548,8 @@ def test_a_real_ctrl_c_while_the_first_point_solves_keeps_it(work, monkeypatch):
     finally:
         for t in timers:
             t.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert not first, "the first point's solve never ran"
     lines = [json.loads(line) for line in ck.read_text().splitlines()]
     assert [x.get("key") for x in lines[1:]] == ['{"targets[0].at_most":150}']
     assert lines[1]["record"]["objective"] == pytest.approx(184000)
