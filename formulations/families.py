@@ -81,11 +81,11 @@ class Family:
     * ``blocks``: every block it may add;
     * ``docs``: the heading in docs/formulation.md whose section states its maths (the section must
       name ``build``'s dotted name);
-    * ``checks``: names of the residual checks in optimiser/verify.py (``c.leq("<name>", ...)``)
+    * ``checks``: names of the residual checks in optimiser/solving/verify.py (``c.leq("<name>", ...)``)
       that recompute it from a written plan;
     * ``tests``: pytest node ids of tests whose numbers were worked out by hand (or by the
       independent reference formulation) for it;
-    * ``prices``: the function of optimiser/explain.py that gives its shadow prices in planner
+    * ``prices``: the function of optimiser/analyses/explain.py that gives its shadow prices in planner
       units (``None``: its duals are not priced: a definition, or a variable step).
     """
 

@@ -69,7 +69,7 @@ def terminal_value_terms(lp: LinearProgram, inst) -> pd.DataFrame:
 
     with d_u = (1 + r)^-(u - b), D_{p,n,s,t_H} the final year's baseline need (incidence x
     population), v the value per case avoided (the effect's value_per_case, or the pathway's care
-    cost per case at final-year unit costs: optimiser.instance.pathway_case_costs). ``coef`` is the
+    cost per case at final-year unit costs: optimiser.input.instance.pathway_case_costs). ``coef`` is the
     weight on reduction[k, u]; ``constant`` = -coef x g0_k (summed, TV's constant term)."""
     cols = ["effect", "year", "col", "coef", "constant"]
     red = lp.variables.get("reduction")

@@ -38,7 +38,7 @@ def attributable_spend_terms(lp: LinearProgram, inst, scopes) -> pd.DataFrame:
 (r[i, t] the payment per unit of pathway use, :func:`pathway_use_rate`: the unit cost, or the
 price, or 0 under a block or capitation contract)
     (``inst.spend_scopes`` lists each scope's whole services, segments and sectors S_g; see
-    :func:`optimiser.instance.scope_members`). A scope defined by places (it has ``place`` rows)
+    :func:`optimiser.input.instance.scope_members`). A scope defined by places (it has ``place`` rows)
     does not count pathway use of services located in *other* places: that is the other place's
     spend, so places' spends add up without counting any money twice. Team, running and opening
     costs count only for services counted whole.

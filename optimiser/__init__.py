@@ -24,28 +24,26 @@ Python API (the CLI is a thin shell over these)::
 """
 
 import importlib
-import sys
-import types
 
 #: Where each public name lives: ``import optimiser`` imports none of it (pandas, scipy, networkx,
 #: pydantic and HiGHS load only when a name is first used; see :func:`__getattr__`).
 _API = {
-    "Comparison": "compare", "compare": "compare",
-    "Explanation": "explain", "explain": "explain",
+    "Comparison": "analyses.compare", "compare": "analyses.compare",
+    "Explanation": "analyses.explain", "explain": "analyses.explain",
     "BudgetshiftError": "errors", "InstanceError": "errors", "Problem": "errors", "SolverError": "errors",
-    "Instance": "instance",
-    "load": "loading", "load_data": "loading", "parse_override": "loading",
-    "read_result": "output",
-    "pareto": "pareto",
-    "Pooling": "pooling", "pooling": "pooling",
-    "write_report": "report",
-    "TABLES": "results", "Result": "results",
-    "Session": "session",
-    "SolverOptions": "solve", "Status": "solve", "build_lp": "solve", "build_model": "solve", "solve": "solve",
-    "solve_model": "solve",
-    "sweep": "sweep",
-    "uncertainty": "uncertainty",
-    "Verification": "verify", "verify_tables": "verify",
+    "Instance": "input.instance",
+    "load": "input.loading", "load_data": "input.loading", "parse_override": "input.loading",
+    "read_result": "output.files",
+    "pareto": "analyses.pareto",
+    "Pooling": "analyses.pooling", "pooling": "analyses.pooling",
+    "write_report": "output.report",
+    "TABLES": "solving.results", "Result": "solving.results",
+    "Session": "solving.session",
+    "SolverOptions": "solving.solve", "Status": "solving.solve", "build_lp": "solving.solve", "build_model": "solving.solve", "solve": "solving.solve",
+    "solve_model": "solving.solve",
+    "sweep": "analyses.sweep",
+    "uncertainty": "analyses.uncertainty",
+    "Verification": "solving.verify", "verify_tables": "solving.verify",
 }
 
 
@@ -61,21 +59,6 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_API))
-
-
-class _Package(types.ModuleType):
-    """``optimiser`` itself. Seven functions share their module's name (``optimiser.solve`` is the
-    function, in :mod:`optimiser.solve`); importing such a module sets the package attribute to the
-    module, which an eager ``from .solve import solve`` used to overwrite at once. Lazily, the
-    function is kept instead (and fetched by :func:`__getattr__` on first use)."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if name in _API and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 __version__ = "0.1.0"

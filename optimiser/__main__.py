@@ -1,6 +1,6 @@
 """``python -m optimiser``: the ``budgetshift`` command."""
 
-from optimiser.cli import main
+from optimiser.cli.main import main
 
 if __name__ == "__main__":  # pragma: no cover
     main()

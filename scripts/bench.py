@@ -54,8 +54,8 @@ def measure(path: str) -> dict:
     """Run in a child process: time each stage of one solve."""
     sys.path.insert(0, str(ROOT))
     import optimiser
-    from optimiser.results import extract
-    from optimiser.solve import SolverOptions, build_lp, load, run_highs
+    from optimiser.solving.results import extract
+    from optimiser.solving.solve import SolverOptions, build_lp, load, run_highs
 
     t = {}
     t0 = time.perf_counter()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The same programme written in linopy (labelled arrays), for the comparison in scripts/bench.py.
 
-It is built from the same validated :class:`~optimiser.instance.Instance` as budgetshift's own
+It is built from the same validated :class:`~optimiser.input.instance.Instance` as budgetshift's own
 programme, but independently of :mod:`formulations` (nothing of the labelled-block builder is
 used), and solved by HiGHS through linopy's direct highspy interface. Its optimal cost doubles as
 a cross-check of ours.

@@ -6,7 +6,7 @@ Each command is run ``--runs`` times in turn (interleaved, so a busy spell of a 
 them all alike); the table gives the fastest and the median wall-clock time of each and the
 fastest minus bare Python's. Targets (issue 14, on a quiet machine): ``--help`` within 0.15 s of
 bare Python, ``solve instances/kent.yaml`` within 0.8 s end to end. To see where the time goes:
-``python -X importtime -c "import optimiser.cli" 2>&1 | sort -t'|' -k2 -n | tail``.
+``python -X importtime -c "import optimiser.cli.main" 2>&1 | sort -t'|' -k2 -n | tail``.
 
 ``--against DIR`` also times the same commands run from another copy of the source (e.g.
 ``git archive <commit> | tar -x -C DIR``), interleaved with this one, for a before/after on a busy

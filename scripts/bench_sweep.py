@@ -63,7 +63,7 @@ def main(argv=None) -> None:
     import distributed
 
     import optimiser
-    from optimiser.execution import available_cores
+    from optimiser.analyses.execution import available_cores
 
     workers = a.workers or available_cores()
     path = instance_for(a.variables, a.seed)

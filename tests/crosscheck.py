@@ -90,7 +90,7 @@ def solve_verified(data: dict, file: str = "test.yaml"):
 def assert_tampering_caught(tables: dict, summary: dict, tamper) -> None:
     """Scaling one non-zero figure of ``table.column`` by ``factor`` (for each of ``tamper``) makes
     the verifier fail, naming that column."""
-    from optimiser.verify import verify_tables
+    from optimiser.solving.verify import verify_tables
 
     for table, col, factor in tamper:
         t = {k: v.copy() for k, v in tables.items()}

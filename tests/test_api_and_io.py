@@ -11,8 +11,8 @@ import pytest
 
 import optimiser
 from optimiser import Status
-from optimiser.output import read_result
-from optimiser.verify import verify_tables
+from optimiser.output.files import read_result
+from optimiser.solving.verify import verify_tables
 
 from .conftest import ROOT
 
@@ -65,7 +65,7 @@ def test_write_is_atomic_and_complete_and_reread_verifies(tiny_result, tmp_path)
 
 
 def test_failed_write_leaves_nothing(tiny_result, tmp_path, monkeypatch):
-    import optimiser.output as output
+    import optimiser.output.files as output
 
     def boom(*a, **k):
         raise OSError("disk full")
@@ -101,7 +101,7 @@ def test_verifier_catches_tampered_tables(tiny_result):
 
 
 def test_result_json_has_the_documented_keys(tiny_result):
-    doc = json.loads(optimiser.output.to_json(tiny_result.to_dict()))
+    doc = json.loads(optimiser.output.files.to_json(tiny_result.to_dict()))
     assert doc["status"] == "optimal"
     assert doc["objective"] == pytest.approx(184_000)
     assert set(doc["allocation"][0]) >= {"service", "sector", "year", "spend", "activity"}
@@ -151,7 +151,7 @@ def test_verifier_catches_broken_flows_inside_a_pathway():
 def test_tiebreak_costs_cover_every_column():
     """A tie-break vector made before later variables (Kent's holders add theirs after the prevention
     tie-break) is padded with zeros: HiGHS is handed one cost per column, never memory past the end."""
-    from optimiser.solve import build_lp
+    from optimiser.solving.solve import build_lp
 
     lp = build_lp(optimiser.load(ROOT / "instances" / "kent.yaml"))
     assert any(len(vec) < lp.n_cols for _, vec in lp.tiebreaks)

@@ -51,7 +51,7 @@ import numpy as np
 import pytest
 
 import optimiser
-import optimiser.results
+import optimiser.solving.results
 from optimiser import Status
 
 from .conftest import ROOT
@@ -85,17 +85,17 @@ HIGHS_LOG = re.compile(r"^(LP|MIP)\s+has \d+ rows; \d+ cols", re.M)  # the line 
 def _raw_solutions(monkeypatch):
     """Collect (lp, raw solution) of every solve while active."""
     seen = []
-    extract = optimiser.results.extract
+    extract = optimiser.solving.results.extract
 
     def spy(instance, lp, raw, **kwargs):
         seen.append((lp, raw))
         return extract(instance, lp, raw, **kwargs)
 
-    monkeypatch.setattr(optimiser.results, "extract", spy)
+    monkeypatch.setattr(optimiser.solving.results, "extract", spy)
     try:
         yield seen
     finally:
-        monkeypatch.setattr(optimiser.results, "extract", extract)
+        monkeypatch.setattr(optimiser.solving.results, "extract", extract)
 
 
 def solve_both(monkeypatch, inst, **options):
@@ -249,7 +249,7 @@ def test_issue_repro_mixed_integer_tiebreaks_agree(monkeypatch, issue_instance):
 
 def _cli(*args, timeout=600):
     exe = Path(sys.executable).with_name("budgetshift")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "optimiser.cli"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "optimiser.cli.main"]
     return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
@@ -293,7 +293,7 @@ def test_a_failed_pyomo_tiebreak_stage_is_skipped_as_in_the_highs_path(monkeypat
     and the stage is named in ``tiebreaks_not_applied`` (it used to raise 'Cannot load a
     SolverResults object with bad status'). Forced here by making Pyomo's second solve (the first
     stage) report an error: the plan is then the primary optimum, with the primary objective."""
-    solve_module = sys.modules["optimiser.solve"]  # the package exports a function of the same name
+    solve_module = sys.modules["optimiser.solving.solve"]  # the package exports a function of the same name
 
     data, inst = _generated("lp", 6)  # min cost, then 'largest prevention effect among the optimal plans'
     calls = []

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from optimiser import loading
-from optimiser.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
+from optimiser.cli.main import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
 
 from .conftest import ROOT
 

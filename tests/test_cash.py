@@ -203,7 +203,7 @@ def test_verifier_recomputes_the_cash_tables():
         tables = {k: v.copy() for k, v in result.tables.items()}
         t = tables[table]
         t.loc[t.index[0], column] = (0 if np.isnan(t[column].iat[0]) else t[column].iat[0]) + 1000
-        found = {v.check for v in optimiser.verify.verify_tables(tables, result.summary).violations}
+        found = {v.check for v in optimiser.solving.verify.verify_tables(tables, result.summary).violations}
         assert check in found, (table, column, found)
 
 
@@ -309,19 +309,19 @@ def test_siloed_holder_bears_its_own_setup_costs():
     tables = {k: v.copy() for k, v in r.tables.items()}
     h = tables["holders"]
     h.loc[(h["holder"] == "council") & (h["year"] == 2026), "budget"] = 5_400
-    found = {v.check for v in optimiser.verify.verify_tables(tables, r.summary).violations}
+    found = {v.check for v in optimiser.solving.verify.verify_tables(tables, r.summary).violations}
     assert "holder within its budget with transition costs" in found
 
 
 def test_cash_tables_written_and_verified_from_csv(tmp_path):
     """The four tables are written with the others, and the plan verifies from the CSV files alone."""
-    from optimiser.output import read_result
+    from optimiser.output.files import read_result
 
     r = optimiser.solve(optimiser.load(ROOT / "instances" / "tiny" / "cash_release.yaml"))
     r.write(tmp_path / "out")
     tables, summary = read_result(tmp_path / "out")
     assert set(NEW_TABLES) <= set(tables)
-    check = optimiser.verify.verify_tables(tables, summary)
+    check = optimiser.solving.verify.verify_tables(tables, summary)
     assert check.ok, str(check)
     assert "cash flow" in check.checks_run and "steps and closure lags" in check.checks_run
 

@@ -14,10 +14,10 @@ import yaml
 import optimiser
 
 from .crosscheck import assert_tampering_caught
-from optimiser.cash import FUND_COLUMNS, TRANSITION_COLUMNS, cash_flow
-from optimiser.output import read_result
-from optimiser.returns import programme_cash_released
-from optimiser.verify import verify_tables
+from optimiser.solving.cash import FUND_COLUMNS, TRANSITION_COLUMNS, cash_flow
+from optimiser.output.files import read_result
+from optimiser.solving.returns import programme_cash_released
+from optimiser.solving.verify import verify_tables
 
 from .conftest import ROOT
 
@@ -197,7 +197,7 @@ def test_compare_and_report_show_the_cash_flow(tmp_path):
     pay = flow[(flow["holder"] == "system") & (flow["quantity"] == "payback year")]
     assert pay["value"].tolist() == [2027.0]
     assert "cash_flow" in cmp.tables()
-    from optimiser.report import report_html
+    from optimiser.output.files.report import report_html
 
     page = report_html(cmp)
     assert "Cash flow per holder" in page and "system 2027" in page

@@ -10,7 +10,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from optimiser.cli import EXIT_INFEASIBLE, EXIT_INVALID, EXIT_OK, main
+from optimiser.cli.main import EXIT_INFEASIBLE, EXIT_INVALID, EXIT_OK, main
 
 from .conftest import ROOT
 
@@ -96,7 +96,7 @@ def test_output_cut_short_by_its_reader_is_not_an_internal_error():
 
 @pytest.mark.slow
 def test_python_m_runs_the_command():
-    for module in ("optimiser", "optimiser.cli"):
+    for module in ("optimiser", "optimiser.cli.main"):
         proc = subprocess.run([sys.executable, "-m", module, "validate", TINY], capture_output=True, text=True,
                               timeout=120, cwd=ROOT)
         assert proc.returncode == EXIT_OK, proc.stderr

@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 import optimiser
-from optimiser.cli import EXIT_INVALID, EXIT_OK, main
+from optimiser.cli.main import EXIT_INVALID, EXIT_OK, main
 
 from .conftest import ROOT
 
@@ -213,7 +213,7 @@ def test_cli_compare_exits_0_with_an_infeasible_run():
 
 
 def test_flatten_names_list_items_like_set_paths():
-    from optimiser.compare import flatten
+    from optimiser.analyses.compare import flatten
 
     flat = flatten(copy.deepcopy(budget_instance(1.0)))
     assert flat["services[ward].unit_cost"] == 1000

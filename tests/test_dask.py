@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import optimiser
 from optimiser import execution
-from optimiser.cli import EXIT_OK, main
+from optimiser.cli.main import EXIT_OK, main
 
 from .conftest import ROOT
 from .test_pareto import load as load_three_routes, three_routes

@@ -1,6 +1,6 @@
 """The documentation stays in step with the code.
 
-* ``docs/instance-format.md`` is generated from ``optimiser/schema.py``: the generator, run with
+* ``docs/instance-format.md`` is generated from ``optimiser/input/schema.py``: the generator, run with
   ``--check``, must find it up to date (regenerate with ``python scripts/make_format_doc.py``).
 * Every step of ``formulations.build.STEPS`` (each constraint family) must have a docstring and be
   named in ``docs/formulation.md``, so a new family without documentation fails the suite.

@@ -1,4 +1,4 @@
-"""The one execution engine (optimiser.execution) and the one way to change a loaded HiGHS model
+"""The one execution engine (optimiser.analyses.execution) and the one way to change a loaded HiGHS model
 (formulations.loaded), checked on programmes small enough to solve by hand."""
 
 from __future__ import annotations

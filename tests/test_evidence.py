@@ -11,9 +11,9 @@ import yaml
 from click.testing import CliRunner
 
 import optimiser
-from optimiser.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
+from optimiser.cli.main import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
 from optimiser.errors import InstanceError
-from optimiser.evidence import (LIBRARY_PATH, evidence_table, expand_presets, library, lookup, presets,
+from optimiser.input.evidence import (LIBRARY_PATH, evidence_table, expand_presets, library, lookup, presets,
                                 read_library)
 
 from .conftest import ROOT, base_instance, solve_data

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 import optimiser
 from optimiser import excel
-from optimiser.cli import EXIT_OK, main
-from optimiser.output import read_result
+from optimiser.cli.main import EXIT_OK, main
+from optimiser.output.files import read_result
 
 from .conftest import ROOT
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 import optimiser
 from optimiser import Status
-from optimiser.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
-from optimiser.explain import explain
+from optimiser.cli.main import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
+from optimiser.analyses.explain import explain
 
 from .conftest import ROOT, base_instance, solve_data
 from .test_formulation import shift_instance, two_services

@@ -1,4 +1,4 @@
-"""Numbers, money, names, outcomes and colours as a planner reads them (optimiser/formatting.py), and
+"""Numbers, money, names, outcomes and colours as a planner reads them (optimiser/output/formatting.py), and
 the structure of the reports built with them: every expected string below is written out by hand."""
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ def test_the_same_sector_has_the_same_colour_in_two_reports(monkeypatch):
 
     from optimiser import report
 
-    sweep = importlib.import_module("optimiser.sweep")  # the module (optimiser.sweep is also the function)
+    sweep = importlib.import_module("optimiser.analyses.sweep")  # the module (optimiser.sweep is also the function)
 
     def colours(fig):
         return {t.name: (t.marker.color if t.type == "bar" else t.line.color) for t in fig.data}
@@ -190,8 +190,8 @@ def test_the_same_sector_has_the_same_colour_in_two_reports(monkeypatch):
 def kent_tables(tmp_path_factory):
     from click.testing import CliRunner
 
-    from optimiser.cli import main
-    from optimiser.output import read_result
+    from optimiser.cli.main import main
+    from optimiser.output.files import read_result
 
     out = tmp_path_factory.mktemp("kent") / "k"
     r = CliRunner().invoke(main, ["solve", str(GOLDEN_KENT), "--out", str(out)])

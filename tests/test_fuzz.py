@@ -27,7 +27,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from optimiser.cli import EXIT_INVALID, EXIT_OK, main
+from optimiser.cli.main import EXIT_INVALID, EXIT_OK, main
 
 from .conftest import ROOT
 

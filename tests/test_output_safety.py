@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from optimiser.cli import EXIT_INFEASIBLE, EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
-from optimiser.folders import MARKER, OutputFolderError, check_target, clean_stale, read_marker
+from optimiser.cli.main import EXIT_INFEASIBLE, EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
+from optimiser.output.files.folders import MARKER, OutputFolderError, check_target, clean_stale, read_marker
 
 from .conftest import ROOT
 
@@ -284,7 +284,7 @@ def test_a_killed_solve_leaves_a_partial_folder_that_the_next_run_removes(work):
     written; the next write beside it removes that folder (and only it)."""
     code = (
         "import os, signal, pandas as pd\n"
-        "from optimiser.output import write_tables_atomically\n"
+        "from optimiser.output.files import write_tables_atomically\n"
         "def die(folder):\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
         "write_tables_atomically('out/r', {'t': pd.DataFrame({'a': [1]})}, {'summary': {'tables': {}}}, extra=die)\n"
@@ -362,7 +362,7 @@ def test_an_infeasible_solve_names_the_explain_command_with_the_same_arguments(w
 
 
 def test_the_hint_quotes_awkward_paths_and_scenarios(work):
-    from optimiser.cli import explain_hint
+    from optimiser.cli.main import explain_hint
 
     hint = explain_hint("my plans/x y.yaml", ["services[ward].unit_cost=1 800"], ["it's"])
     assert shlex.split(hint[len("see why: "):]) == ["budgetshift", "explain", "my plans/x y.yaml", "--set",
@@ -431,7 +431,7 @@ def test_an_interrupted_sweep_command_resumes_without_solving_the_first_point_ag
 # ============================================================================ progress
 
 def test_the_progress_line_names_elapsed_time_plan_bound_and_gap():
-    from optimiser.progress import format_progress
+    from optimiser.solving.progress import format_progress
 
     # a MIP part-way: best plan 12,345,678, bound 12,300,000; HiGHS's gap is (p - b) / p
     gap = (12_345_678 - 12_300_000) / 12_345_678
@@ -448,7 +448,7 @@ class _Event:
     def __init__(self, mip: bool, **data):
         import types
 
-        from optimiser.progress import _mip_type
+        from optimiser.solving.progress import _mip_type
 
         self.callback_type = _mip_type() if mip else None
         self.data_out = types.SimpleNamespace(**data)
@@ -457,7 +457,7 @@ class _Event:
 def test_progress_waits_its_delay_throttles_and_clears_its_line():
     import io
 
-    from optimiser.progress import SolveProgress
+    from optimiser.solving.progress import SolveProgress
 
     now = [100.0]
     buf = io.StringIO()
@@ -480,7 +480,7 @@ def test_progress_waits_its_delay_throttles_and_clears_its_line():
 def test_progress_is_shown_on_a_terminal_only_and_never_with_json():
     import io
 
-    from optimiser.progress import wanted
+    from optimiser.solving.progress import wanted
 
     class Tty(io.StringIO):
         def isatty(self):

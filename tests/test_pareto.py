@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 import optimiser
-from optimiser.cli import EXIT_INVALID, EXIT_OK, main
+from optimiser.cli.main import EXIT_INVALID, EXIT_OK, main
 from optimiser.errors import InstanceError
-from optimiser.pareto import plan_table
+from optimiser.analyses.pareto import plan_table
 
 from .conftest import base_instance
 

@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 
 import optimiser
-from optimiser.loading import read_yaml
+from optimiser.input.loading import read_yaml
 
 from .conftest import ROOT
 
@@ -203,7 +203,7 @@ def test_value_of_pooling_as_outcome_gained_when_maximising_outcomes():
 
 @pytest.mark.slow
 def test_pooling_html_report(tmp_path):
-    from optimiser.pooling import report_html
+    from optimiser.analyses.pooling import report_html
 
     page = report_html(optimiser.pooling(tiny()))
     assert page.count('class="plotly-graph-div"') == 3

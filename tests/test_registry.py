@@ -1,7 +1,7 @@
 """The registry of constraint families (formulations/families.py) is complete and true.
 
 Each family must have its maths in docs/formulation.md, at least one hand-derived test that exists,
-and at least one residual check in optimiser/verify.py; every block that ``build`` adds must be
+and at least one residual check in optimiser/solving/verify.py; every block that ``build`` adds must be
 claimed by the family whose step added it, with the keys, unit and dual unit the record states.
 """
 
@@ -43,9 +43,9 @@ SECTIONS = _sections(DOCS)
 
 
 def _verify_checks() -> set[str]:
-    """The names of the residual checks in optimiser/verify.py: the first argument of every
+    """The names of the residual checks in optimiser/solving/verify.py: the first argument of every
     ``c.leq``, ``c.eq`` and ``c.known`` call that is a plain string."""
-    tree = ast.parse((ROOT / "optimiser" / "verify.py").read_text(encoding="utf-8"))
+    tree = ast.parse((ROOT / "optimiser" / "solving" / "verify.py").read_text(encoding="utf-8"))
     names = set()
     for node in ast.walk(tree):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
@@ -92,11 +92,11 @@ def test_family_has_a_hand_derived_test_that_exists(family):
 def test_family_has_a_verifier_check(family):
     assert family.checks, f"{family.label}: no verifier check named in the registry"
     missing = [c for c in family.checks if c not in CHECKS]
-    assert not missing, f"{family.label}: no check {missing} in optimiser/verify.py"
+    assert not missing, f"{family.label}: no check {missing} in optimiser/solving/verify.py"
 
 
 def test_registry_fields_are_consistent():
-    explain = importlib.import_module("optimiser.explain")
+    explain = importlib.import_module("optimiser.analyses.explain")
 
     for b in BLOCKS.values():
         assert b.relax is None or b.relax in RELAX_GROUPS, b.name

@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 import optimiser
-from optimiser.cli import EXIT_INVALID, EXIT_OK, main
+from optimiser.cli.main import EXIT_INVALID, EXIT_OK, main
 
 from .conftest import ROOT
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import optimiser
 from optimiser import scenarios as scenario_mod
-from optimiser.cli import EXIT_INVALID, EXIT_OK, main
+from optimiser.cli.main import EXIT_INVALID, EXIT_OK, main
 
 from .conftest import ROOT
 

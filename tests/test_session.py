@@ -102,7 +102,7 @@ def test_a_change_of_shape_is_solved_cold():
 def test_a_failed_solve_does_not_leave_the_session_stale(monkeypatch):
     """If a solve is interrupted after its changes were pushed, the next solve must not trust the
     loaded model: the variant's answer (infeasible) must come back, not the base's (184,000)."""
-    import optimiser.session as session_mod
+    import optimiser.solving.session as session_mod
 
     inst = optimiser.load(ROOT / "instances" / "tiny" / "two_services.yaml")
     session = optimiser.Session(inst)

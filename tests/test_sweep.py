@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 import optimiser
 from optimiser import execution
-from optimiser.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
+from optimiser.cli.main import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
 from optimiser.errors import BudgetshiftError, InstanceError
-from optimiser.sweep import SweepTask, grid, parse_values, parse_vary
+from optimiser.analyses.sweep import SweepTask, grid, parse_values, parse_vary
 
 from .conftest import ROOT
 

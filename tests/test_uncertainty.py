@@ -12,9 +12,9 @@ import yaml
 from click.testing import CliRunner
 
 import optimiser
-from optimiser.cli import EXIT_INVALID, EXIT_OK, main
+from optimiser.cli.main import EXIT_INVALID, EXIT_OK, main
 from optimiser.errors import InstanceError
-from optimiser.uncertainty import Distribution, central_summary, draw, instance_distributions, quantiles
+from optimiser.analyses.uncertainty import Distribution, central_summary, draw, instance_distributions, quantiles
 
 from .conftest import ROOT
 

@@ -1,4 +1,4 @@
-"""The verifier's own recomputations (optimiser/verify_independent.py) against hand-worked figures,
+"""The verifier's own recomputations (optimiser/solving/verify_independent.py) against hand-worked figures,
 and against tables deliberately spoiled; and two --set fixes (an optional section created on the
 way; no consequential holder error after a rejected service field)."""
 
@@ -10,8 +10,8 @@ import pytest
 
 import optimiser
 from optimiser.errors import InstanceError
-from optimiser.verify import verify_tables
-from optimiser.verify_independent import case_costs, effect_profile
+from optimiser.solving.verify import verify_tables
+from optimiser.solving.verify_independent import case_costs, effect_profile
 
 from .conftest import ROOT
 
