@@ -16,7 +16,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from .lp import LinearProgram
 
 
-def _key_tuples(index) -> list:
+def key_tuples(index) -> list:
     cols = [index[c].tolist() for c in index.columns]
     if len(cols) == 1:
         return cols[0]
@@ -31,7 +31,7 @@ def to_pyomo(lp: LinearProgram) -> pyo.ConcreteModel:
     m = pyo.ConcreteModel(name=lp.name)
     col_vars: list = [None] * lp.n_cols
     for name, block in lp.variables.items():
-        keys = _key_tuples(block.index)
+        keys = key_tuples(block.index)
         var = pyo.Var(keys, domain=pyo.Integers if block.integer else pyo.Reals, dense=True)
         var.doc = block.description
         m.add_component(name, var)
@@ -43,7 +43,7 @@ def to_pyomo(lp: LinearProgram) -> pyo.ConcreteModel:
 
     a = lp.matrix().tocsr()
     for name, block in lp.constraints.items():
-        keys = _key_tuples(block.index)
+        keys = key_tuples(block.index)
         exprs = {}
         for k, key in enumerate(keys):
             r = block.start + k

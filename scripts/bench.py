@@ -55,7 +55,7 @@ def measure(path: str) -> dict:
     sys.path.insert(0, str(ROOT))
     import optimiser
     from optimiser.solving.results import extract
-    from optimiser.solving.solve import SolverOptions, build_lp, load, run_highs
+    from optimiser.solving.highs import SolverOptions, build_lp, load, run_highs
 
     t = {}
     t0 = time.perf_counter()

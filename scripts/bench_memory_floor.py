@@ -46,7 +46,7 @@ def save_arrays(instance: Path, out: Path) -> dict:
     import numpy as np
 
     import optimiser
-    from optimiser.solving.solve import build_lp
+    from optimiser.solving.highs import build_lp
 
     lp = build_lp(optimiser.load(instance))
     if lp.sense != "min" or lp.is_mip:

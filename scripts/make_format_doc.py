@@ -33,7 +33,7 @@ import annotated_types as at  # noqa: E402  (a pydantic dependency)
 from pydantic import BaseModel  # noqa: E402
 from pydantic.fields import FieldInfo  # noqa: E402
 
-from optimiser import schema  # noqa: E402
+from optimiser.input import schema  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "instance-format.md"
 
@@ -771,7 +771,8 @@ def _reference_sections() -> list[str]:
 
 
 def _appendix() -> list[str]:
-    from optimiser import cli, results
+    from optimiser.cli import main as cli
+    from optimiser.solving import results
 
     lines = ["## What a solve returns", "",
              "`budgetshift solve FILE --out DIR` writes these tables (CSV, with `summary.json`); the",

@@ -151,7 +151,7 @@ def test_verifier_catches_broken_flows_inside_a_pathway():
 def test_tiebreak_costs_cover_every_column():
     """A tie-break vector made before later variables (Kent's holders add theirs after the prevention
     tie-break) is padded with zeros: HiGHS is handed one cost per column, never memory past the end."""
-    from optimiser.solving.solve import build_lp
+    from optimiser.solving.highs import build_lp
 
     lp = build_lp(optimiser.load(ROOT / "instances" / "kent.yaml"))
     assert any(len(vec) < lp.n_cols for _, vec in lp.tiebreaks)

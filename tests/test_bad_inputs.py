@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from optimiser import loading
+from optimiser.input import reading
 from optimiser.cli.main import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
 
 from .conftest import ROOT
@@ -338,7 +338,7 @@ CASES = [
 
 def _run(case: Case, folder: Path, monkeypatch) -> tuple[int, str]:
     for name, limit in case.limits.items():
-        monkeypatch.setattr(loading, name, limit)
+        monkeypatch.setattr(reading, name, limit)
     plan = folder / ("plan.yaml" if case.plan is not None else "nope.yaml")
     if case.plan is not None:
         plan.write_bytes(case.plan if isinstance(case.plan, bytes) else case.plan.encode("utf-8"))

@@ -197,7 +197,7 @@ def test_compare_and_report_show_the_cash_flow(tmp_path):
     pay = flow[(flow["holder"] == "system") & (flow["quantity"] == "payback year")]
     assert pay["value"].tolist() == [2027.0]
     assert "cash_flow" in cmp.tables()
-    from optimiser.output.files.report import report_html
+    from optimiser.output.report import report_html
 
     page = report_html(cmp)
     assert "Cash flow per holder" in page and "system 2027" in page

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 import optimiser
-from optimiser.input.loading import _flat_collection, read_csv_records
+from optimiser.input.reading import _flat_collection, read_csv_records
 
 KEYS = ["a", "b c", "0-17", "85+", "18-39", "2027", "012", "1_000", "1.5", "yes", "No", "on", "null", "x-y",
         "2025-01-01", "p0000_0-17", "A1", "~", "true", "1e3", "-3", "0"]

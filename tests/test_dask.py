@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import optimiser
-from optimiser import execution
+from optimiser.analyses import execution
 from optimiser.cli.main import EXIT_OK, main
 
 from .conftest import ROOT

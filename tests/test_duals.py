@@ -17,7 +17,7 @@ import pytest
 import optimiser
 from optimiser import Status
 from optimiser.analyses.explain import explain, reduced_costs, shadow_prices
-from optimiser.solving.solve import run_highs
+from optimiser.solving.highs import run_highs
 
 from .conftest import ROOT, base_instance, solve_data, treatment_instance
 from .test_formulation import prevention_instance, shift_instance, two_services

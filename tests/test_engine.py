@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from formulations.loaded import Loaded, Numbers
 from formulations.lp import new_highs
-from optimiser import execution
+from optimiser.analyses import execution
 
 INF = np.inf
 

@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 import optimiser
-from optimiser import excel
+from optimiser.output import excel
 from optimiser.cli.main import EXIT_OK, main
 from optimiser.output.files import read_result
 

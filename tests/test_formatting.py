@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimiser import formatting as fm
-from optimiser import htmlparts
+from optimiser.output import formatting as fm
+from optimiser.output import htmlparts
 
 from .conftest import ROOT
 
@@ -158,7 +158,7 @@ def _shares(order):
 def test_the_same_sector_has_the_same_colour_in_two_reports(monkeypatch):
     import importlib
 
-    from optimiser import report
+    from optimiser.output import report
 
     sweep = importlib.import_module("optimiser.analyses.sweep")  # the module (optimiser.sweep is also the function)
 
@@ -212,7 +212,7 @@ def test_kent_terminal_says_qalys_lost(kent_tables):
 
 @pytest.mark.slow
 def test_kent_report_structure(kent_tables):
-    from optimiser import report
+    from optimiser.output import report
 
     (tables, summary), _ = kent_tables
     fig = report.fig_outcomes(tables, summary)
@@ -234,7 +234,7 @@ def test_kent_report_structure(kent_tables):
 
 
 def test_comparison_is_drawn_as_the_difference_from_the_first_run():
-    from optimiser import report
+    from optimiser.output import report
 
     class Cmp:
         labels = ["base", "variant"]

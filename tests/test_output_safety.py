@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from optimiser.cli.main import EXIT_INFEASIBLE, EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
-from optimiser.output.files.folders import MARKER, OutputFolderError, check_target, clean_stale, read_marker
+from optimiser.output.folders import MARKER, OutputFolderError, check_target, clean_stale, read_marker
 
 from .conftest import ROOT
 
@@ -382,7 +382,7 @@ def test_an_optimal_solve_and_json_have_no_hint(work):
 def _interrupt_second_build(monkeypatch):
     """Ctrl-C while the second point is being built (the first point's solve done, its answer not
     yet handed over): the moment an early interrupt lost all work before."""
-    from optimiser import session as S
+    from optimiser.solving import session as S
 
     orig = S.Session._prepare
     calls = {"n": 0}
@@ -498,7 +498,7 @@ def test_progress_does_not_change_the_plan():
     import io
 
     import optimiser
-    from optimiser import progress
+    from optimiser.solving import progress
 
     inst = optimiser.load(ROOT / "instances" / "kent.yaml")
     plain = optimiser.solve(inst)
@@ -523,7 +523,7 @@ def test_a_real_ctrl_c_while_the_first_point_solves_keeps_it(work, monkeypatch):
     import time
 
     import optimiser
-    from optimiser import session as S
+    from optimiser.solving import session as S
 
     orig = S.Session._run
     first = {"slow": True}

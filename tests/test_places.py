@@ -14,7 +14,7 @@ import copy
 import pytest
 
 import optimiser
-from optimiser.input.loading import read_yaml
+from optimiser.input.reading import read_yaml
 
 from .conftest import ROOT
 

@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 
 import optimiser
-from optimiser.input.loading import read_yaml
+from optimiser.input.reading import read_yaml
 
 from .conftest import ROOT
 

@@ -50,7 +50,7 @@ import optimiser
 
 from .crosscheck import assert_tampering_caught
 from optimiser.input.loading import load_data
-from optimiser.output.files.terminal import print_result
+from optimiser.output.terminal import print_result
 from optimiser.analyses.compare import Comparison
 from optimiser.output.files import read_result
 from optimiser.solving.verify import verify_tables
@@ -287,7 +287,7 @@ def test_compare_side_by_side_has_an_instance_level():
 
 
 def test_report_has_the_returns_table_and_plot(solved):
-    from optimiser.output.files.report import report_html
+    from optimiser.analyses.reports import report_html
 
     text = report_html({"hand": solved})
     assert "Prevention programmes: return on investment" in text

@@ -11,7 +11,8 @@ import yaml
 from click.testing import CliRunner
 
 import optimiser
-from optimiser import scenarios as scenario_mod
+from optimiser.input import scenarios as scenario_mod
+from optimiser.input.variants import with_scenarios
 from optimiser.cli.main import EXIT_INVALID, EXIT_OK, main
 
 from .conftest import ROOT
@@ -76,7 +77,7 @@ def test_priority_file_then_scenarios_then_set(tmp_path):
     assert inst.extra["set_overrides"] == {"services[ward].unit_cost": 700}
     # a scenario applied to a loaded instance keeps that instance's --set values on top
     base = optimiser.load(path, overrides={"services[ward].unit_cost": 700})
-    variant = scenario_mod.apply(base, ["ward_800", "low_target"])
+    variant = with_scenarios(base, ["ward_800", "low_target"])
     assert variant.services.loc["ward", "base_unit_cost"] == 700
     assert variant.targets["at_most"].tolist() == [140, 140]
     assert scenario_mod.applied(variant) == ["ward_800", "low_target"]

@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel
 from pydantic.functional_validators import BeforeValidator
 
-from optimiser import schema
+from optimiser.input import schema
 
 
 def _models():

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import optimiser
-from optimiser import execution
+from optimiser.analyses import execution
 from optimiser.cli.main import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
 from optimiser.errors import BudgetshiftError, InstanceError
 from optimiser.analyses.sweep import SweepTask, grid, parse_values, parse_vary

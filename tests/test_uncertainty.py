@@ -14,7 +14,8 @@ from click.testing import CliRunner
 import optimiser
 from optimiser.cli.main import EXIT_INVALID, EXIT_OK, main
 from optimiser.errors import InstanceError
-from optimiser.analyses.uncertainty import Distribution, central_summary, draw, instance_distributions, quantiles
+from optimiser.analyses.uncertainty import central_summary, draw, quantiles
+from optimiser.input.uncertainty_section import Distribution, instance_distributions
 
 from .conftest import ROOT
 

@@ -14,7 +14,7 @@ One run and many are read the same way: every tidy table has an ``instance`` ind
 run's label), and a comparison of one run is a valid comparison. Differences are always against
 the first run, as ``value - first`` and ``100 * (value - first) / |first|``.
 
-Runs are solved by the execution engine (:mod:`optimiser.execution`): in worker processes when
+Runs are solved by the execution engine (:mod:`optimiser.analyses.execution`): in worker processes when
 there is more than one run and more than one core (by default only when the runs are slow enough
 to repay starting the workers, see :func:`solve_runs`); ``workers=1`` solves in this process. The
 answer is the same either way, in the order the runs were given.
@@ -36,6 +36,7 @@ from formulations.families import key_duals
 
 from ..errors import InstanceError, Problem
 from ..output.files import records, to_json
+from ..output.formatting import differences
 
 # constraint families whose shadow prices a planner reads (others are counted in `binding`), in the
 # order shown: the registry's key duals (formulations/families.py, ``Block.key_dual``)
@@ -137,7 +138,7 @@ class Run:
 
 def solve_runs(runs: list[Run], workers: int | None = None, progress: bool = False,
                options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Solve every run with the execution engine (:mod:`optimiser.execution`); ``{label: Result}``
+    """Solve every run with the execution engine (:mod:`optimiser.analyses.execution`); ``{label: Result}``
     in the order given (each without its programme and instance, wherever it was solved).
 
     ``workers=1`` solves each run in this process; ``workers=N`` (N > 1) in up to N worker
@@ -201,7 +202,9 @@ def build_runs(items, scenarios=None, *, overrides: Mapping[str, Any] | list[str
     in every file is reported together."""
     from ..input import scenarios as scenario_mod
     from ..input.instance import Instance
-    from ..input.loading import load, parse_overrides
+    from ..input.loading import load
+    from ..input.paths import parse_overrides
+    from ..input.variants import with_scenarios
 
     if isinstance(overrides, (list, tuple)):
         overrides = parse_overrides(overrides)
@@ -260,7 +263,7 @@ def build_runs(items, scenarios=None, *, overrides: Mapping[str, Any] | list[str
                 continue
             try:
                 if isinstance(item, Instance):
-                    inst = scenario_mod.apply(base, list(spec))
+                    inst = with_scenarios(base, list(spec))
                 else:
                     inst = load(item, overrides=overrides, scenarios=list(spec))
             except InstanceError as exc:
@@ -282,19 +285,6 @@ def _tidy(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
         return pd.DataFrame(index=pd.Index([], name="instance"))
     out = pd.concat(parts, ignore_index=True)
     return out.set_index("instance")
-
-
-def differences(values, first) -> tuple[np.ndarray, np.ndarray]:
-    """``values - first`` and the same in per cent of ``|first|`` (NaN where ``first`` is 0 or
-    missing). A difference within 1e-9 of the values' size is rounding in the solver: it is 0."""
-    v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
-    f = pd.to_numeric(pd.Series(first), errors="coerce").to_numpy(dtype=float)
-    d = v - f
-    with np.errstate(invalid="ignore"):
-        d = np.where(np.abs(d) <= 1e-9 * np.maximum(np.abs(v), np.abs(f)), 0.0, d)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pct = np.where(np.abs(f) > 0, 100.0 * d / np.abs(f), np.nan)
-    return d, pct
 
 
 def _with_differences(tidy: pd.DataFrame, keys: list[str], labels: list[str]) -> pd.DataFrame:

@@ -447,7 +447,7 @@ def _pool(task, n: int):
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
-        ctx.set_forkserver_preload(["optimiser.execution", "optimiser.session", "formulations.build"])
+        ctx.set_forkserver_preload(["optimiser.analyses.execution", "optimiser.solving.session", "formulations.build"])
     return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker, initargs=(task,))
 
 
@@ -635,7 +635,7 @@ def portable(result):
 
 
 class SolveEach:
-    """The task of solving several instances, each once and cold (:func:`optimiser.solve`): the
+    """The task of solving several instances, each once and cold (:func:`optimiser.solving.solve`): the
     runs of a comparison (different files and scenarios) and the arrangements of pooling. A
     point's spec is ``{"run": i}``, the i-th instance; its record is the whole
     :class:`~optimiser.solving.results.Result` (``json_records = False``), with its programme and

@@ -40,7 +40,7 @@ from formulations.elastic import (COL_FAMILIES, DEFAULT_WEIGHTS, FAMILIES, ROW_F
 from formulations.families import group_of, rows_labels
 from formulations.shift_policy import policy_fraction
 
-from ..solving.solve import Status
+from ..solving.highs import Status
 from ..output import formatting
 
 SHADOW_COLUMNS = ["family", "constraint", "item", "year", "bound_type", "bound", "value", "binding", "dual",
@@ -99,7 +99,7 @@ def _years(years) -> str:
     return ", ".join(map(str, ys))
 
 
-def _effect_range(w: "_Words", deltas) -> str:
+def _effect_range(w: "Words", deltas) -> str:
     d = [float(v) for v in deltas]
     if len(d) == 1:
         return w.effect(d[0])
@@ -119,7 +119,7 @@ def digest(ex: "Explanation") -> list[str]:
     sp = ex.shadow_prices
     if not len(sp):
         return ["no planner constraint to price"]
-    w = _Words(ex.result)
+    w = Words(ex.result)
     yearly = sp[sp["year"].notna()]
     if yearly["marginal"].isna().all():  # no duals: say what binds, without prices
         bind = yearly[yearly["binding"]]
@@ -266,7 +266,7 @@ def objective_unit(result) -> str:
 
 def money(v: float, currency: str = "GBP", signed: bool = False) -> str:
     """``£612.35``, ``£2.40m``, ``£0.0123``: enough digits for a price per unit (the house sign
-    rule of :mod:`optimiser.formatting`: a negative amount keeps its minus; ``signed`` adds ``+``)."""
+    rule of :mod:`optimiser.output.formatting`: a negative amount keeps its minus; ``signed`` adds ``+``)."""
     return formatting.money(v, currency, signed=signed, precise=True)
 
 
@@ -283,7 +283,7 @@ def _singular(unit: str) -> str:
     return u
 
 
-class _Words:
+class Words:
     """Objective changes in plain words for one result (its mode and currency)."""
 
     def __init__(self, result):
@@ -356,7 +356,7 @@ def shadow_prices(result, *, row_dual: np.ndarray | None = None, col_dual: np.nd
     """Shadow prices in planner units (see module doc); ``marginal`` is the change in the objective
     per one unit increase of ``quantity``."""
     lp, inst = result.lp, result.instance
-    words = _Words(result)
+    words = Words(result)
     value, dual = _row_arrays(result, row_dual)
     if col_dual is None:
         col_dual = reduced_costs(lp, dual)
@@ -383,7 +383,7 @@ class _Duals:
     dual: np.ndarray
     col_dual: np.ndarray
     spend: dict
-    w: "_Words"
+    w: "Words"
 
 
 #: The pricing functions (each family names its own in the registry, ``Family.prices``), in the
@@ -706,7 +706,7 @@ def relax(result, *, weights: Mapping[str, float] | None = None, alone: bool = T
     each share policy could have (``scope == "shift policy alone"``), with a summary."""
     lp, inst = result.lp, result.instance
     weights = check_weights(weights)
-    words = _Words(result)
+    words = Words(result)
     t0 = time.perf_counter()
     rb = relaxable_bounds(lp, inst)
     model = ElasticModel(lp, rb)
@@ -779,7 +779,7 @@ def _fmt_weight(w: float) -> str:
     return "off" if not math.isfinite(w) else f"{w:g}"
 
 
-def _relaxation_rows(scope: str, sol, result, w: _Words) -> pd.DataFrame:
+def _relaxation_rows(scope: str, sol, result, w: Words) -> pd.DataFrame:
     lp, inst = result.lp, result.instance
     rel = sol.relaxation
     rows = []

@@ -47,7 +47,7 @@ from . import execution
 from ..errors import InstanceError, Problem, SolverError
 from ..output import htmlparts
 from ..output.formatting import money_scale, sector_colour, words
-from .sweep import _solver_options, as_instance, meta, plan_record, table_of
+from .plans import as_instance, meta, plan_record, solver_options, table_of
 
 LEVEL_ROW = "pareto_level"
 COST_ROW = "pareto_cost"
@@ -142,7 +142,7 @@ def frontier_ends(inst, outcome: str, direction: str, options: Mapping[str, Any]
 
     from formulations.lp import terms
 
-    from ..solving.solve import SolverOptions, Status, build_lp, load, run_highs
+    from ..solving.highs import SolverOptions, Status, build_lp, load, run_highs
 
     opts = SolverOptions(**dict(options))
     lp = build_lp(inst)
@@ -208,7 +208,7 @@ class ParetoTask:
             self.fingerprint = execution.fingerprint(self.kind, self.payload["raw"], self.outcome, self.options)
 
     def setup(self):
-        from ..solving.solve import SolverOptions, build_lp, load
+        from ..solving.highs import SolverOptions, build_lp, load
 
         inst = execution.rebuild(self.payload)
         lp = build_lp(inst)
@@ -218,7 +218,7 @@ class ParetoTask:
 
     def run(self, state, spec: Mapping[str, Any]) -> dict[str, Any]:
         from ..solving.results import extract
-        from ..solving.solve import run_highs
+        from ..solving.highs import run_highs
 
         lp, model = state["lp"], state["model"]
         level = float(spec["level"])
@@ -251,7 +251,7 @@ def pareto(instance, outcome: str, *, points: int = 11, overrides=None, scenario
         raise ValueError("points must be at least 2 (the two ends of the frontier)")
     inst = min_cost_instance(as_instance(instance, overrides, scenarios))
     direction = check_outcome(inst, outcome)
-    options = _solver_options(time_limit, threads)
+    options = solver_options(time_limit, threads)
     ends = frontier_ends(inst, outcome, direction, options)
     if abs(ends.best_level - ends.cheapest_level) <= 1e-9 * max(1.0, abs(ends.cheapest_level)):
         levels = [ends.cheapest_level]

@@ -57,13 +57,14 @@ class Pooling:
         """CSV per table, one Excel workbook and pooling.json, complete or absent."""
         from ..output.excel import result_workbook
         from ..output.files import write_tables_atomically
+        from ..solving.results import TABLES
 
         doc = self.to_dict()
         return write_tables_atomically(
             directory, self.tables, {"pooling": doc},
             overwrite=overwrite,
             extra=lambda folder: result_workbook(folder / "pooling.xlsx", self.tables,
-                                                 {k: v for k, v in doc.items() if k not in self.tables}))
+                                                 {k: v for k, v in doc.items() if k not in self.tables}, TABLES))
 
 
 def report_html(p: Pooling) -> str:

@@ -22,7 +22,7 @@ depend on how many samples are drawn), solves each sample as a variant of the in
 returns one row per sample:
 
 * the sampled values (a column per path), the status, costs and outcomes of the sample's own
-  optimal plan (the columns of :func:`optimiser.analyses.sweep.plan_record`);
+  optimal plan (the columns of :func:`optimiser.analyses.plans.plan_record`);
 * how the **central plan** fares under the sample. The central plan is the optimal plan of the
   instance as written (``central="file"``, the default: the planner's point estimates) or with
   every uncertain field at its distribution's mean (``central="mean"``). Its activity per service
@@ -49,7 +49,6 @@ each target, rule or budget, and by how much.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -58,222 +57,16 @@ import numpy as np
 import pandas as pd
 
 from . import execution
-from ..errors import InstanceError, Problem, describe
+from ..errors import InstanceError, Problem
+from ..input.uncertainty_section import SECTION, Distribution, check_paths, instance_distributions, parse_distribution
 
-SECTION = "uncertainty"
-KINDS = ("triangular", "uniform", "normal")
-_FORMS = ("{triangular: [low, mode, high]}, {uniform: [low, high]} or "
-          "{normal: {mean: m, sd: s, low: a, high: b}} (low and high optional)")
 ACTIVITY_WEIGHT = 1000.0  # the fixed plan's activity moves only when nothing else can help
 
 
 # ============================================================================ distributions
 
-@dataclass(frozen=True)
-class Distribution:
-    """One uncertain value: ``kind`` is triangular, uniform or (truncated) normal."""
-
-    kind: str
-    low: float = -math.inf
-    high: float = math.inf
-    mode: float | None = None
-    mean: float | None = None
-    sd: float | None = None
-
-    def draw(self, rng: np.random.Generator) -> float:
-        """One value, using exactly one uniform number of ``rng`` (so streams stay aligned)."""
-        u = float(rng.random())
-        if self.kind == "uniform":
-            return self.low + u * (self.high - self.low)
-        if self.kind == "triangular":
-            a, c, b = self.low, self.mode, self.high
-            if b == a:
-                return a
-            f = (c - a) / (b - a)
-            if u < f:
-                return a + math.sqrt(u * (b - a) * (c - a))
-            return b - math.sqrt((1 - u) * (b - a) * (b - c))
-        from scipy.special import ndtr, ndtri
-
-        lo = ndtr((self.low - self.mean) / self.sd) if math.isfinite(self.low) else 0.0
-        hi = ndtr((self.high - self.mean) / self.sd) if math.isfinite(self.high) else 1.0
-        p = lo + u * (hi - lo)
-        p = min(max(p, 1e-300), 1 - 1e-16)
-        return float(min(max(self.mean + self.sd * float(ndtri(p)), self.low), self.high))
-
-    def expectation(self) -> float:
-        """The distribution's mean (for ``central="mean"``)."""
-        if self.kind == "uniform":
-            return (self.low + self.high) / 2
-        if self.kind == "triangular":
-            return (self.low + self.mode + self.high) / 3
-        from scipy.stats import truncnorm
-
-        a = (self.low - self.mean) / self.sd
-        b = (self.high - self.mean) / self.sd
-        return float(truncnorm.mean(a, b, loc=self.mean, scale=self.sd))
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.kind == "uniform":
-            return {"uniform": [self.low, self.high]}
-        if self.kind == "triangular":
-            return {"triangular": [self.low, self.mode, self.high]}
-        body = {"mean": self.mean, "sd": self.sd}
-        if math.isfinite(self.low):
-            body["low"] = self.low
-        if math.isfinite(self.high):
-            body["high"] = self.high
-        return {"normal": body}
-
-    def __str__(self) -> str:
-        kind, body = next(iter(self.to_dict().items()))
-        return f"{kind} {body}"
-
-
-def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
-
-
-def parse_distribution(body: Any, file: str, where: str) -> tuple[Distribution | None, list[Problem]]:
-    if not isinstance(body, dict) or len(body) != 1 or next(iter(body)) not in KINDS:
-        found = describe(body) if not isinstance(body, dict) else (
-            "a mapping with keys " + ", ".join(map(str, body)) if body else "an empty mapping")
-        return None, [Problem(file, where, "a distribution: " + _FORMS, found)]
-    kind, args = next(iter(body.items()))
-    at = f"{where}.{kind}"
-    if kind in ("uniform", "triangular"):
-        n = 2 if kind == "uniform" else 3
-        names = "[low, high]" if kind == "uniform" else "[low, mode, high]"
-        if not isinstance(args, list) or len(args) != n or not all(_number(v) for v in args):
-            return None, [Problem(file, at, f"a list of {n} numbers {names}", describe(args))]
-        vals = [float(v) for v in args]
-        if vals != sorted(vals):
-            return None, [Problem(file, at, f"{names} in increasing order (low <= "
-                                  + ("mode <= high)" if n == 3 else "high)"), str(args))]
-        if kind == "uniform":
-            return Distribution("uniform", low=vals[0], high=vals[1]), []
-        return Distribution("triangular", low=vals[0], mode=vals[1], high=vals[2]), []
-    # normal
-    if not isinstance(args, dict):
-        return None, [Problem(file, at, "a mapping {mean, sd, low, high} (low and high optional)", describe(args))]
-    problems = []
-    for key in args:
-        if key not in ("mean", "sd", "low", "high"):
-            problems.append(Problem(file, f"{at}.{key}", "a field of a normal distribution (mean, sd, low, high; "
-                                    "check the spelling)", repr(key)))
-    for key in ("mean", "sd"):
-        if key not in args:
-            problems.append(Problem(file, f"{at}.{key}", "this field (it is required)",
-                                    "nothing (the field is missing)"))
-    for key in ("mean", "sd", "low", "high"):
-        if key in args and not _number(args[key]):
-            problems.append(Problem(file, f"{at}.{key}", "a number", describe(args[key])))
-    if problems:
-        return None, problems
-    sd = float(args["sd"])
-    if sd <= 0:
-        return None, [Problem(file, f"{at}.sd", "a standard deviation > 0", repr(args["sd"]))]
-    low, high = float(args.get("low", -math.inf)), float(args.get("high", math.inf))
-    if not low < high:
-        return None, [Problem(file, at, "low < high", f"low {args.get('low')}, high {args.get('high')}")]
-    return Distribution("normal", low=low, high=high, mean=float(args["mean"]), sd=sd), []
-
 
 # ============================================================================ the file section
-
-def split(data: Mapping[str, Any], file: str) -> tuple[dict[str, Any], dict[str, Distribution], list[Problem]]:
-    """Take the ``uncertainty`` section out of ``data``: the rest of the file, the well-formed
-    distributions (path -> Distribution, in the file's order) and a problem for every one that
-    is not."""
-    rest = {k: v for k, v in data.items() if k != SECTION}
-    section = data.get(SECTION)
-    if section is None:
-        return rest, {}, []
-    if not isinstance(section, dict):
-        return rest, {}, [Problem(file, SECTION, "a mapping of field path -> distribution, e.g. "
-                                  "{services[ward].unit_cost: {uniform: [900, 1100]}}", describe(section))]
-    found: dict[str, Distribution] = {}
-    problems: list[Problem] = []
-    for path, body in section.items():
-        if not isinstance(path, str) or not path.strip():
-            problems.append(Problem(file, SECTION, "field paths written as text, e.g. services[ward].unit_cost",
-                                    repr(path)))
-            continue
-        dist, p = parse_distribution(body, file, f"{SECTION}.{path.strip()}")
-        problems += p
-        if dist is not None:
-            if path.strip() in found:
-                problems.append(Problem(file, f"{SECTION}.{path.strip()}", "each field once", "it is given twice"))
-            found[path.strip()] = dist
-    return rest, found, problems
-
-
-def resolve(data: Any, path: str) -> tuple[bool, Any, str]:
-    """Follow ``path`` (``--set`` syntax) in ``data`` without changing it: (found, value, why not)."""
-    from ..input.loading import _split_path, child_key
-
-    try:
-        steps = _split_path(path)
-    except ValueError as exc:
-        return False, None, str(exc)
-    node = data
-    if not steps:
-        return False, None, "an empty path"
-    done = ""
-    for step in steps:
-        where = done or "the top level"
-        done += f"[{step}]" if isinstance(node, list) else (f".{step}" if done else step)
-        key = child_key(node, step)
-        if key is None:
-            if isinstance(node, list):
-                return False, None, f"no item {step!r} in {where}"
-            if isinstance(node, dict):
-                return False, None, f"no field {step!r} under {where}"
-            return False, None, f"{where} is a single value, not a section"
-        node = node[key]
-    return True, node, ""
-
-
-def check_paths(distributions: Mapping[str, Distribution], data: Any, file: str) -> list[Problem]:
-    """Every uncertain path must name a number in the file (after scenarios and overrides)."""
-    problems = []
-    for path in distributions:
-        ok, value, why = resolve(data, path)
-        if not ok:
-            problems.append(Problem(file, f"{SECTION}.{path}", "the path of a number in the file (written like a "
-                                    "--set path, e.g. services[ward].unit_cost)", why))
-        elif not _number(value):
-            problems.append(Problem(file, f"{SECTION}.{path}", "the path of a single number in the file",
-                                    describe(value)))
-    return problems
-
-
-def record(instance, distributions: Mapping[str, Distribution]):
-    """The instance with its distributions kept (``instance.extra["uncertainty"]``); a new
-    instance, the one given left as it was."""
-    from types import MappingProxyType
-
-    extra = dict(instance.extra or {})
-    extra[SECTION] = MappingProxyType(dict(distributions))
-    return instance.with_record(extra=extra)
-
-
-def carry(original, variant):
-    """Give ``variant`` (made from ``original`` by overrides or scenarios, which rebuild the
-    instance from its raw mapping, where the section no longer is) ``original``'s distributions,
-    their paths checked again."""
-    dists = instance_distributions(original)
-    if not dists or instance_distributions(variant):
-        return variant
-    problems = check_paths(dists, dict(variant.raw), variant.source)
-    if problems:
-        raise InstanceError(problems)
-    return record(variant, dists)
-
-
-def instance_distributions(instance) -> dict[str, Distribution]:
-    """The distributions of an instance's ``uncertainty`` section (empty when it has none)."""
-    return dict((instance.extra or {}).get(SECTION, {}) or {})
 
 
 def draw(dists: Mapping[str, Distribution], samples: int, seed: int) -> list[dict[str, float]]:
@@ -304,7 +97,7 @@ def evaluate_fixed(inst, central: Mapping[tuple[str, int], float], weights: Mapp
     from formulations.elastic import ElasticModel, relaxable_bounds
     from formulations.families import RELAX_GROUPS
 
-    from ..solving.solve import build_lp
+    from ..solving.highs import build_lp
 
     lp = copy.copy(lp if lp is not None else build_lp(inst))
     act = lp.variables["activity"]
@@ -403,12 +196,12 @@ class UncertaintyTask:
             self.fingerprint = execution.fingerprint(self.kind, self.payload["raw"], self.central, self.options)
 
     def setup(self):
-        from .sweep import warm_session
+        from .plans import warm_session
 
         return warm_session(self.payload, self.options)
 
     def run(self, session, spec: Mapping[str, Any]) -> dict[str, Any]:
-        from .sweep import plan_record, solve_point
+        from .plans import plan_record, solve_point
 
         result, invalid = solve_point(session, spec)
         if result is None:
@@ -445,7 +238,7 @@ def uncertainty(instance, *, samples: int = 100, seed: int = 0, distributions: M
     against each (see the module docstring); one row per sample. ``distributions`` (path ->
     Distribution or its mapping form) replaces the file's ``uncertainty`` section."""
     from ..solving.solve import solve
-    from .sweep import _solver_options, as_instance, meta
+    from .plans import as_instance, meta, solver_options
 
     inst = as_instance(instance, overrides, scenarios)
     dists = instance_distributions(inst)
@@ -467,7 +260,7 @@ def uncertainty(instance, *, samples: int = 100, seed: int = 0, distributions: M
                                      "path -> distribution (see docs/many-plans.md)", "none")])
     if int(samples) < 1:
         raise ValueError("samples must be at least 1")
-    options = _solver_options(time_limit, threads)
+    options = solver_options(time_limit, threads)
     central_rows: list = []
     central_status = None
     if check_central:
@@ -482,7 +275,7 @@ def uncertainty(instance, *, samples: int = 100, seed: int = 0, distributions: M
            for i, d in enumerate(draws)]
     records, stats = execution.run(task, pts, backend=backend, workers=workers, scheduler=scheduler, client=client,
                                    checkpoint=checkpoint, resume=resume, progress=progress, label="samples")
-    from .sweep import table_of
+    from .plans import table_of
 
     front = pd.DataFrame([{"sample": i, **d} for i, d in enumerate(draws)])
     table = table_of(records, front)
@@ -595,5 +388,4 @@ def report_html(table: pd.DataFrame) -> str:
                            ("Samples", htmlparts.table(table))])
 
 
-__all__ = ["Distribution", "SECTION", "central_summary", "check_paths", "draw", "evaluate_fixed", "instance_distributions",
-           "quantiles", "record", "split", "uncertainty"]
+__all__ = ["central_summary", "draw", "evaluate_fixed", "quantiles", "uncertainty"]

@@ -42,8 +42,8 @@ Exit status:
 """
 
 
-def _status_exit(status) -> int:
-    from ..solving.solve import Status
+def status_exit(status) -> int:
+    from ..solving.highs import Status
 
     return {Status.OPTIMAL: EXIT_OK, Status.INFEASIBLE: EXIT_INFEASIBLE, Status.UNBOUNDED: EXIT_UNBOUNDED,
             Status.TIME_LIMIT: EXIT_TIME_LIMIT}.get(status, EXIT_SOLVER)
@@ -101,7 +101,7 @@ def echo_document(text: str) -> None:
         raise BrokenPipeError(32, "the reader of the document went away before its end")
 
 
-def _handle_errors(fn):
+def handle_errors(fn):
     """Turn planner-fixable errors into a short message and an exit status. Output cut short by its
     reader (``| head``, even in the last flush of a finished command, e.g. a long ``--json``
     document) exits with 141, as a shell reports a command killed by a closed pipe; output that
@@ -226,7 +226,7 @@ scenario_option = click.option("--scenario", "scenarios", multiple=True, metavar
 
 
 class LazyGroup(click.Group):
-    """The ``budgetshift`` group: the commands of :mod:`optimiser.commands` are imported only when
+    """The ``budgetshift`` group: the commands of :mod:`optimiser.cli.commands` are imported only when
     one is run or its own ``--help`` is asked for; ``budgetshift --help`` lists them from their
     summaries (:data:`optimiser.cli.commands.COMMANDS`), so listing them imports none."""
 
@@ -273,11 +273,12 @@ def main() -> None:
               help="highs: pass the model straight to HiGHS; pyomo: solve the Pyomo model through Pyomo.")
 @click.option("--no-verify", is_flag=True, help="Skip recomputing the plan from its tables.")
 @debug_option
-@_handle_errors
+@handle_errors
 def solve(file, overrides, scenarios, out_dir, overwrite, as_json, time_limit, threads, mip_gap, solver_log, backend,
           no_verify, debug):
     """Solve the instance FILE and print the plan."""
-    from .. import load, solve as solve_api
+    from ..input.loading import load
+    from ..solving.solve import solve as solve_api
 
     check_out(out_dir, overwrite, inputs=[file])
     inst = load(file, overrides=list(overrides), scenarios=list(scenarios))
@@ -311,7 +312,7 @@ def solve(file, overrides, scenarios, out_dir, overwrite, as_json, time_limit, t
         terminal.print_result(result, check)
         if result.status.value == "infeasible":
             click.echo(explain_hint(file, overrides, scenarios))
-    code = _status_exit(result.status)
+    code = status_exit(result.status)
     if code == EXIT_OK and check is not None and not check.ok:
         code = EXIT_SOLVER
     sys.exit(code)
@@ -322,10 +323,10 @@ def solve(file, overrides, scenarios, out_dir, overwrite, as_json, time_limit, t
 @set_option
 @scenario_option
 @debug_option
-@_handle_errors
+@handle_errors
 def validate(file, overrides, scenarios, debug):
     """Check FILE and list every problem at once (exit 0 only when it is valid)."""
-    from .. import load
+    from ..input.loading import load
 
     inst = load(file, overrides=list(overrides), scenarios=list(scenarios))
     n_nodes = len(inst.nodes)
@@ -337,7 +338,7 @@ def validate(file, overrides, scenarios, debug):
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("result_dir", type=click.Path(file_okay=False, exists=True))
 @debug_option
-@_handle_errors
+@handle_errors
 def verify(result_dir, debug):
     """Recompute a written plan (solve --out) from its CSV tables alone."""
     from ..output.files import read_result

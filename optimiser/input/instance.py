@@ -314,20 +314,12 @@ class Instance:
         return float(spend.loc[list(sectors)].sum() / total) if total > 0 else 0.0
 
     def with_overrides(self, overrides: Mapping[str, Any] | list[str]) -> "Instance":
-        """A new, re-validated instance with ``overrides`` applied on top of this one's."""
-        from .loading import load_data, parse_overrides
+        """A new, re-validated instance with ``overrides`` applied on top of this one's
+        (:func:`optimiser.input.variants.with_overrides`: the loader runs again, which is why this
+        one method imports upward, lazily; see tests/test_layers.py)."""
+        from .variants import with_overrides
 
-        if isinstance(overrides, (list, tuple)):
-            overrides = parse_overrides(overrides)
-        merged = {**self.overrides, **overrides}
-        from pathlib import Path
-
-        base_dir = Path(self.source).parent if self.source and not self.source.startswith("<") else None
-        # raw's CSV tables were read when this instance was loaded; load_data copies what it changes
-        inst = load_data(dict(self.raw), file=self.source, base_dir=base_dir, overrides=overrides,
-                         csv_resolved=True)
-        # keep what was recorded about how this instance was made (e.g. the scenarios applied)
-        return inst.with_record(overrides=merged, extra={**dict(self.extra or {}), **dict(inst.extra or {})})
+        return with_overrides(self, overrides)
 
     def with_record(self, *, overrides: Mapping[str, Any] | None = None,
                     extra: Mapping[str, Any] | None = None) -> "Instance":

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ..errors import InstanceError, Problem, describe
+from ..errors import Problem, describe
 
 SECTION = "scenarios"
 _FIELDS = ("description", "overrides")
@@ -134,9 +134,9 @@ def split(data: Mapping[str, Any], file: str) -> tuple[dict[str, Any], dict[str,
 
 def _steps(path: str) -> tuple[str, ...]:
     """A path as its steps, so ``services[ward].unit_cost`` and ``services.ward.unit_cost`` match."""
-    from .loading import _split_path
+    from .paths import split_path
 
-    return tuple(_split_path(path))
+    return tuple(split_path(path))
 
 
 def _overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
@@ -193,34 +193,6 @@ def definitions(instance) -> dict[str, Scenario]:
 def applied(instance) -> list[str]:
     """Names of the scenarios applied to an instance, in the order given."""
     return list((instance.extra or {}).get("scenarios", ()))
-
-
-def apply(instance, names: list[str] | tuple[str, ...]):
-    """A new instance: ``instance`` with the scenarios ``names`` (defined in its file) applied on top
-    of the ones it already has. Its own ``--set`` overrides keep priority over them, and two
-    scenarios setting one field is an error, as when loading."""
-    import copy
-    from pathlib import Path
-
-    from .loading import load_data
-
-    defined = definitions(instance)
-    already = applied(instance)
-    new = [n for n in names if n not in already]
-    selection, problems = select(defined, already + new, instance.source)
-    if problems:
-        raise InstanceError(problems)
-    extra = dict(instance.extra or {})
-    set_overrides = dict(extra.get("set_overrides", {}))
-    fresh = {p: v for n in new for p, v in defined[n].overrides.items()}
-    base_dir = Path(instance.source).parent if instance.source and not instance.source.startswith("<") else None
-    # the raw mapping already holds the earlier scenarios and the --set values: apply the new
-    # scenarios, then the --set values again so that they keep their priority
-    inst = load_data(copy.deepcopy(dict(instance.raw)), file=instance.source, base_dir=base_dir,
-                     overrides={**fresh, **set_overrides})
-    extra.update(scenarios=tuple(selection.names), scenario_overrides=dict(selection.overrides),
-                 set_overrides=set_overrides, scenario_definitions=defined)
-    return inst.with_record(extra=extra, overrides={**selection.overrides, **set_overrides})
 
 
 def record(instance, selection: Selection, set_overrides: Mapping[str, Any],

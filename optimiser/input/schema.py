@@ -4,7 +4,7 @@ This module is the single statement of what an instance file may contain: every 
 type, unit, default and meaning. ``extra="forbid"`` everywhere, so a misspelt key fails
 validation instead of being silently ignored. Cross-references (a service named in a
 pathway, a year outside the horizon, ...) are checked afterwards in
-:mod:`optimiser.validation`, which sees the whole file at once.
+:mod:`optimiser.input.validation`, which sees the whole file at once.
 
 The reference documentation in ``docs/instance-format.md`` describes these models.
 """
@@ -26,7 +26,7 @@ FORMAT_VERSION = 1
 # Every number of the format is checked here, once: a YAML number (an int or a float) or text
 # that is exactly a number ("1e6", which PyYAML reads as text), never true/false (YAML 1.1 reads
 # yes/no/on/off as those), never NaN or an infinity. The error types are worded for planners in
-# optimiser.loading (_EXPECTED_BY_TYPE).
+# optimiser.input.loading (_EXPECTED_BY_TYPE).
 
 _NUMBER_TEXT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _WHOLE_TEXT = re.compile(r"[-+]?[0-9]+")

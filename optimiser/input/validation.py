@@ -64,7 +64,7 @@ def check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Proble
 
 
 def _check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Problem]:
-    from .loading import raw_names
+    from .reading import raw_names
 
     report = _Report(file)
     known = {sec: raw_names(raw, sec) for sec in ("sectors", "services", "segments", "pathways",

@@ -225,10 +225,11 @@ def read_workbook(path: str | Path) -> dict[str, pd.DataFrame]:
     return sheets
 
 
-def result_workbook(path: str | Path, tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any]) -> Path:
-    """The workbook of one solve's tables (``results.xlsx`` beside the CSV files)."""
-    from ..solving.results import TABLES
-
+def result_workbook(path: str | Path, tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any],
+                    descriptions: Mapping[str, str]) -> Path:
+    """The workbook of one solve's tables (``results.xlsx`` beside the CSV files): the tables named
+    in ``descriptions`` first, in its order and described by it (:data:`optimiser.solving.results.TABLES`),
+    then any others."""
     currency = summary.get("currency", "GBP")
     about = {k: summary.get(k) for k in ("instance", "source", "status", "status_message", "objective",
                                          "objective_description", "total_cost", "discounted_cost", "currency",
@@ -237,7 +238,7 @@ def result_workbook(path: str | Path, tables: Mapping[str, pd.DataFrame], summar
         about["scenarios"] = ", ".join(summary["scenarios"])
     if summary.get("overrides"):
         about["overrides"] = ", ".join(f"{k}={v}" for k, v in summary["overrides"].items())
-    ordered = {n: tables[n] for n in TABLES if n in tables}
+    ordered = {n: tables[n] for n in descriptions if n in tables}
     ordered.update({n: df for n, df in tables.items() if n not in ordered})
-    return write_workbook(path, ordered, descriptions=TABLES, about=about, currency=currency,
+    return write_workbook(path, ordered, descriptions=descriptions, about=about, currency=currency,
                           title=f"budgetshift result: {summary.get('instance', '')}")

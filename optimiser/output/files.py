@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -67,7 +67,7 @@ def write_tables_atomically(directory: str | Path, tables: dict[str, pd.DataFram
     ``extra(folder)``, if given, writes further files into the temporary folder before it is
     renamed into place (so they too are complete or absent). The folder gets the marker file
     :data:`~optimiser.output.folders.MARKER` (``kind``: what it holds), by which ``overwrite`` knows a
-    folder budgetshift wrote: any other non-empty folder is refused (see :mod:`optimiser.folders`).
+    folder budgetshift wrote: any other non-empty folder is refused (see :mod:`optimiser.output.folders`).
     Partial folders left beside it by killed runs are removed first.
     """
     target = check_target(directory, overwrite)
@@ -106,9 +106,11 @@ def write_tables_atomically(directory: str | Path, tables: dict[str, pd.DataFram
 WORKBOOK = "results.xlsx"
 
 
-def write_result(result, directory: str | Path, overwrite: bool = False, workbook: bool = True) -> Path:
-    """CSV per table, ``results.xlsx`` (every table, a sheet each; ``workbook=False`` leaves it out)
-    and ``summary.json`` (status, objective, stats) — complete or absent."""
+def write_result(result, directory: str | Path, overwrite: bool = False, workbook: bool = True,
+                 descriptions: Mapping[str, str] | None = None) -> Path:
+    """CSV per table, ``results.xlsx`` (every table, a sheet each, in the order and with the one-line
+    descriptions of ``descriptions``; ``workbook=False`` leaves it out) and ``summary.json``
+    (status, objective, stats) — complete or absent."""
     summary = dict(result.summary)
     if "scenarios" not in summary and result.instance is not None:
         summary["scenarios"] = list((getattr(result.instance, "extra", None) or {}).get("scenarios", ()))
@@ -121,7 +123,7 @@ def write_result(result, directory: str | Path, overwrite: bool = False, workboo
     def write_workbook(folder: Path) -> None:
         from .excel import result_workbook
 
-        result_workbook(folder / WORKBOOK, result.tables, summary)
+        result_workbook(folder / WORKBOOK, result.tables, summary, descriptions or {})
 
     return write_tables_atomically(directory, result.tables, {"summary": summary}, overwrite=overwrite,
                                    extra=write_workbook if workbook else None)

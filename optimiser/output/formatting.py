@@ -19,7 +19,10 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: currency code -> symbol written before the figure; other currencies are named after it
 SYMBOL = {"GBP": "£", "USD": "$", "EUR": "€"}
@@ -276,3 +279,19 @@ def rgba(hex_colour: str, alpha: float) -> str:
     h = hex_colour.lstrip("#")
     r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
+
+
+def differences(values, first) -> tuple[np.ndarray, np.ndarray]:
+    """``values - first`` and the same in per cent of ``|first|`` (NaN where ``first`` is 0 or
+    missing). A difference within 1e-9 of the values' size is rounding in the solver: it is 0."""
+    import numpy as np
+    import pandas as pd
+
+    v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    f = pd.to_numeric(pd.Series(first), errors="coerce").to_numpy(dtype=float)
+    d = v - f
+    with np.errstate(invalid="ignore"):
+        d = np.where(np.abs(d) <= 1e-9 * np.maximum(np.abs(v), np.abs(f)), 0.0, d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(np.abs(f) > 0, 100.0 * d / np.abs(f), np.nan)
+    return d, pct

@@ -1,6 +1,6 @@
 """The building blocks of every HTML page budgetshift writes (the plan and comparison report, and
 the sweep, Pareto, pooling and uncertainty reports): one style sheet, one plotly template, one
-table, one figure, one page. Figures are written with :mod:`optimiser.formatting`'s numbers and
+table, one figure, one page. Figures are written with :mod:`optimiser.output.formatting`'s numbers and
 colours, so a sector has one colour and money one look in every page.
 
 A page needs no network: plotly's JavaScript is inlined once in its head.
@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import html
 import math
+import os
+import tempfile
+from pathlib import Path
 from typing import Any, Sequence
 
 from .formatting import RUN_COLOURS, percent, points
@@ -146,3 +149,22 @@ def page(title: str, meta_lines: Sequence[str], figures: Sequence[tuple[str, Any
 
 
 __all__ = ["CSS", "cell", "document", "figure", "page", "table", "template"]
+
+
+def write_page(text: str, path: str | Path) -> Path:
+    """Write an HTML page to ``path`` atomically (a temporary file beside it, renamed over it), with
+    the permissions a new file gets under the process's umask. Returns the absolute path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.chmod(tmp, 0o666 & ~umask)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path.resolve()

@@ -15,17 +15,14 @@ the shift achieved, outcomes) and the side-by-side tables, including the input d
 from __future__ import annotations
 
 import html
-import os
 import re
-import tempfile
-from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from . import htmlparts
-from .formatting import (KIND_COLOURS, TARGET_COLOURS, money, money_scale, outcome_views, present_outcomes, rgba, run_colour,
+from .formatting import (KIND_COLOURS, TARGET_COLOURS, differences, money, money_scale, outcome_views, present_outcomes, rgba, run_colour,
                          sector_colour, words)
 from . import report_cash
 
@@ -34,67 +31,6 @@ from . import report_cash
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-").lower() or "run"
-
-
-def collect(source) -> "Any":
-    """Anything a report can be made of, as a :class:`~optimiser.analyses.compare.Comparison`: a Result, a
-    Comparison, ``{label: Result}``, or paths (result folders from ``solve --out``, comparison
-    folders from ``compare --out``, or instance files, which are solved)."""
-    from ..analyses.compare import Comparison, compare
-    from .files import read_result
-    from ..solving.results import Result
-
-    if isinstance(source, Comparison):
-        return source
-    if isinstance(source, Result):
-        label = Path(source.summary.get("source", "")).stem or source.summary.get("instance", "plan")
-        return Comparison.from_results({label: source})
-    if isinstance(source, Mapping) and all(isinstance(v, Result) for v in source.values()):
-        return Comparison.from_results(dict(source))
-    paths = [source] if isinstance(source, (str, Path)) else list(source)
-    if not paths:
-        raise ValueError("nothing to report: give a result, a comparison or at least one path")
-    from ..errors import InstanceError, Problem
-
-    folders, instance_files = [], []
-    for p in paths:
-        p = Path(p)
-        if p.is_file() and p.name in ("summary.json", "comparison.json"):
-            p = p.parent
-        if p.is_dir() and (p / "comparison.json").is_file():
-            folders.append(("comparison", p))
-        elif p.is_dir() and (p / "summary.json").is_file():
-            folders.append(("result", p))
-        elif p.is_file() and p.suffix.lower() in (".yaml", ".yml"):
-            instance_files.append(p)
-        else:
-            found = "no such file or folder" if not p.exists() else \
-                ("a folder without summary.json or comparison.json" if p.is_dir() else f"a {p.suffix or 'plain'} file")
-            raise InstanceError([Problem(str(p), "(file)", "a result folder (solve --out), a comparison folder "
-                                         "(compare --out) or an instance file (.yaml)", found)])
-    if len(folders) == 1 and folders[0][0] == "comparison" and not instance_files:
-        return Comparison.from_folder(folders[0][1])
-    if not folders:
-        return compare([str(p) for p in instance_files])
-    tables: dict[str, dict] = {}
-    summaries: dict[str, dict] = {}
-    parts = []
-    for kind, p in folders:
-        if kind == "comparison":
-            c = Comparison.from_folder(p)
-            parts += [(lab, c.tables_by_run[lab], c.summaries[lab]) for lab in c.labels]
-        else:
-            t, s = read_result(p)
-            parts.append((p.name, t, s))
-    if instance_files:
-        c = compare([str(p) for p in instance_files])
-        parts += [(lab, c.tables_by_run[lab], c.summaries[lab]) for lab in c.labels]
-    for lab, t, s in parts:
-        label, k = lab, 2
-        while label in tables:
-            label, k = f"{lab} #{k}", k + 1
-        tables[label], summaries[label] = t, s
-    return Comparison.from_tables(tables, summaries)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -299,8 +235,6 @@ def fig_flows(tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any], pa
 def _difference_bars(fig, x, values, first, name, colour, unit_div, unit, **where) -> None:
     """Bars of ``values - first`` (scaled by ``unit_div``), hovering with both figures and the
     difference in per cent."""
-    from ..analyses.compare import differences
-
     d, pct = differences(values, first)
     hover = [f"{name}<br>%{{x}}: {dv / unit_div:+,.4g} {unit}" + (f" ({p:+.1f}%)" if np.isfinite(p) else "")
              + "<extra></extra>" for dv, p in zip(d, pct)]
@@ -544,9 +478,10 @@ def html_table(df: pd.DataFrame, currency: str = "GBP", keys: int = 1, max_rows:
 _figure_html = htmlparts.figure
 
 
-def report_html(source, title: str | None = None) -> str:
-    """The report as one HTML document (see the module docstring)."""
-    cmp = collect(source)
+def report_html(cmp, title: str | None = None) -> str:
+    """The report of ``cmp`` (a :class:`~optimiser.analyses.compare.Comparison`, of one run or
+    several) as one HTML document (see the module docstring). Reports of other things (a result,
+    result folders, instance files) go through :func:`optimiser.analyses.reports.report_html`."""
     cur = cmp.currency
     labels = cmp.labels
     several = len(labels) > 1
@@ -607,23 +542,3 @@ def report_html(source, title: str | None = None) -> str:
     body.append("<nav><ul>" + "".join(f'<li><a href="#{i}">{html.escape(t)}</a></li>' for i, t in nav) + "</ul></nav>")
     body += sections
     return htmlparts.document(title, body)
-
-
-def write_report(source, path: str | Path, title: str | None = None) -> Path:
-    """Write the HTML report of ``source`` (a Result, a Comparison, ``{label: Result}``, or result
-    folders, comparison folders or instance files) to ``path``, atomically."""
-    path = Path(path)
-    text = report_html(source, title=title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path.resolve()

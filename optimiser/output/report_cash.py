@@ -1,4 +1,4 @@
-"""The report's cash parts (HTML fragments for :mod:`optimiser.report`): where a plan's prevention
+"""The report's cash parts (HTML fragments for :mod:`optimiser.output.report`): where a plan's prevention
 programmes release cash beside the activity they avoid at unit cost, and the cash flow per budget
 holder and year with its payback year.
 
@@ -15,11 +15,11 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from . import htmlparts
+
 
 def _table(df: pd.DataFrame, currency: str, keys: int = 1) -> str:
-    from .report import html_table  # the report's own table style (imported late: report imports us)
-
-    return html_table(df, currency, keys=keys)
+    return htmlparts.table(df, keys=keys)  # the report's own table style (report.html_table)
 
 
 def programme_cash_html(tables: Mapping[str, pd.DataFrame], summary: Mapping[str, Any]) -> str:

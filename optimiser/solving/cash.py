@@ -17,7 +17,7 @@ capacity), paid for = the most in use within the closure lag (the base-year step
 Under a block contract they are the plan's whole-number choices.
 
 The tables are present only when an instance uses a contract, a cost behaviour, a transition
-cost or a transformation fund; :mod:`optimiser.verify` recomputes every figure from them.
+cost or a transformation fund; :mod:`optimiser.solving.verify` recomputes every figure from them.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ capitation) with equity across places.
 
 Holder figures are read from the allocation; attributable spend, place outcomes and equity
 measures are evaluated from the solved model's own terms (:mod:`formulations.ring_fences`,
-:mod:`formulations.equity`), so that :mod:`optimiser.verify`, which recomputes them from the
+:mod:`formulations.equity`), so that :mod:`optimiser.solving.verify`, which recomputes them from the
 tables, checks the model rather than repeating this code.
 """
 

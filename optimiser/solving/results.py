@@ -2,7 +2,7 @@
 
 The tables are self-contained: together they carry every figure needed to recompute budgets,
 shares, flow conservation, prevention effects, outcomes and the objective
-(:mod:`optimiser.verify` does exactly that, from the tables alone).
+(:mod:`optimiser.solving.verify` does exactly that, from the tables alone).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ..input import schema
 from ..input.evidence import evidence_table
 from .returns import roi_tables
 from .holdings import holder_sector_spend, holder_table, holder_transfers, population_table, scope_tables
-from .solve import RawSolution, Status
+from .highs import RawSolution, Status
 from ..gc_pause import without_gc_pauses
 
 # Order in which tables are written and shown; each has a one-line description for exports.
@@ -123,7 +123,7 @@ class Result:
     def write(self, directory, overwrite: bool = False):
         from ..output.files import write_result
 
-        return write_result(self, directory, overwrite=overwrite)
+        return write_result(self, directory, overwrite=overwrite, descriptions=TABLES)
 
 
 def _df(rows, columns) -> pd.DataFrame:
@@ -134,7 +134,7 @@ def _df(rows, columns) -> pd.DataFrame:
 def extract(instance, lp: LinearProgram, raw: RawSolution, timing: dict | None = None,
             backend: str = "highs", returns: bool = True) -> Result:
     """The Result of a solve. ``returns=False`` leaves out the return-on-investment tables
-    (:mod:`optimiser.returns`): loops over many plans that keep one record per plan (sweep,
+    (:mod:`optimiser.solving.returns`): loops over many plans that keep one record per plan (sweep,
     Pareto) do not pay for them."""
     t0 = time.perf_counter()
     m = instance.model
@@ -590,7 +590,7 @@ def terminal_value_table(inst, lp: LinearProgram, x: np.ndarray, delivered: dict
 def outcome_values(terms: pd.DataFrame, flows: pd.DataFrame, nodes: pd.DataFrame, outcomes: pd.DataFrame,
                    years: list[int]) -> pd.DataFrame:
     """value[o, t] = sum of weight x patients over the outcome's terms (nodes: patients through the
-    node; edges: patients on the edge). Used by both the result and the verifier."""
+    node; edges: patients on the edge). The verifier recomputes it on its own, per segment."""
     grid = outcomes[["outcome", "unit", "direction"]].merge(pd.DataFrame({"year": years}), how="cross")
     parts = []
     nt = terms[terms["on"] == "node"]

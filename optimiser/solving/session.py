@@ -26,7 +26,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from formulations.loaded import Numbers
 from formulations.lp import LinearProgram
 
-from .solve import SolverOptions, build_lp, load, run_highs
+from .highs import SolverOptions, build_lp, load, run_highs
 
 
 @dataclass

@@ -134,10 +134,8 @@ def check_profiles(c, t: dict) -> None:
         return
     c.out.checks_run.append("lasting-effect profiles")
     if terms is None or not len(terms):
-        from .verify import Violation
-
-        c.out.violations.append(Violation("lasting-effect profiles", "prevention_effect_terms", float("nan"),
-                                          "the profiles cannot be rebuilt: the effects' terms table is missing"))
+        c.fail("lasting-effect profiles", "prevention_effect_terms",
+               "the profiles cannot be rebuilt: the effects' terms table is missing")
         return
     years = sorted(int(y) for y in t["allocation"]["year"].unique())
     last = years[-1]

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from formulations.families import terminal_duals
 
-from ..main import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, OVERWRITE_HELP, TIME_LIMIT, _handle_errors, check_out, \
+from ..main import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, OVERWRITE_HELP, TIME_LIMIT, handle_errors, check_out, \
     echo_document, debug_option, set_option
 from ...output.formatting import money, number, points, present_outcomes
 
@@ -168,7 +168,7 @@ def register(group) -> None:
                        "per core when the runs are slow enough to repay starting them).")
     @click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may take per run.")
     @debug_option
-    @_handle_errors
+    @handle_errors
     def compare(files, overrides, scenarios, no_base, out_dir, overwrite, html, as_json, workers, time_limit,
                 debug):
         """Solve FILES (and their --scenario variants) and show them side by side.
@@ -189,7 +189,7 @@ def register(group) -> None:
                 click.echo(f"wrote {len(cmp.tables())} comparison tables, comparison.xlsx and "
                            f"{len(cmp.labels)} runs to {path}", err=True)
         if html:
-            from ...output.report import write_report
+            from ...analyses.reports import write_report
 
             path = write_report(cmp, html)
             if not as_json:

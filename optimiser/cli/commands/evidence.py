@@ -10,7 +10,7 @@ from ...output.terminal import PlannerConsole
 from rich.markup import escape
 from rich.table import Table
 
-from ..main import EXIT_OK, EXIT_USAGE, _handle_errors, debug_option
+from ..main import EXIT_OK, EXIT_USAGE, handle_errors, debug_option
 
 
 def _pct(value: float) -> str:
@@ -68,7 +68,7 @@ def register(group) -> None:
     @click.argument("preset_id", required=False, metavar="[ID]")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout instead of tables.")
     @debug_option
-    @_handle_errors
+    @handle_errors
     def evidence(preset_id, as_json, debug):
         """List the evidence library's presets (published prevention effects with their citations),
         or show preset ID (``<preset>`` or ``<preset>/<measure>``) in full with its mapping to the model.

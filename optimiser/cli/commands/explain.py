@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from ..main import EXIT_OK, THREADS, TIME_LIMIT, _handle_errors, _status_exit, debug_option, scenario_option, set_option
+from ..main import EXIT_OK, THREADS, TIME_LIMIT, handle_errors, status_exit, debug_option, scenario_option, set_option
 
 
 EXPLAIN_EXIT_HELP = f"""
@@ -58,11 +58,11 @@ def register(group) -> None:
     @click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may take for each solve.")
     @click.option("--threads", type=THREADS, help="Threads HiGHS may use.")
     @debug_option
-    @_handle_errors
+    @handle_errors
     def explain(file, overrides, scenarios, weights, as_json, no_alone, no_conflict, show_all, time_limit, threads, debug):
         """Explain the plan for FILE: what binds and what it costs at the margin, or, when no
         plan exists, the smallest relaxation and the conflicting constraints."""
-        from ... import load
+        from ...input.loading import load
         from ...analyses.explain import check_weights, explain as explain_api
 
         parsed = _weights(weights)
@@ -79,15 +79,15 @@ def register(group) -> None:
             click.echo(to_json(ex.to_dict()))
         else:
             print_explanation(ex, show_all=show_all)
-        from ...solving.solve import Status
+        from ...solving.highs import Status
 
-        sys.exit(EXIT_OK if ex.status in (Status.OPTIMAL, Status.INFEASIBLE) else _status_exit(ex.status))
+        sys.exit(EXIT_OK if ex.status in (Status.OPTIMAL, Status.INFEASIBLE) else status_exit(ex.status))
 
 
 # ------------------------------------------------------------------------------------------- printing
 def print_explanation(ex, console=None, show_all: bool = False) -> None:
     from ...analyses.explain import money, number
-    from ...solving.solve import Status
+    from ...solving.highs import Status
     from ...output.terminal import PlannerConsole
 
     console = console or PlannerConsole(highlight=False, width=120)
@@ -205,11 +205,11 @@ def _print_optimal(ex, console, show_all: bool) -> None:
 
 
 def _price(ex, delta) -> str:
-    from ...analyses.explain import _Words
+    from ...analyses.explain import Words
 
     if _missing(delta):
         return "-"
-    return _Words(ex.result).effect(float(delta))
+    return Words(ex.result).effect(float(delta))
 
 
 def _print_infeasible(ex, console) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from ..main import _handle_errors, debug_option, scenario_option, set_option
+from ..main import handle_errors, debug_option, scenario_option, set_option
 from .sweep import MANY_EXIT_HELP, any_failed, print_points, output_options, run_many, run_options
 
 
@@ -22,7 +22,7 @@ def register(group) -> None:
     @run_options
     @output_options
     @debug_option
-    @_handle_errors
+    @handle_errors
     def pareto(file, outcome, points, overrides, scenarios, workers, backend, scheduler, checkpoint, resume,
                time_limit, threads, out_dir, overwrite, as_json, html, debug):
         """The least discounted cost at each level of an outcome, from the cheapest plan to the best
@@ -35,9 +35,9 @@ def register(group) -> None:
         \b
           budgetshift pareto kent.yaml --outcome emergency_admissions --points 11 --out out/frontier
         """
-        from ... import load
+        from ...input.loading import load
         from ...analyses.pareto import pareto as pareto_api, plan_table, report_html
-        from ...analyses.sweep import document, write
+        from ...analyses.plans import document, write
 
         inst = load(file, overrides=list(overrides), scenarios=list(scenarios))
 

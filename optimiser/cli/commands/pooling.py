@@ -11,8 +11,8 @@ from ...output.terminal import PlannerConsole
 from rich.markup import escape
 from rich.table import Table
 
-from ..main import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, MIP_GAP, OVERWRITE_HELP, THREADS, TIME_LIMIT, _handle_errors, \
-    _status_exit, check_out, debug_option, echo_document, scenario_option, set_option
+from ..main import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, MIP_GAP, OVERWRITE_HELP, THREADS, TIME_LIMIT, handle_errors, \
+    status_exit, check_out, debug_option, echo_document, scenario_option, set_option
 from ...output.terminal import money, number, year_table
 
 
@@ -90,7 +90,7 @@ def register(group) -> None:
     @click.option("--threads", type=THREADS, help="Threads HiGHS may use.")
     @click.option("--mip-gap", type=MIP_GAP, help="Relative gap for mixed-integer solves.")
     @debug_option
-    @_handle_errors
+    @handle_errors
     def pooling(file, overrides, scenarios, out_dir, overwrite, as_json, html, time_limit, threads, mip_gap, debug):
         """Solve FILE with its budget holders siloed, partially pooled (where it defines pooled funds)
         and fully pooled, side by side: the least cost (or best outcome), outcomes, spend by holder
@@ -103,7 +103,7 @@ def register(group) -> None:
         \b
           budgetshift pooling instances/kent.yaml --out out/pooling
         """
-        from ... import load
+        from ...input.loading import load
         from ...output.files import to_json
         from ...analyses.pooling import pooling as pooling_api
 
@@ -117,7 +117,7 @@ def register(group) -> None:
                 click.echo(f"wrote {len(p.tables)} tables (CSV and pooling.xlsx) and pooling.json to {path}", err=True)
         if html:
             from ...analyses.pooling import report_html
-            from ...analyses.sweep import write_html
+            from ...output.htmlparts import write_page as write_html
 
             write_html(report_html(p), html)
             if not as_json:
@@ -128,5 +128,5 @@ def register(group) -> None:
             _show(p, PlannerConsole())
         for arr in bad:
             click.echo(f"{arr}: the plan fails verification", err=True)
-        code = _status_exit(p.results["pooled"].status)
+        code = status_exit(p.results["pooled"].status)
         sys.exit(EXIT_SOLVER if code == EXIT_OK and bad else code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..main import EXIT_CODES_HELP, _handle_errors, debug_option
+from ..main import EXIT_CODES_HELP, handle_errors, debug_option
 
 
 def register(group) -> None:
@@ -14,12 +14,12 @@ def register(group) -> None:
                   help="The HTML file to write (self-contained: it opens without network access).")
     @click.option("--title", help="Title of the report (default: from the runs).")
     @debug_option
-    @_handle_errors
+    @handle_errors
     def report(sources, html, title, debug):
         """Write an HTML report with plots of RESULT_DIR_OR_FILES: result folders (solve --out), a
         comparison folder (compare --out), or instance files (solved first). Several sources are
         shown side by side."""
-        from ...output.report import write_report
+        from ...analyses.reports import write_report
 
         src = sources[0] if len(sources) == 1 else list(sources)
         path = write_report(src, html, title=title)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ..main import EXIT_OK, EXIT_SOLVER, EXIT_USAGE, OVERWRITE_HELP, THREADS, TIME_LIMIT, _handle_errors, check_out, \
+from ..main import EXIT_OK, EXIT_SOLVER, EXIT_USAGE, OVERWRITE_HELP, THREADS, TIME_LIMIT, handle_errors, check_out, \
     debug_option, echo_document, scenario_option, set_option
 
 MANY_EXIT_HELP = f"""
@@ -86,7 +86,7 @@ def run_many(compute, *, checkpoint, out_dir, resume, overwrite, as_json, html, 
     """Shared tail of the three commands: compute with a checkpoint, write, print, exit. A bad
     --out fails here, before any point is solved (exit 2)."""
     from ...output.files import to_json
-    from ...analyses.sweep import write_html
+    from ...output.htmlparts import write_page as write_html
 
     path, auto = checkpoint_path(checkpoint, out_dir, resume)
     check_out(out_dir, overwrite, inputs=inputs)
@@ -175,7 +175,7 @@ def register(group) -> None:
     @output_options
     @click.option("--no-explain", is_flag=True, help="Do not look for the smallest relaxation of points with no plan.")
     @debug_option
-    @_handle_errors
+    @handle_errors
     def sweep(file, vary, overrides, scenarios, workers, backend, scheduler, checkpoint, resume, time_limit, threads,
               out_dir, overwrite, as_json, html, no_explain, debug):
         """Solve FILE at every point of a grid of values (--vary) and tabulate the plans.
@@ -189,8 +189,9 @@ def register(group) -> None:
           budgetshift sweep kent.yaml --vary ... --workers 8                # local processes
           budgetshift sweep kent.yaml --vary ... --backend dask --scheduler tcp://host:8786
         """
-        from ... import load
-        from ...analyses.sweep import document, parse_vary, report_html, sweep as sweep_api, write
+        from ...input.loading import load
+        from ...analyses.plans import document, write
+        from ...analyses.sweep import parse_vary, report_html, sweep as sweep_api
 
         grid = parse_vary(vary)
         inst = load(file, overrides=list(overrides), scenarios=list(scenarios))

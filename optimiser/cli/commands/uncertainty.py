@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from ..main import _handle_errors, debug_option, scenario_option, set_option
+from ..main import handle_errors, debug_option, scenario_option, set_option
 from .sweep import MANY_EXIT_HELP, any_failed, fmt, output_options, run_many, run_options
 
 
@@ -65,7 +65,7 @@ def register(group) -> None:
     @run_options
     @output_options
     @debug_option
-    @_handle_errors
+    @handle_errors
     def uncertainty(file, samples, seed, central, no_central, overrides, scenarios, workers, backend, scheduler,
                     checkpoint, resume, time_limit, threads, out_dir, overwrite, as_json, html, debug):
         """Solve samples of the uncertain fields of FILE (its 'uncertainty' section) and report the
@@ -74,8 +74,8 @@ def register(group) -> None:
         \b
           budgetshift uncertainty kent.yaml --samples 500 --seed 1 --workers 4 --out out/unc
         """
-        from ... import load
-        from ...analyses.sweep import document, write
+        from ...input.loading import load
+        from ...analyses.plans import document, write
         from ...analyses.uncertainty import central_summary, quantiles, report_html, uncertainty as uncertainty_api
 
         inst = load(file, overrides=list(overrides), scenarios=list(scenarios))
