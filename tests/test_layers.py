@@ -7,7 +7,11 @@ of ``input`` or ``solving``); ``solving`` (an Instance to a Result through HiGHS
 cash and returns); ``analyses`` (many plans: the execution engine, explain, compare, pooling,
 sweep, pareto, uncertainty, reports); ``cli`` (the click shell). The package's ``__init__`` (the
 lazy public API) and ``__main__`` sit on top. Every import counts, at the top of a module or inside
-a function: an import inside a function is there to keep start-up quick, never to hide a circle.
+a function. An import inside a function is there to keep start-up quick, never to hide a circle:
+below ``cli`` (whose commands load only when run) an import of another optimiser module is made at
+the top of the module (:func:`test_below_the_cli_optimiser_modules_are_imported_at_the_top`);
+third-party libraries and ``formulations`` (which loads Pyomo or SciPy for some models) may be
+imported late anywhere.
 
 The one upward import inside a layer that is allowed is listed in :data:`ALLOWED_CYCLES` with its
 reason; a new one fails here. Modules import no private (``_name``) names of one another.
@@ -94,6 +98,24 @@ def _imports(module: str) -> list[tuple[str, list[str], int]]:
     return out
 
 
+def _late_imports(module: str) -> list[tuple[str, int]]:
+    """(imported module, line) for every optimiser import made inside a function or class."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = {id(node) for node in tree.body}
+    out = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom) or id(node) in top:
+            continue
+        if node.level:
+            base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+            out.append((".".join(base + ([node.module] if node.module else [])), node.lineno))
+        elif (node.module or "").startswith("optimiser"):
+            out.append((node.module, node.lineno))
+    return out
+
+
 def _edges() -> dict[str, set[str]]:
     edges: dict[str, set[str]] = {m: set() for m in MODULES}
     for module in MODULES:
@@ -119,6 +141,12 @@ def test_imports_go_only_downward(module):
                                f"above it) at line {line}")
         pair = (LAYERS[here][0], LAYERS[there][0])
         assert pair not in INDEPENDENT, f"{module} imports {target} at line {line}: {pair[0]} must not use {pair[1]}"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _layer(m) < _layer("optimiser.cli")))
+def test_below_the_cli_optimiser_modules_are_imported_at_the_top(module):
+    late = [(t, line) for t, line in _late_imports(module) if (module, t) not in ALLOWED_CYCLES]
+    assert not late, f"{module} imports {late} inside a function: import them at the top of the module"
 
 
 def test_no_module_imports_a_private_name_of_another():

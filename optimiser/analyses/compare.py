@@ -37,6 +37,15 @@ from formulations.families import key_duals
 from ..errors import InstanceError, Problem
 from ..output.files import records, to_json
 from ..output.formatting import differences
+from . import execution
+from ..input import scenarios as scenario_mod
+from ..input.instance import Instance
+from ..input.loading import load
+from ..input.paths import parse_overrides
+from ..input.variants import with_scenarios
+from ..output.excel import write_workbook
+from ..output.files import read_result, write_tables_atomically as _write
+from ..output.formatting import outcome_views
 
 # constraint families whose shadow prices a planner reads (others are counted in `binding`), in the
 # order shown: the registry's key duals (formulations/families.py, ``Block.key_dual``)
@@ -148,7 +157,6 @@ def solve_runs(runs: list[Run], workers: int | None = None, progress: bool = Fal
     process per core; otherwise here too. A run whose solve raises stops the comparison with that
     error.
     """
-    from . import execution
 
     task = execution.SolveEach([run.instance for run in runs], options)
     results, _ = execution.run(task, task.points(), workers="auto" if workers is None else int(workers),
@@ -200,11 +208,6 @@ def build_runs(items, scenarios=None, *, overrides: Mapping[str, Any] | list[str
     """Load every item (a path or an :class:`~optimiser.input.instance.Instance`; a mapping gives labels),
     once as written (``include_base``) and once per scenario (``"a+b"`` combines two). Every problem
     in every file is reported together."""
-    from ..input import scenarios as scenario_mod
-    from ..input.instance import Instance
-    from ..input.loading import load
-    from ..input.paths import parse_overrides
-    from ..input.variants import with_scenarios
 
     if isinstance(overrides, (list, tuple)):
         overrides = parse_overrides(overrides)
@@ -360,7 +363,6 @@ class Comparison:
     @classmethod
     def from_folder(cls, directory: str | Path) -> "Comparison":
         """Read a comparison written by :meth:`write` (``budgetshift compare --out``)."""
-        from ..output.files import read_result
 
         directory = Path(directory)
         doc = json.loads((directory / "comparison.json").read_text(encoding="utf-8"))
@@ -464,7 +466,6 @@ class Comparison:
     def outcome_views(self) -> dict:
         """How each outcome is shown to a planner (:class:`~optimiser.output.formatting.OutcomeView`),
         judged on every run's figures so all runs are shown alike."""
-        from ..output.formatting import outcome_views
 
         t = self.table("outcomes")
         return outcome_views(t.reset_index()) if not t.empty else {}
@@ -682,8 +683,6 @@ class Comparison:
     def write(self, directory: str | Path, overwrite: bool = False, workbook: bool = True) -> Path:
         """Every side-by-side table as CSV and (``workbook``) one sheet each of ``comparison.xlsx``;
         ``comparison.json``; and each run's own result tables in ``runs/<label>/`` — atomically."""
-        from ..output.excel import write_workbook
-        from ..output.files import write_tables_atomically as _write
 
         tables = self.tables()
         folders = _folders(self.labels)

@@ -57,6 +57,10 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import BudgetshiftError
+from ..input.loading import load_data
+from ..output.files import to_json
+from ..solving.results import Result
+from ..solving.solve import solve
 
 BACKENDS = ("local", "dask")
 FAILED = "failed"
@@ -106,7 +110,6 @@ def fingerprint(*parts: Any) -> str:
 def clean_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """The record as it reads back from JSON (NaN and infinities become None, numpy scalars
     Python numbers), so a resumed run and a fresh one give identical tables."""
-    from ..output.files import to_json
 
     return json.loads(to_json(dict(record)))
 
@@ -615,8 +618,6 @@ def rebuild(payload: Mapping[str, Any]):
     """The instance of :func:`instance_payload` (validated again, as every variant is)."""
     import copy
 
-    from ..input.loading import load_data
-
     inst = load_data(copy.deepcopy(payload["raw"]), file=payload["source"])
     return inst.with_record(overrides=payload["overrides"], extra=payload.get("extra") or None)
 
@@ -624,7 +625,6 @@ def rebuild(payload: Mapping[str, Any]):
 def portable(result):
     """``result`` without its programme and instance (what a worker process sends back; the
     scenarios applied are kept in its summary)."""
-    from ..solving.results import Result
 
     summary = dict(result.summary)
     inst = result.instance
@@ -668,8 +668,6 @@ class SolveEach:
         return None  # nothing is kept between points: each is another instance, solved cold
 
     def run(self, state, spec: Mapping[str, Any]):
-        from ..solving.solve import solve
-
         i = int(spec["run"])
         inst = self.instances[i] if self.instances is not None else rebuild(self.payloads[i])
         result = solve(inst, **self.options)

@@ -42,6 +42,9 @@ from formulations.shift_policy import policy_fraction
 
 from ..solving.highs import Status
 from ..output import formatting
+from ..input.instance import Instance
+from ..output.files import records
+from ..solving.solve import solve
 
 SHADOW_COLUMNS = ["family", "constraint", "item", "year", "bound_type", "bound", "value", "binding", "dual",
                   "quantity", "marginal", "unit", "words"]
@@ -71,7 +74,6 @@ class Explanation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the summary, the notes, then each table as a list of records."""
-        from ..output.files import records
 
         out = dict(self.summary)
         out["notes"] = list(self.notes)
@@ -186,12 +188,9 @@ def explain(result_or_instance, *, weights: Mapping[str, float | None] | None = 
     ``None`` or ``inf`` holds a family fixed), each family alone (``alone``), the largest share
     increase each share policy could have, and the conflicting constraints (``conflict``).
     """
-    from ..input.instance import Instance
 
     t0 = time.perf_counter()
     if isinstance(result_or_instance, Instance):
-        from ..solving.solve import solve
-
         result = solve(result_or_instance, time_limit=time_limit, threads=threads)
     else:
         result = result_or_instance

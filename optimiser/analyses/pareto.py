@@ -48,6 +48,9 @@ from ..errors import InstanceError, Problem, SolverError
 from ..output import htmlparts
 from ..output.formatting import money_scale, sector_colour, words
 from .plans import as_instance, meta, plan_record, solver_options, table_of
+from ..errors import BudgetshiftError
+from ..solving.highs import SolverOptions, Status, build_lp, load, run_highs
+from ..solving.results import extract
 
 LEVEL_ROW = "pareto_level"
 COST_ROW = "pareto_cost"
@@ -142,8 +145,6 @@ def frontier_ends(inst, outcome: str, direction: str, options: Mapping[str, Any]
 
     from formulations.lp import terms
 
-    from ..solving.highs import SolverOptions, Status, build_lp, load, run_highs
-
     opts = SolverOptions(**dict(options))
     lp = build_lp(inst)
     v = add_level_row(lp, inst, outcome, direction)
@@ -183,8 +184,6 @@ def frontier_ends(inst, outcome: str, direction: str, options: Mapping[str, Any]
 
 
 def _no_frontier(inst, status, what: str):
-    from ..errors import BudgetshiftError
-
     return BudgetshiftError(f"no frontier for {inst.name}: {what} is {status.value} ("
                             f"{status.explain(False)}); solve or explain the instance first")
 
@@ -208,8 +207,6 @@ class ParetoTask:
             self.fingerprint = execution.fingerprint(self.kind, self.payload["raw"], self.outcome, self.options)
 
     def setup(self):
-        from ..solving.highs import SolverOptions, build_lp, load
-
         inst = execution.rebuild(self.payload)
         lp = build_lp(inst)
         add_level_row(lp, inst, self.outcome, self.direction)
@@ -217,9 +214,6 @@ class ParetoTask:
         return {"inst": inst, "lp": lp, "model": load(lp, opts), "options": opts}
 
     def run(self, state, spec: Mapping[str, Any]) -> dict[str, Any]:
-        from ..solving.results import extract
-        from ..solving.highs import run_highs
-
         lp, model = state["lp"], state["model"]
         level = float(spec["level"])
         _set_level(model, lp, level, self.direction)

@@ -16,6 +16,15 @@ from formulations.families import BLOCKS, sweep_duals
 
 from . import execution
 from ..errors import InstanceError
+from ..input.instance import Instance
+from ..input.loading import load
+from ..input.uncertainty_section import carry
+from ..input.variants import with_scenarios
+from ..output.excel import write_workbook
+from ..output.files import records, write_tables_atomically
+from ..solving.highs import Status
+from ..solving.session import Session
+from .explain import explain as explain_api
 
 #: the constraint blocks whose shadow prices a point's record carries (summed over the years), in
 #: the record's order: the registry's ``Block.sweep_dual`` (formulations/families.py)
@@ -43,7 +52,6 @@ def plan_record(result, *, explain: bool = True) -> dict[str, Any]:
     * ``relaxation`` (infeasible points, with ``explain``): the smallest relaxation of targets,
       budget, shift rules, capacities and stability limits that gives a plan, in words.
     """
-    from ..solving.highs import Status
 
     s = result.summary
     rec: dict[str, Any] = {"status": result.status.value, "message": result.message,
@@ -83,7 +91,6 @@ def plan_record(result, *, explain: bool = True) -> dict[str, Any]:
 
 def relaxation_words(result) -> str:
     """The smallest relaxation that makes an infeasible plan possible, in one line of words."""
-    from .explain import explain as explain_api
 
     try:
         ex = explain_api(result, alone=False, conflict=False)
@@ -103,7 +110,6 @@ def invalid_record(exc: InstanceError) -> dict[str, Any]:
 def warm_session(payload: dict, options: dict):
     """A Session on the instance a task's payload describes (one per worker: later points are warm).
     A point keeps one record, so its result leaves out the return-on-investment tables."""
-    from ..solving.session import Session
 
     return Session(execution.rebuild(payload), returns=False, **options)
 
@@ -118,20 +124,14 @@ def solve_point(session, spec: Mapping[str, Any]):
 
 def as_instance(instance, overrides=None, scenarios=None):
     """An Instance from an Instance or a file path (with ``overrides``/``scenarios`` applied)."""
-    from ..input.instance import Instance
-    from ..input.loading import load
 
     if isinstance(instance, Instance):
         original = instance
         if overrides:
             instance = instance.with_overrides(overrides)
         if scenarios:
-            from ..input.variants import with_scenarios
-
             instance = with_scenarios(instance, list(scenarios))
         if instance is not original:
-            from ..input.uncertainty_section import carry
-
             instance = carry(original, instance)
         return instance
     return load(instance, overrides=overrides, scenarios=scenarios)
@@ -168,8 +168,6 @@ def write(table: pd.DataFrame, directory: str | Path, *, tables: Mapping[str, pd
           html: str | None = None, overwrite: bool = False, name: str | None = None) -> Path:
     """Write a many-plans table (and ``tables``) as CSV, one Excel workbook, ``summary.json`` (the
     table's attrs) and, given ``html``, ``report.html`` into ``directory``, atomically."""
-    from ..output.excel import write_workbook
-    from ..output.files import write_tables_atomically
 
     kind = table.attrs.get("kind", "plans")
     name = name or ("points" if kind == "sweep" else "frontier" if kind == "pareto" else "samples")
@@ -194,7 +192,6 @@ def write(table: pd.DataFrame, directory: str | Path, *, tables: Mapping[str, pd
 
 def document(table: pd.DataFrame, tables: Mapping[str, pd.DataFrame] | None = None, name: str = "points") -> dict:
     """The JSON document of ``--json``: the table's attrs, then every table as records."""
-    from ..output.files import records
 
     doc = dict(table.attrs)
     doc["statuses"] = status_counts(table) if "status" in table else {}

@@ -19,6 +19,13 @@ import pandas as pd
 
 from ..errors import InstanceError, Problem
 from ..solving.results import Result
+from . import execution
+from ..output import htmlparts
+from ..output.excel import result_workbook
+from ..output.files import records, write_tables_atomically
+from ..output.formatting import money, money_scale, run_colour, words
+from ..solving.results import TABLES
+from .explain import relax
 
 ORDER = ("siloed", "partial", "pooled")
 LABELS = {"siloed": "siloed", "partial": "partially pooled", "pooled": "fully pooled"}
@@ -47,17 +54,12 @@ class Pooling:
                 "siloed_shortfall": self.siloed_shortfall}
 
     def to_dict(self) -> dict[str, Any]:
-        from ..output.files import records
-
         return {"instance": self.instance.name, "source": self.instance.source,
                 "objective_mode": self.instance.model.objective.mode, "currency": self.instance.model.currency,
                 "notes": list(self.notes), **{k: records(v) for k, v in self.tables.items()}}
 
     def write(self, directory, overwrite: bool = False):
         """CSV per table, one Excel workbook and pooling.json, complete or absent."""
-        from ..output.excel import result_workbook
-        from ..output.files import write_tables_atomically
-        from ..solving.results import TABLES
 
         doc = self.to_dict()
         return write_tables_atomically(
@@ -71,9 +73,6 @@ def report_html(p: Pooling) -> str:
     """A self-contained HTML page: cost (or outcome) per arrangement, each holder's spend against its
     budget per arrangement, the cost saved per year, and the tables."""
     import plotly.graph_objects as go
-
-    from ..output import htmlparts
-    from ..output.formatting import money, money_scale, run_colour, words
 
     inst = p.instance
     cur = inst.model.currency
@@ -142,8 +141,6 @@ def pooling(inst, *, time_limit: float | None = None, threads: int | None = None
             relax_infeasible: bool = True) -> Pooling:
     """Solve ``inst`` siloed, partially pooled (if it has pooled funds) and fully pooled and
     compare them. The instance's own ``budget.arrangement`` does not matter: each is set in turn."""
-    from . import execution
-    from .explain import relax
 
     arrangements = arrangements_of(inst)
     variants = [inst.with_overrides({"budget.arrangement": arr}) for arr in arrangements]
@@ -204,7 +201,6 @@ def pooling(inst, *, time_limit: float | None = None, threads: int | None = None
                 shortfall = money_alone.rename(columns={"item": "holder", "bound": "kept", "change": "extra_needed"})[
                     ["holder", "year", "kept", "extra_needed"]].reset_index(drop=True)
                 per = shortfall.groupby("holder", sort=False)["extra_needed"].sum()
-                from ..output.formatting import money
 
                 cur = inst.model.currency
                 text += (". The least extra money that would make it possible kept apart: "

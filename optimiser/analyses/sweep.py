@@ -38,6 +38,7 @@ from .plans import (as_instance, invalid_record, meta, plan_record, solve_point,
 from ..output import htmlparts
 from ..output.formatting import money_scale, money_unit, run_colour, sector_colour, words
 from ..errors import InstanceError, Problem
+from ..input.paths import apply_overrides
 
 
 # ============================================================================ the grid
@@ -129,7 +130,6 @@ def grid(vary: Mapping[str, Any]) -> list[dict[str, Any]]:
 def check_paths(inst, paths: Sequence[str], first: Mapping[str, Any]) -> None:
     """Fail early (every problem at once) on a varied path the file does not have, or that names
     a field the format does not know; a *value* that makes a point invalid is that point's answer."""
-    from ..input.paths import apply_overrides
 
     try:
         apply_overrides(dict(inst.raw), dict(first), source="--vary")

@@ -59,6 +59,11 @@ import pandas as pd
 from . import execution
 from ..errors import InstanceError, Problem
 from ..input.uncertainty_section import SECTION, Distribution, check_paths, instance_distributions, parse_distribution
+from ..output import htmlparts
+from ..output.formatting import money_scale, run_colour
+from ..solving.highs import build_lp
+from ..solving.solve import solve
+from .plans import as_instance, meta, plan_record, solve_point, solver_options, table_of, warm_session
 
 ACTIVITY_WEIGHT = 1000.0  # the fixed plan's activity moves only when nothing else can help
 
@@ -96,8 +101,6 @@ def evaluate_fixed(inst, central: Mapping[tuple[str, int], float], weights: Mapp
 
     from formulations.elastic import ElasticModel, relaxable_bounds
     from formulations.families import RELAX_GROUPS
-
-    from ..solving.highs import build_lp
 
     lp = copy.copy(lp if lp is not None else build_lp(inst))
     act = lp.variables["activity"]
@@ -196,13 +199,9 @@ class UncertaintyTask:
             self.fingerprint = execution.fingerprint(self.kind, self.payload["raw"], self.central, self.options)
 
     def setup(self):
-        from .plans import warm_session
-
         return warm_session(self.payload, self.options)
 
     def run(self, session, spec: Mapping[str, Any]) -> dict[str, Any]:
-        from .plans import plan_record, solve_point
-
         result, invalid = solve_point(session, spec)
         if result is None:
             return invalid
@@ -237,8 +236,6 @@ def uncertainty(instance, *, samples: int = 100, seed: int = 0, distributions: M
     """Solve ``samples`` draws of the instance's uncertain fields and check the central plan
     against each (see the module docstring); one row per sample. ``distributions`` (path ->
     Distribution or its mapping form) replaces the file's ``uncertainty`` section."""
-    from ..solving.solve import solve
-    from .plans import as_instance, meta, solver_options
 
     inst = as_instance(instance, overrides, scenarios)
     dists = instance_distributions(inst)
@@ -275,7 +272,6 @@ def uncertainty(instance, *, samples: int = 100, seed: int = 0, distributions: M
            for i, d in enumerate(draws)]
     records, stats = execution.run(task, pts, backend=backend, workers=workers, scheduler=scheduler, client=client,
                                    checkpoint=checkpoint, resume=resume, progress=progress, label="samples")
-    from .plans import table_of
 
     front = pd.DataFrame([{"sample": i, **d} for i, d in enumerate(draws)])
     table = table_of(records, front)
@@ -353,9 +349,6 @@ def report_html(table: pd.DataFrame) -> str:
     """Histograms of the optimal plans' cost and of the central plan's cost, the miss rates of
     the central plan, and the summary tables."""
     import plotly.graph_objects as go
-
-    from ..output import htmlparts
-    from ..output.formatting import money_scale, run_colour
 
     a = table.attrs
     cur = a.get("currency", "GBP")

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..errors import Problem, describe
+from .paths import split_path
 
 SECTION = "scenarios"
 _FIELDS = ("description", "overrides")
@@ -134,7 +135,6 @@ def split(data: Mapping[str, Any], file: str) -> tuple[dict[str, Any], dict[str,
 
 def _steps(path: str) -> tuple[str, ...]:
     """A path as its steps, so ``services[ward].unit_cost`` and ``services.ward.unit_cost`` match."""
-    from .paths import split_path
 
     return tuple(split_path(path))
 

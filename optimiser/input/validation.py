@@ -18,6 +18,8 @@ import networkx as nx
 from . import schema
 from ..errors import Problem
 from .instance import edge_bounds, missing_years
+from .instance import base_year_spend, case_routing, expand_years
+from .reading import raw_names
 
 SHARE_TOL = 1e-9
 
@@ -64,8 +66,6 @@ def check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Proble
 
 
 def _check_semantics(m: schema.InstanceFile, raw: dict, file: str) -> list[Problem]:
-    from .reading import raw_names
-
     report = _Report(file)
     known = {sec: raw_names(raw, sec) for sec in ("sectors", "services", "segments", "pathways",
                                                   "outcomes", "prevention_effects")}
@@ -166,7 +166,6 @@ def _check_service_years(report, at: str, s: schema.Service, known, years, all_y
 
 def _check_capacity_order(report, at: str, s: schema.Service, years, base: int) -> None:
     """The service's capacity minimum is at most its maximum in every planning year."""
-    from .instance import expand_years
 
     lo = expand_years(s.capacity.min, years, base)
     hi = expand_years(s.capacity.max, years, base)
@@ -493,8 +492,6 @@ def _case_never_ends(p, names: list[str]) -> bool:
     import numpy as np
     import pandas as pd
 
-    from .instance import case_routing
-
     lo_hi = [(e.share, e.share) if not isinstance(e.share, (tuple, list)) else tuple(e.share) for e in p.edges]
     edges = pd.DataFrame({"pathway": p.name, "from": [e.from_ for e in p.edges], "to": [e.to for e in p.edges],
                           "share_min": [float(a) for a, _ in lo_hi], "share_max": [float(b) for _, b in lo_hi]})
@@ -519,7 +516,6 @@ def _check_attribution(report, services, raw, known, years, segments) -> None:
 def _check_service_attribution(report, at: str, a, known, years, pops) -> None:
     """One service's attribution: 'shares' or 'by_population' (not both); the segments it names
     defined; shares summing to 1, or segments with people in every planning year."""
-    from .instance import expand_years
 
     if (a.shares is None) == (a.by_population is None):
         report(at, "exactly one of 'shares' or 'by_population'", "both" if a.shares is not None else "neither")
@@ -550,7 +546,6 @@ def _base_spend(service: schema.Service, base_year: int | None, segments) -> flo
     """The service's base-year spend as the instance will measure it (a contract's baseline
     payment, :func:`optimiser.input.instance.base_year_spend`); baseline x base-year unit cost where the
     contract's values are themselves invalid (reported elsewhere)."""
-    from .instance import base_year_spend
 
     if base_year is not None and service.contract is not None:
         try:
@@ -604,7 +599,6 @@ def _check_transfer_shift(report, at: str, pol, known) -> None:
 
 def _bounded(service: schema.Service, years: list[int], base: int) -> bool:
     """Whether the service's activity has a finite bound (capacity, or budget / unit cost)."""
-    from .instance import expand_years
 
     if service.capacity.max is not None:
         return True
@@ -838,7 +832,6 @@ def _check_spend_scopes(report, m, known, years, all_years) -> None:
 def _check_ring_fence(report, at: str, r, known, places: set[str], years, all_years) -> None:
     """A ring fence: its scope and years; a floor or a ceiling, given for every year it applies,
     the floor never above the ceiling."""
-    from .instance import expand_years
 
     _check_scope(report, at, r, known, places)
     _check_years_field(report, at, r.years, years)
@@ -940,7 +933,6 @@ def _check_equity_outcome(report, at: str, e, known) -> None:
 def _check_places_peopled(report, at: str, compared: list[str], m, years) -> None:
     """Every place compared has people in every planning year (a measure per head needs them);
     places without segments, or with populations missing years, are reported elsewhere."""
-    from .instance import expand_years
 
     seg_of_place: dict = {}
     for seg in getattr(m, "segments", None) or []:

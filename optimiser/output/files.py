@@ -19,6 +19,7 @@ import pandas as pd
 
 from .folders import (NotAResultError, OutputWriteError, check_target, clean_stale, mark_partial, partial_prefix,
                       unmark_partial, write_marker)
+from . import excel
 
 
 def _clean(value: Any) -> Any:
@@ -121,9 +122,7 @@ def write_result(result, directory: str | Path, overwrite: bool = False, workboo
     summary["model"] = stats  # timings are left out so the same input gives the same files
 
     def write_workbook(folder: Path) -> None:
-        from .excel import result_workbook
-
-        result_workbook(folder / WORKBOOK, result.tables, summary, descriptions or {})
+        excel.result_workbook(folder / WORKBOOK, result.tables, summary, descriptions or {})
 
     return write_tables_atomically(directory, result.tables, {"summary": summary}, overwrite=overwrite,
                                    extra=write_workbook if workbook else None)

@@ -26,6 +26,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from ..input.instance import expand_years
 
 POOLED = "pooled budget"
 SYSTEM = "system"
@@ -174,8 +175,6 @@ def _fund_table(inst, tr: pd.DataFrame) -> pd.DataFrame:
     if fund is None:
         return pd.DataFrame(columns=FUND_COLUMNS)
     from formulations.transition import fund_years
-
-    from ..input.instance import expand_years
 
     years = list(inst.years)
     open_years = set(fund_years(inst))

@@ -25,6 +25,9 @@ from .returns import roi_tables
 from .holdings import holder_sector_spend, holder_table, holder_transfers, population_table, scope_tables
 from .highs import RawSolution, Status
 from ..gc_pause import without_gc_pauses
+from ..output.files import records, write_result
+from .cash import cash_features, cash_tables, contract_spend
+from .verify import verify_tables
 
 # Order in which tables are written and shown; each has a one-line description for exports.
 TABLES = {
@@ -106,13 +109,10 @@ class Result:
         return self.status.explain(self.has_plan)
 
     def verify(self, tol: float = 1e-6):
-        from .verify import verify_tables
-
         return verify_tables(self.tables, self.summary, tol=tol)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: summary keys at the top, then each table as a list of records."""
-        from ..output.files import records
 
         out = dict(self.summary)
         out["stats"] = self.stats
@@ -121,8 +121,6 @@ class Result:
         return out
 
     def write(self, directory, overwrite: bool = False):
-        from ..output.files import write_result
-
         return write_result(self, directory, overwrite=overwrite, descriptions=TABLES)
 
 
@@ -290,7 +288,6 @@ def plan_tables(inst, lp: LinearProgram, raw: RawSolution, returns: bool = True)
     outcomes = _outcome_table(inst, flows, nodes)
 
     holders = holder_table(inst, alloc)
-    from .cash import cash_features, cash_tables
 
     cash = cash_tables(inst, lp, x, alloc) if cash_features(inst) else {}
     if len(cash.get("transition", ())):
@@ -336,8 +333,6 @@ def _allocation_table(inst, lp: LinearProgram, x: np.ndarray, act: pd.DataFrame)
                             + alloc["opening_cost"] * alloc["opened"])
     contracts = bool(inst.services["contract_given"].any())
     if contracts:
-        from .cash import contract_spend
-
         alloc["spend"] = contract_spend(inst, lp, x, alloc) + alloc["fixed_spend"]
     else:
         alloc["spend"] = alloc["unit_cost"] * alloc["activity"] + alloc["fixed_spend"]

@@ -27,6 +27,8 @@ from formulations.loaded import Numbers
 from formulations.lp import LinearProgram
 
 from .highs import SolverOptions, build_lp, load, run_highs
+from ..errors import InstanceError
+from . import results
 
 
 @dataclass
@@ -87,8 +89,6 @@ class Session:
         ``invalid="yield"`` the error is yielded in the variant's place and the others go on.
         """
         from concurrent.futures import ThreadPoolExecutor
-
-        from ..errors import InstanceError
 
         if invalid not in ("raise", "yield"):
             raise ValueError(f"invalid must be 'raise' or 'yield', not {invalid!r}")
@@ -171,10 +171,8 @@ class Session:
                                             "highs": raw.solver_seconds})
 
     def _result(self, variant: "_Variant", solved: "_Solved"):
-        from .results import extract
-
         timing = {**variant.timing, **solved.timing}
-        result = extract(variant.instance, variant.lp, solved.raw, timing=timing,
+        result = results.extract(variant.instance, variant.lp, solved.raw, timing=timing,
                          backend="highs (warm)" if solved.warm else "highs", returns=self.returns)
         result.stats["warm_start"] = solved.warm
         if solved.changes is not None:

@@ -21,7 +21,7 @@ from formulations.lp import LinearProgram
 
 from .highs import (FIXED_INTEGER_DUALS, NO_FIXED_INTEGER_DUALS, RawSolution, SolverOptions, Status, build_lp,
                     run_highs)
-from .results import extract
+from . import results
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def solve(instance, *, time_limit: float | None = None, threads: int | None = No
     raw = run_highs(lp, options)
     t2 = time.perf_counter()
     timing = {"build": t1 - t0, "translate_and_solve": t2 - t1, "highs": raw.solver_seconds}
-    return extract(instance, lp, raw, timing=timing, backend="highs")
+    return results.extract(instance, lp, raw, timing=timing, backend="highs")
 
 
 def solve_model(model, instance, *, options: SolverOptions | None = None, time_limit: float | None = None,
@@ -125,7 +125,7 @@ def solve_model(model, instance, *, options: SolverOptions | None = None, time_l
     timing = dict(_timing or {})
     timing["pyomo_solve"] = seconds
     timing["highs"] = seconds
-    return extract(instance, lp, raw, timing=timing, backend="pyomo")
+    return results.extract(instance, lp, raw, timing=timing, backend="pyomo")
 
 
 def _pyomo_solver(options: SolverOptions):

@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import verify_independent as _verify_independent
 from ..gc_pause import without_gc_pauses
+from .verify_independent import attributable_spend, case_costs, visits_by_propagation
 
 
 @dataclass(frozen=True)
@@ -713,8 +714,6 @@ def _verify_terminal_value(c: _Checker, t: dict, summary: dict, alloc: pd.DataFr
          "need x net reduction")
     computed = (tv["value_rule"] != "given").to_numpy()
     if computed.any():
-        from .verify_independent import case_costs
-
         flows, nodes = t["flows"], t["nodes"]
         valued = set(tv.loc[computed, "pathway"])
         edges = flows[(flows["year"] == final) & flows["pathway"].isin(valued)].drop_duplicates(
@@ -837,7 +836,6 @@ def _verify_groups(c: _Checker, t: dict, alloc: pd.DataFrame, years: list[int]) 
     """Attributable spend recomputed from the allocation and the nodes table; ring fences and
     capitation within their limits; equity measures and rules recomputed per place."""
     c.out.checks_run.append("attributable spend")
-    from .verify_independent import attributable_spend
 
     scopes, nodes, pop = t["spend_scopes"], t["nodes"], t["population"]
     attribution = t.get("service_attribution")
@@ -964,7 +962,6 @@ def _per_case_by_propagation(flows: pd.DataFrame, nodes: pd.DataFrame, sources: 
     until none is left (readmission loops converge geometrically) — every segment and year of a
     pathway at once (:func:`optimiser.solving.verify_independent.visits_by_propagation`, not the product's
     batching in optimiser.returns)."""
-    from .verify_independent import visits_by_propagation
 
     return visits_by_propagation(flows, nodes, sources)
 
