@@ -328,6 +328,7 @@ def test_clean_stale_needs_budgetshift_marker_and_a_dead_process(tmp_path):
 
 # ============================================================================ closed pipe
 
+@pytest.mark.slow  # a Kent solve in a subprocess; the quick suite runs the tiny one
 def test_a_json_document_cut_short_by_its_reader_exits_141():
     """``budgetshift solve kent.yaml --json | head -c 100``: the document (over a megabyte) is cut
     short, so the status is 141 (as a shell reports a command whose reader went away), not 0."""
@@ -492,6 +493,7 @@ def test_progress_is_shown_on_a_terminal_only_and_never_with_json():
     assert wanted(False, stream=io.StringIO()) is False  # piped or captured
 
 
+@pytest.mark.slow  # two Kent solves; the progress line itself is checked quickly above
 def test_progress_does_not_change_the_plan():
     """Kent solved with progress shown from the first callback gives the plan solved without it,
     to the last bit (the objective and every spend), and HiGHS did call back."""
@@ -510,6 +512,7 @@ def test_progress_does_not_change_the_plan():
     assert shown.tables["allocation"].equals(plain.tables["allocation"])
 
 
+@pytest.mark.slow  # a Kent solve in a subprocess; the quick suite runs the tiny one
 def test_nothing_about_progress_is_printed_when_stderr_is_not_a_terminal():
     proc = subprocess.run([EXE, "solve", str(ROOT / "instances" / "kent.yaml")], capture_output=True, timeout=300)
     assert proc.returncode == EXIT_OK
