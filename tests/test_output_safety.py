@@ -124,6 +124,7 @@ def test_a_result_folder_with_a_user_file_added_is_not_replaced(work, tmp_path):
     assert tree(tmp_path) == before
 
 
+@pytest.mark.slow  # a compare; the quick suite keeps the same rule for a solve folder
 def test_a_user_file_deep_inside_a_compare_folder_is_not_replaced(work, tmp_path):
     """The marker lists every file and folder written (runs/<label>/... included), so a file added
     anywhere inside is noticed; the untouched folder is replaced."""
@@ -342,6 +343,7 @@ def test_a_json_document_cut_short_by_its_reader_exits_141():
     assert b"Traceback" not in err and b"internal error" not in err
 
 
+@pytest.mark.slow  # a process; the control of the cut-short case, which is slow too
 def test_a_json_document_read_to_the_end_exits_0():
     proc = subprocess.run([EXE, "solve", str(TINY_SRC), "--json"], capture_output=True, timeout=120)
     assert proc.returncode == EXIT_OK, proc.stderr
