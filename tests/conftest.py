@@ -60,6 +60,16 @@ def solve_data(data: dict, **kwargs):
     return result
 
 
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (pyproject's addopts) runs the suite on every core, a file at a time per worker;
+    a run of one file (``pytest tests/test_x.py``, or tests in it) is plain, with no workers to
+    start, since its tests would all go to one worker anyway."""
+    files = {str(a).split("::")[0] for a in config.args}
+    if len(files) == 1 and Path(next(iter(files))).suffix == ".py":
+        return 0
+    return None
+
+
 @pytest.fixture
 def root() -> Path:
     return ROOT

@@ -189,7 +189,8 @@ def _options(kind: str) -> dict:
 
 
 # -------------------------------------------------------------------------------- shipped instances
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "kent.yaml" else n  # Kent twice: seconds
+                                  for n in SHIPPED])
 def test_shipped_instances_agree(monkeypatch, name):
     inst = optimiser.load(ROOT / "instances" / name)
     fast, slow = solve_both(monkeypatch, inst)
@@ -200,7 +201,11 @@ def test_shipped_instances_agree(monkeypatch, name):
 
 
 # ------------------------------------------------------------------------------ generated instances
-@pytest.mark.parametrize("kind,seed", DEFAULT)
+# one of each kind in the quick suite (the two LPs are also solved by the coverage test below)
+QUICK = {("mip", 31), ("holding", 5)}
+
+
+@pytest.mark.parametrize("kind,seed", [c if c in QUICK else pytest.param(*c, marks=pytest.mark.slow) for c in DEFAULT])
 def test_generated_instances_agree(monkeypatch, kind, seed):
     data, inst = _generated(kind, seed)
     assert_agree(f"{kind} seed {seed}", data, *solve_both(monkeypatch, inst, **_options(kind)))
@@ -254,7 +259,7 @@ def _cli(*args, timeout=600):
                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
-@pytest.mark.parametrize("backend", ["pyomo", "highs"])
+@pytest.mark.parametrize("backend", [pytest.param("pyomo", marks=pytest.mark.slow), "highs"])  # a subprocess each
 def test_issue_repro_through_the_cli_with_the_solver_log(issue_instance, backend):
     """``budgetshift solve r.yaml --backend pyomo --set ...exact --solver-log --json`` exited 1
     (Pyomo's output capture failed when stdout pointed at stderr); the HiGHS path printed its log

@@ -392,8 +392,9 @@ def test_a_template_reused_by_aliases_is_read(tmp_path):
 SCRIPT = [sys.executable, "-m", "optimiser"]
 
 
-@pytest.mark.parametrize("id", ["alias-bomb-under-unused-key", "csv-latin-1", "set-empty-path", "solve--time-limit=nan",
-                                "unit-cost-true"])
+@pytest.mark.parametrize("id", ["alias-bomb-under-unused-key"] + [  # a process each: one in the quick suite
+    pytest.param(i, marks=pytest.mark.slow)
+    for i in ["csv-latin-1", "set-empty-path", "solve--time-limit=nan", "unit-cost-true"]])
 def test_bad_input_through_the_console_script(id, tmp_path):
     """The same cases as a planner runs them: a separate process, its exit status and stderr."""
     case = next(c for c in CASES if c.id == id)

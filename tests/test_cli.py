@@ -102,6 +102,7 @@ def test_python_m_runs_the_command():
         assert proc.returncode == EXIT_OK, proc.stderr
 
 
+@pytest.mark.slow  # explain on Kent; explain's own tests run on small instances
 def test_explain_takes_a_scenario():
     """The file's scenarios apply to explain as to solve: Kent kept siloed has no plan (pooled it
     has one), and explain says so, with a relaxation (exit 0: the explanation is the answer)."""

@@ -13,7 +13,8 @@ seed that reproduces it:
 * ``--set`` overrides: a path from the file (sometimes mangled) set to a wrong value;
 * CSV tables: cells replaced, rows duplicated or cut, bytes that are not UTF-8, a byte-order mark.
 
-The default run is a few hundred mutations (about half a minute); ``-m slow`` runs ten times more.
+The full suite runs a few hundred mutations (13 batches of 25), the quick suite (``-m "not slow"``)
+the first batch of each kind; ``-m slow`` adds the long run, ten times more.
 """
 
 from __future__ import annotations
@@ -234,22 +235,26 @@ def run_csv_mutations(seed: int, n: int, tmp_path: Path) -> None:
         _check(_validate([str(folder / "plan.yaml")]), file, f"seed {seed} #{k} {file}: {kind} row {i + 1}")
 
 
-@pytest.mark.parametrize("seed", range(6))
+#: the first batch of each kind of mutation runs in the quick suite, the others under -m slow
+SEEDS = [0] + [pytest.param(seed, marks=pytest.mark.slow) for seed in range(1, 6)]
+
+
+@pytest.mark.parametrize("seed", SEEDS[:6])
 def test_tree_mutations_never_fail_inside(seed, tmp_path):
     run_tree_mutations(seed, 25, tmp_path)
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", SEEDS[:3])
 def test_text_mutations_never_fail_inside(seed, tmp_path):
     run_text_mutations(100 + seed, 25, tmp_path)
 
 
-@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("seed", SEEDS[:2])
 def test_override_mutations_never_fail_inside(seed):
     run_override_mutations(200 + seed, 25)
 
 
-@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("seed", SEEDS[:2])
 def test_csv_mutations_never_fail_inside(seed, tmp_path):
     run_csv_mutations(300 + seed, 25, tmp_path)
 

@@ -90,6 +90,7 @@ def assert_generates_and_solves(setting):
     return data
 
 
+@pytest.mark.slow  # the script in a subprocess; the quick suite calls its functions
 def test_the_issue_setting_generates_through_the_cli(tmp_path):
     out = tmp_path / "r.yaml"
     args = ["--pathways", "1", "--nodes", "6", "--services", "12", "--segments", "2", "--years", "3",
@@ -110,6 +111,7 @@ def test_the_issue_setting_has_targets_met_by_a_known_plan():
         y: math.ceil(v * 1000) / 1000 for y, v in free.items()}
 
 
+@pytest.mark.slow  # several solves while widening
 def test_an_instance_without_a_plan_gets_its_growth_limits_widened_only():
     """The drawn instance has no plan (comm_2 must grow 15.5% in 2026, its limit is 12.1%); the
     generator widens that limit (to 15.5%, rounded up) and changes nothing else but the targets."""
@@ -132,16 +134,17 @@ def test_an_admissions_outcome_is_never_empty():
     assert terms == [{"pathway": p, "node": n} for p, n in first_care.items()]
 
 
-@pytest.mark.parametrize("setting", sorted(PINNED))
+@pytest.mark.parametrize("setting", [pytest.param(s, marks=() if i == 0 else pytest.mark.slow)  # one quickly
+                                     for i, s in enumerate(sorted(PINNED))])
 def test_settings_that_worked_before_write_the_same_file(setting):
     assert hashlib.sha256(_yaml(_generate(setting)).encode()).hexdigest() == PINNED[setting]
 
 
 @pytest.mark.parametrize("args, message", [
     (["--services", "2"], "--services must be at least 3"),
-    (["--years", "0"], "--years must be at least 1"),
-    (["--segments", "0"], "--segments must be at least 1"),
-    (["--nodes", "3"], "--nodes must be at least 4"),
+    pytest.param(["--years", "0"], "--years must be at least 1", marks=pytest.mark.slow),  # a subprocess each
+    pytest.param(["--segments", "0"], "--segments must be at least 1", marks=pytest.mark.slow),
+    pytest.param(["--nodes", "3"], "--nodes must be at least 4", marks=pytest.mark.slow),
 ])
 def test_settings_that_cannot_make_an_instance_are_refused_plainly(tmp_path, args, message):
     proc = subprocess.run([sys.executable, str(SCRIPT), *args, "--out", str(tmp_path / "x.yaml")],

@@ -164,16 +164,23 @@ def _reference_data(raw):
     return data
 
 
-def test_default_plan_agrees_with_the_independent_reference(raw):
+@pytest.fixture(scope="module")
+def plan():
+    """The default plan, solved once for the tests that read it (a Kent solve is seconds)."""
+    return optimiser.solve(optimiser.load(KENT))
+
+
+def test_default_plan_agrees_with_the_independent_reference(raw, plan):
     """The default plan's objective equals the reference formulation's (tests/reference_mip.py)
     within 1e-6, and the plan verifies from its tables alone."""
-    r = optimiser.solve(optimiser.load(KENT))
+    r = plan
     assert r.status is Status.OPTIMAL and r.verify().ok
     status, objective = reference_solve(_reference_data(raw))
     assert status == "optimal"
     assert r.objective == pytest.approx(objective, rel=1e-6)
 
 
+@pytest.mark.slow  # further Kent solves (scenarios, reference, samples); the quick suite keeps the default plan
 def test_largest_shift_is_about_a_fifth_of_a_point(raw):
     """The agreed 5 points has no plan; the largest increase with one is ~0.231 points (explain
     says 0.23; the CLI solves 0.231 and not 0.232), up from ~0.2235 before lasting effects, the
@@ -187,6 +194,7 @@ def test_largest_shift_is_about_a_fifth_of_a_point(raw):
     assert optimiser.solve(optimiser.load(KENT, scenarios=["agreed_5pp"])).status is Status.INFEASIBLE
 
 
+@pytest.mark.slow  # further Kent solves (scenarios, reference, samples); the quick suite keeps the default plan
 def test_acute_cannot_fund_prevention(raw):
     """A transfer out of acute has no plan: acute demand outside the pathways (planned and other
     acute £938m growing 1% a year, non-pathway emergency admissions 169,520 growing 1.2%, ...)
@@ -205,6 +213,7 @@ def test_acute_cannot_fund_prevention(raw):
     assert committed == pytest.approx(938_000 * 1.01 ** 5 * 1000, rel=1e-9)
 
 
+@pytest.mark.slow  # further Kent solves (scenarios, reference, samples); the quick suite keeps the default plan
 def test_uncertainty_section_names_numbers_in_the_file():
     """Every path in the uncertainty section is a number of the file, so `budgetshift uncertainty
     instances/kent.yaml` runs; one seeded sample solves."""
@@ -227,7 +236,7 @@ def _attributed_base_year(raw, segment, sector):
     return total
 
 
-def test_prevention_for_40_55_year_olds_is_a_floor_that_binds(raw):
+def test_prevention_for_40_55_year_olds_is_a_floor_that_binds(raw, plan):
     """The single prevention budget for 40-55 year olds. By hand, base year, by the file's shares:
     health checks 55,000 x £40 x 0.50 = £1.10m; diabetes prevention 7,000 x £270 x 0.25 = £0.4725m;
     stop smoking 9,000 x £300 x 0.30 = £0.81m; flu 410,000 x £25 x 0.10 = £1.025m; drug and
@@ -238,7 +247,7 @@ def test_prevention_for_40_55_year_olds_is_a_floor_that_binds(raw):
     assert _attributed_base_year(raw, "40-55", "prevention") == pytest.approx(22_327_500)
     fence = next(f for f in raw["ring_fences"] if f["name"] == "prevention_40_55")
     assert fence["at_least"] == {"value": 22330000, "growth": 0.02}
-    r = optimiser.solve(optimiser.load(KENT))
+    r = plan
     t = r.tables["attributable_spend"]
     got = t[t["scope"] == "ring fence: prevention_40_55"].set_index("year")["spend"]
     floor = {y: 22_330_000 * 1.02 ** (y - 2025) for y in range(2026, 2031)}
@@ -248,6 +257,7 @@ def test_prevention_for_40_55_year_olds_is_a_floor_that_binds(raw):
     assert optimiser.solve(inst).status is Status.INFEASIBLE
 
 
+@pytest.mark.slow  # further Kent solves (scenarios, reference, samples); the quick suite keeps the default plan
 def test_over_85s_single_budget_has_no_plan():
     """Capping all care for the over-85s at £950m x 1.02^(t-2025) (£969m in 2026, about 1% below
     the default plan's own £981.3m) while their number grows 3% a year has no plan; the cap binds
@@ -259,14 +269,14 @@ def test_over_85s_single_budget_has_no_plan():
     assert optimiser.solve(looser).status is Status.OPTIMAL
 
 
-def test_ward_cash_is_released_only_when_a_ward_closes():
+def test_ward_cash_is_released_only_when_a_ward_closes(plan):
     """Emergency admissions are paid by block, a ward (2,100 admissions, £4.112m a year) at a
     time, closed a year after it is no longer needed. From the plan's activity alone: wards in use
     N_t = ceil(activity / 2,100), base year ceil(200,000 / 2,100) = 96; wards paid for P_t =
     max(N_t, N_{t-1}) (N_2025 = 96); payment = block value (200,000 x £3,916 = £783.2m) + £4.112m
     x (P_t - 96). The plan's spend on emergency admissions is exactly that, every year."""
     import math
-    r = optimiser.solve(optimiser.load(KENT))
+    r = plan
     a = r.allocation[r.allocation["service"] == "emergency_admission"].set_index("year")
     n_prev = math.ceil(200_000 / 2_100)
     assert n_prev == 96
@@ -277,14 +287,14 @@ def test_ward_cash_is_released_only_when_a_ward_closes():
         n_prev = n
 
 
-def test_health_checks_are_not_cut_in_the_last_year():
+def test_health_checks_are_not_cut_in_the_last_year(plan):
     """The issue's symptom is gone on Kent: NHS Health Checks are not cut in 2030 although their
     effect starts two years after the check, and the 5 years of benefits after the plan are
     reported on their own line, positive. This is a check of the shipped plan, not of the
     mechanism: on today's Kent the binding share rule keeps the checks up even without the
     terminal value; that the terminal value alone keeps final-year prevention is derived by hand
     in tests/test_lasting_effects.py::test_terminal_value_keeps_prevention_in_the_final_year."""
-    r = optimiser.solve(optimiser.load(KENT))
+    r = plan
     a = r.allocation[r.allocation["service"] == "nhs_health_check"].set_index("year")["activity"]
     assert a[2030] >= a[2029] - 1e-6
     assert r.summary["terminal_value_years"] == 5

@@ -124,6 +124,7 @@ def test_a_result_folder_with_a_user_file_added_is_not_replaced(work, tmp_path):
     assert tree(tmp_path) == before
 
 
+@pytest.mark.slow  # a compare; the quick suite keeps the same rule for a solve folder
 def test_a_user_file_deep_inside_a_compare_folder_is_not_replaced(work, tmp_path):
     """The marker lists every file and folder written (runs/<label>/... included), so a file added
     anywhere inside is noticed; the untouched folder is replaced."""
@@ -328,6 +329,7 @@ def test_clean_stale_needs_budgetshift_marker_and_a_dead_process(tmp_path):
 
 # ============================================================================ closed pipe
 
+@pytest.mark.slow  # a Kent solve in a subprocess; the quick suite runs the tiny one
 def test_a_json_document_cut_short_by_its_reader_exits_141():
     """``budgetshift solve kent.yaml --json | head -c 100``: the document (over a megabyte) is cut
     short, so the status is 141 (as a shell reports a command whose reader went away), not 0."""
@@ -341,6 +343,7 @@ def test_a_json_document_cut_short_by_its_reader_exits_141():
     assert b"Traceback" not in err and b"internal error" not in err
 
 
+@pytest.mark.slow  # a process; the control of the cut-short case, which is slow too
 def test_a_json_document_read_to_the_end_exits_0():
     proc = subprocess.run([EXE, "solve", str(TINY_SRC), "--json"], capture_output=True, timeout=120)
     assert proc.returncode == EXIT_OK, proc.stderr
@@ -492,6 +495,7 @@ def test_progress_is_shown_on_a_terminal_only_and_never_with_json():
     assert wanted(False, stream=io.StringIO()) is False  # piped or captured
 
 
+@pytest.mark.slow  # two Kent solves; the progress line itself is checked quickly above
 def test_progress_does_not_change_the_plan():
     """Kent solved with progress shown from the first callback gives the plan solved without it,
     to the last bit (the objective and every spend), and HiGHS did call back."""
@@ -510,6 +514,7 @@ def test_progress_does_not_change_the_plan():
     assert shown.tables["allocation"].equals(plain.tables["allocation"])
 
 
+@pytest.mark.slow  # a Kent solve in a subprocess; the quick suite runs the tiny one
 def test_nothing_about_progress_is_printed_when_stderr_is_not_a_terminal():
     proc = subprocess.run([EXE, "solve", str(ROOT / "instances" / "kent.yaml")], capture_output=True, timeout=300)
     assert proc.returncode == EXIT_OK

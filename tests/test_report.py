@@ -108,6 +108,7 @@ def _marks(segment: str) -> int:
     return count
 
 
+@pytest.mark.slow  # a headless browser start; the quick suite checks the HTML without it
 def test_report_renders_in_a_headless_browser(two_runs, tmp_path):
     browser = _browser()
     if browser is None:

@@ -151,6 +151,7 @@ def test_solve_while_a_solve_many_pass_is_paused_keeps_the_session_right():
             assert got.objective == pytest.approx(want.objective, rel=1e-9)
 
 
+@pytest.mark.slow  # five Kent solves; warm solves are checked quickly on small instances
 def test_warm_solve_of_an_infeasible_variant_says_infeasible():
     """Kent's largest feasible shift is ~0.2235 points. Warm from the 0.2-point plan's basis, HiGHS
     ended the 0.25-point variant 'Unknown' (reported as a solver failure); the session now solves
