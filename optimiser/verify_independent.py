@@ -77,14 +77,16 @@ def attributable_spend(t: dict) -> tuple[pd.Series, pd.Series]:
                                                                   attribution["year"], attribution["share"])}
     attributed_services = {k[0] for k in shares}
     total, part = {}, {}
+    # each service's sector and place read once (not per scope and year: that made the check
+    # quadratic in the number of places), the services kept in the table's order
+    located = list(zip(services.index, services["sector"], services["place"]))
     for g, members in _scope_members(t["spend_scopes"]).items():
         segs = members["segment"]
+        counted = [i for i, sector, place in located if _counts_use(members, i, sector, place)]
         for y in years:
             value = sum(spend.get((i, y), 0.0) for i in members["whole_service"])
             extra = 0.0
-            for i in services.index:
-                if not _counts_use(members, i, services.at[i, "sector"], services.at[i, "place"]):
-                    continue
+            for i in counted:
                 r = rate.get((i, y), 0.0)
                 value += r * sum(use_by_seg.get((i, s, y), 0.0) for s in segs)
                 if i in attributed_services:
