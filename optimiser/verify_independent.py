@@ -8,6 +8,8 @@ records through the verifier's checker (``c.eq`` / ``c.leq`` / ``c.known``)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -80,9 +82,18 @@ def attributable_spend(t: dict) -> tuple[pd.Series, pd.Series]:
     # each service's sector and place read once (not per scope and year: that made the check
     # quadratic in the number of places), the services kept in the table's order
     located = list(zip(services.index, services["sector"], services["place"]))
+    # a service none of a scope's segments uses (no care-node row), without attribution shares and
+    # at a finite rate adds exactly r x 0 to the scope's spend: it is passed over (the sums are the
+    # same to the last bit, and the check no longer visits every service for every place's scope)
+    used_by: dict[str, set] = {}
+    for s, g, _ in use_by_seg:
+        used_by.setdefault(s, set()).add(g)
+    always = attributed_services | {s for (s, _), r in rate.items() if not math.isfinite(r)}
     for g, members in _scope_members(t["spend_scopes"]).items():
         segs = members["segment"]
-        counted = [i for i, sector, place in located if _counts_use(members, i, sector, place)]
+        counted = [i for i, sector, place in located
+                   if (i in always or not used_by.get(i, set()).isdisjoint(segs))
+                   and _counts_use(members, i, sector, place)]
         for y in years:
             value = sum(spend.get((i, y), 0.0) for i in members["whole_service"])
             extra = 0.0
