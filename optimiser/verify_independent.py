@@ -235,12 +235,17 @@ def visits_by_propagation(flows: pd.DataFrame, nodes: pd.DataFrame, sources: pd.
     share = np.divide(flow, leaving, out=np.zeros_like(flow), where=leaving > 0)
     parts = []
     src = sources[["pathway", "node", "segment", "year"]].drop_duplicates()
+    # each pathway's rows found once (a mask over every row per pathway was quadratic in pathways)
+    none = np.zeros(0, dtype=np.intp)
+    flows_of = flows.groupby("pathway", sort=False).indices
+    node_names = nodes["node"].to_numpy(dtype=object)
+    nodes_of = nodes.groupby("pathway", sort=False).indices
     for pw, rows in src.groupby("pathway", sort=False):
-        names = list(dict.fromkeys(nodes.loc[nodes["pathway"] == pw, "node"]))
+        names = list(dict.fromkeys(node_names[nodes_of.get(pw, none)]))
         pos = {n: i for i, n in enumerate(names)}
         group = {k: g for g, k in enumerate(dict.fromkeys(zip(rows["segment"], rows["year"].astype(int))))}
-        mine = (flows["pathway"] == pw).to_numpy()
-        f = flows[mine]
+        mine = flows_of.get(pw, none)
+        f = flows.iloc[mine]
         g_of = np.array([group.get((s, int(y)), -1) for s, y in zip(f["segment"], f["year"])], dtype=int)
         # a flow naming a node the nodes table lacks is reported by the flow checks; it carries no
         # patient here (the verifier never fails on a table it is checking)
