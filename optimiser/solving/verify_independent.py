@@ -8,6 +8,8 @@ records through the verifier's checker (``c.eq`` / ``c.leq`` / ``c.known``)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -77,14 +79,25 @@ def attributable_spend(t: dict) -> tuple[pd.Series, pd.Series]:
                                                                   attribution["year"], attribution["share"])}
     attributed_services = {k[0] for k in shares}
     total, part = {}, {}
+    # each service's sector and place read once (not per scope and year: that made the check
+    # quadratic in the number of places), the services kept in the table's order
+    located = list(zip(services.index, services["sector"], services["place"]))
+    # a service none of a scope's segments uses (no care-node row), without attribution shares and
+    # at a finite rate adds exactly r x 0 to the scope's spend: it is passed over (the sums are the
+    # same to the last bit, and the check no longer visits every service for every place's scope)
+    used_by: dict[str, set] = {}
+    for s, g, _ in use_by_seg:
+        used_by.setdefault(s, set()).add(g)
+    always = attributed_services | {s for (s, _), r in rate.items() if not math.isfinite(r)}
     for g, members in _scope_members(t["spend_scopes"]).items():
         segs = members["segment"]
+        counted = [i for i, sector, place in located
+                   if (i in always or not used_by.get(i, set()).isdisjoint(segs))
+                   and _counts_use(members, i, sector, place)]
         for y in years:
             value = sum(spend.get((i, y), 0.0) for i in members["whole_service"])
             extra = 0.0
-            for i in services.index:
-                if not _counts_use(members, i, services.at[i, "sector"], services.at[i, "place"]):
-                    continue
+            for i in counted:
                 r = rate.get((i, y), 0.0)
                 value += r * sum(use_by_seg.get((i, s, y), 0.0) for s in segs)
                 if i in attributed_services:
@@ -220,12 +233,17 @@ def visits_by_propagation(flows: pd.DataFrame, nodes: pd.DataFrame, sources: pd.
     share = np.divide(flow, leaving, out=np.zeros_like(flow), where=leaving > 0)
     parts = []
     src = sources[["pathway", "node", "segment", "year"]].drop_duplicates()
+    # each pathway's rows found once (a mask over every row per pathway was quadratic in pathways)
+    none = np.zeros(0, dtype=np.intp)
+    flows_of = flows.groupby("pathway", sort=False).indices
+    node_names = nodes["node"].to_numpy(dtype=object)
+    nodes_of = nodes.groupby("pathway", sort=False).indices
     for pw, rows in src.groupby("pathway", sort=False):
-        names = list(dict.fromkeys(nodes.loc[nodes["pathway"] == pw, "node"]))
+        names = list(dict.fromkeys(node_names[nodes_of.get(pw, none)]))
         pos = {n: i for i, n in enumerate(names)}
         group = {k: g for g, k in enumerate(dict.fromkeys(zip(rows["segment"], rows["year"].astype(int))))}
-        mine = (flows["pathway"] == pw).to_numpy()
-        f = flows[mine]
+        mine = flows_of.get(pw, none)
+        f = flows.iloc[mine]
         g_of = np.array([group.get((s, int(y)), -1) for s, y in zip(f["segment"], f["year"])], dtype=int)
         # a flow naming a node the nodes table lacks is reported by the flow checks; it carries no
         # patient here (the verifier never fails on a table it is checking)
