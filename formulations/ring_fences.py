@@ -11,8 +11,6 @@ from .budget import spend_terms
 from .lp import LinearProgram
 
 ALL_SECTORS = "*"
-# attributable_spend_terms keeps its answer for a second caller up to this many terms
-MEMO_ROWS = 200_000
 
 
 def pathway_use_rate(inst) -> pd.Series:
@@ -44,22 +42,7 @@ price, or 0 under a block or capitation contract)
     does not count pathway use of services located in *other* places: that is the other place's
     spend, so places' spends add up without counting any money twice. Team, running and opening
     costs count only for services counted whole.
-
-    Worked out once per programme, instance and set of scopes when small (the ring fences' rows
-    and then the result tables ask for the same scopes): each call gets its own copy.
     """
-    memo = lp.__dict__.setdefault("_attributable_terms", {})
-    key = frozenset(scopes)
-    hit = memo.get(key)
-    if hit is not None and hit[0] is inst and hit[1] == lp.n_cols:
-        return hit[2].copy()
-    t = _attributable_spend_terms(lp, inst, scopes)
-    if len(t) <= MEMO_ROWS:  # a large instance does not hold them through the solve
-        memo[key] = (inst, lp.n_cols, t)
-    return t.copy()
-
-
-def _attributable_spend_terms(lp: LinearProgram, inst, scopes) -> pd.DataFrame:
     sc = inst.spend_scopes[inst.spend_scopes["scope"].isin(list(scopes))]
     parts = []
     whole = sc[sc["part"] == "whole_service"].rename(columns={"member": "service"})[["scope", "service"]]
