@@ -10,7 +10,7 @@ for it, by its contract form:
     capitation:  pay[i, t] = per_head[i, t] * population covered[t]
 
 The provider's own cost (variable x activity + step cost x steps paid for + fixed) is what the
-*system* saves; it is reported (:mod:`optimiser.cash`) but priced in the objective only through
+*system* saves; it is reported (:mod:`optimiser.solving.cash`) but priced in the objective only through
 the block payment. Steps enter the programme as whole numbers only under a block contract, the one
 form where they move the commissioner's cash; under an activity or capitation contract the
 provider's steps follow from its activity (steps in use = ceil(activity / capacity)) and are

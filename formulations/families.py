@@ -3,9 +3,9 @@
 A *family* is one build step: the function that adds its variables and rows to the
 :class:`~formulations.lp.LinearProgram`, the blocks it adds (their keys, unit and dual unit), and
 what the rest of budgetshift does with them — which relaxation group the elastic programme relaxes
-them in (:mod:`formulations.elastic`), which planner group :mod:`optimiser.explain` files them under
+them in (:mod:`formulations.elastic`), which planner group :mod:`optimiser.analyses.explain` files them under
 and which of its functions prices them, whether their shadow prices are *key* (shown by default in
-comparisons and sweeps), the residual checks of :mod:`optimiser.verify` that recompute them from a
+comparisons and sweeps), the residual checks of :mod:`optimiser.solving.verify` that recompute them from a
 written plan, the section of docs/formulation.md that states their maths, and the hand-derived
 tests that pin their numbers down. :data:`formulations.build.STEPS` is read off :data:`FAMILIES` in
 order, so the order here *is* the build order (and the matrix's row and column order).

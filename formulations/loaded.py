@@ -1,7 +1,7 @@
 """A programme loaded in HiGHS, and the one way budgetshift changes it.
 
-Warm re-solves (:mod:`optimiser.session`), the levels of a Pareto frontier
-(:mod:`optimiser.pareto`), the tie-breaks after a solve (:mod:`optimiser.solve`) and the second
+Warm re-solves (:mod:`optimiser.solving.session`), the levels of a Pareto frontier
+(:mod:`optimiser.analyses.pareto`), the tie-breaks after a solve (:mod:`optimiser.solving.highs`) and the second
 stage of the elastic programme (:mod:`formulations.elastic`) all change a model HiGHS already
 holds rather than pass a new one. They all do it here:
 

@@ -36,7 +36,7 @@ _API = {
     "read_result": "output.files",
     "pareto": "analyses.pareto",
     "Pooling": "analyses.pooling", "pooling": "analyses.pooling",
-    "write_report": "analyses.reports",
+    "write_report": "analyses.report_sources",
     "TABLES": "solving.results", "Result": "solving.results",
     "Session": "solving.session",
     "SolverOptions": "solving.highs", "Status": "solving.highs", "build_lp": "solving.highs", "build_model": "solving.solve", "solve": "solving.solve",

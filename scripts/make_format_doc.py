@@ -247,7 +247,7 @@ budgetshift compare my_place.yaml --scenario no_shift --scenario budget_plus_5m+
 ```
 
 In Python: `optimiser.load(path, scenarios=["no_shift"])`, or
-`optimiser.input.scenarios.apply(instance, ["no_shift"])` for an instance already loaded.
+`optimiser.input.variants.with_scenarios(instance, ["no_shift"])` for an instance already loaded.
 
 * **Priority**, lowest first: the file as written, then the chosen scenarios in the order given,
   then `--set` overrides. So `--set` always has the last word.

@@ -298,7 +298,7 @@ def test_a_failed_pyomo_tiebreak_stage_is_skipped_as_in_the_highs_path(monkeypat
     and the stage is named in ``tiebreaks_not_applied`` (it used to raise 'Cannot load a
     SolverResults object with bad status'). Forced here by making Pyomo's second solve (the first
     stage) report an error: the plan is then the primary optimum, with the primary objective."""
-    solve_module = sys.modules["optimiser.solving.solve"]  # the package exports a function of the same name
+    import optimiser.solving.solve as solve_module
 
     data, inst = _generated("lp", 6)  # min cost, then 'largest prevention effect among the optimal plans'
     calls = []

@@ -156,11 +156,10 @@ def _shares(order):
 
 
 def test_the_same_sector_has_the_same_colour_in_two_reports(monkeypatch):
-    import importlib
 
     from optimiser.output import report
 
-    sweep = importlib.import_module("optimiser.analyses.sweep")  # the module (optimiser.sweep is also the function)
+    from optimiser.analyses import sweep
 
     def colours(fig):
         return {t.name: (t.marker.color if t.type == "bar" else t.line.color) for t in fig.data}

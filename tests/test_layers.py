@@ -1,9 +1,10 @@
 """The layers of ``optimiser/`` import only downward, and no two modules import each other.
 
-From the bottom: ``errors`` and ``gc_pause`` (the foundation every layer uses); ``input`` (an
-instance file to a validated, read-only Instance); ``output`` (writing and drawing tables: result
-folders, Excel, the terminal, HTML; it knows tables, not how they were made, so it imports nothing
-of ``input`` or ``solving``); ``solving`` (an Instance to a Result through HiGHS, the verifier,
+From the bottom: ``errors`` and ``gc_pause`` (the foundation every layer uses); ``formulations``
+(the maths, a package of its own that imports nothing of ``optimiser``); ``input`` (an instance
+file to a validated, read-only Instance); ``output`` (writing and drawing tables: result folders,
+Excel, the terminal, HTML; it knows tables and the registry's words for them, not how they were
+made, so it imports nothing of ``input`` or ``solving``); ``solving`` (an Instance to a Result through HiGHS, the verifier,
 cash and returns); ``analyses`` (many plans: the execution engine, explain, compare, pooling,
 sweep, pareto, uncertainty, reports); ``cli`` (the click shell). The package's ``__init__`` (the
 lazy public API) and ``__main__`` sit on top. Every import counts, at the top of a module or inside
@@ -25,11 +26,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = ROOT / "optimiser"
+PACKAGES = (ROOT / "optimiser", ROOT / "formulations")
 
-#: (layer, what it holds) from the bottom up; a module may import its own layer and those below
+#: (layer, its modules and subpackages) from the bottom up; a module may import its own layer and
+#: those below. "optimiser" and "optimiser.__main__" are the package layer exactly: a new module
+#: anywhere else must be placed in a layer here.
 LAYERS = (
     ("foundation", ("optimiser.errors", "optimiser.gc_pause")),
+    ("formulations", ("formulations",)),
     ("input", ("optimiser.input",)),
     ("output", ("optimiser.output",)),
     ("solving", ("optimiser.solving",)),
@@ -51,10 +55,11 @@ ALLOWED_CYCLES = {
 
 def _modules() -> dict[str, Path]:
     out = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        parts = path.relative_to(ROOT).with_suffix("").parts
-        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        out[name] = path
+    for package in PACKAGES:
+        for path in sorted(package.rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            out[name] = path
     return out
 
 
@@ -63,21 +68,25 @@ MODULES = _modules()
 
 def _layer(module: str) -> int:
     best = None
-    for i, (_, prefixes) in enumerate(LAYERS):
+    for i, (layer, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
-            if module == prefix or module.startswith(prefix + "."):
+            if module == prefix or (layer != "package" and module.startswith(prefix + ".")):
                 if best is None or len(prefix) > best[1]:
                     best = (i, len(prefix))
     assert best is not None, f"{module} is in no layer: add it to one (tests/test_layers.py)"
     return best[0]
 
 
-def _imports(module: str) -> list[tuple[str, list[str], int]]:
-    """(imported module, names imported from it, line) for every import of an optimiser module."""
+def _imports(module: str, with_place: bool = False) -> list[tuple]:
+    """(imported module, names imported from it, line) for every import of an optimiser or
+    formulations module; with ``with_place``, also whether it is made inside a function or class."""
     path = MODULES[module]
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = {id(node) for node in tree.body}
     out = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
+        n_before = len(out)
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
@@ -95,25 +104,15 @@ def _imports(module: str) -> list[tuple[str, list[str], int]]:
                 out.append((target, names, node.lineno))
         elif isinstance(node, ast.Import):
             out += [(a.name, [], node.lineno) for a in node.names if a.name.startswith(("optimiser", "formulations"))]
+        if with_place:
+            out[n_before:] = [(*item, id(node) not in top) for item in out[n_before:]]
     return out
 
 
 def _late_imports(module: str) -> list[tuple[str, int]]:
     """(imported module, line) for every optimiser import made inside a function or class."""
-    path = MODULES[module]
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    top = {id(node) for node in tree.body}
-    out = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.ImportFrom) or id(node) in top:
-            continue
-        if node.level:
-            base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
-            out.append((".".join(base + ([node.module] if node.module else [])), node.lineno))
-        elif (node.module or "").startswith("optimiser"):
-            out.append((node.module, node.lineno))
-    return out
+    return [(target, line) for target, _, line, late in _imports(module, with_place=True)
+            if late and target.startswith("optimiser")]
 
 
 def _edges() -> dict[str, set[str]]:
@@ -134,8 +133,6 @@ def test_every_module_is_in_a_layer():
 def test_imports_go_only_downward(module):
     here = _layer(module)
     for target, _, line in _imports(module):
-        if not target.startswith("optimiser"):
-            continue
         there = _layer(target)
         assert there <= here, (f"{module} (layer {LAYERS[here][0]}) imports {target} (layer {LAYERS[there][0]}, "
                                f"above it) at line {line}")
@@ -189,6 +186,14 @@ def test_no_import_circles():
         edges[a].discard(b)
     circle = _cycle(edges)
     assert circle is None, "import circle: " + " -> ".join(circle)
+
+
+def test_the_layer_rules_can_fail():
+    """A module outside every named layer is refused, and the package layer holds only itself."""
+    for module in ("optimiser.newthing", "optimiser.newpackage.part", "elsewhere.thing"):
+        with pytest.raises(AssertionError, match="in no layer"):
+            _layer(module)
+    assert LAYERS[_layer("optimiser")][0] == "package" and LAYERS[_layer("formulations.lp")][0] == "formulations"
 
 
 def test_the_circle_finder_finds_circles():

@@ -287,7 +287,7 @@ def test_compare_side_by_side_has_an_instance_level():
 
 
 def test_report_has_the_returns_table_and_plot(solved):
-    from optimiser.analyses.reports import report_html
+    from optimiser.analyses.report_sources import report_html
 
     text = report_html({"hand": solved})
     assert "Prevention programmes: return on investment" in text

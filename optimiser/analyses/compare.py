@@ -35,8 +35,8 @@ import pandas as pd
 from formulations.families import key_duals
 
 from ..errors import InstanceError, Problem
-from ..output.files import records, to_json
-from ..output.formatting import differences
+from ..output.files import read_result, records, to_json, write_tables_atomically as _write
+from ..output.formatting import differences, outcome_views
 from . import execution
 from ..input import scenarios as scenario_mod
 from ..input.instance import Instance
@@ -44,8 +44,6 @@ from ..input.loading import load
 from ..input.paths import parse_overrides
 from ..input.variants import with_scenarios
 from ..output.excel import write_workbook
-from ..output.files import read_result, write_tables_atomically as _write
-from ..output.formatting import outcome_views
 
 # constraint families whose shadow prices a planner reads (others are counted in `binding`), in the
 # order shown: the registry's key duals (formulations/families.py, ``Block.key_dual``)

@@ -44,11 +44,10 @@ import numpy as np
 import pandas as pd
 
 from . import execution
-from ..errors import InstanceError, Problem, SolverError
+from ..errors import BudgetshiftError, InstanceError, Problem, SolverError
 from ..output import htmlparts
 from ..output.formatting import money_scale, sector_colour, words
 from .plans import as_instance, meta, plan_record, solver_options, table_of
-from ..errors import BudgetshiftError
 from ..solving.highs import SolverOptions, Status, build_lp, load, run_highs
 from ..solving.results import extract
 

@@ -18,13 +18,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InstanceError, Problem
-from ..solving.results import Result
+from ..solving.results import Result, TABLES
 from . import execution
 from ..output import htmlparts
 from ..output.excel import result_workbook
 from ..output.files import records, write_tables_atomically
 from ..output.formatting import money, money_scale, run_colour, words
-from ..solving.results import TABLES
 from .explain import relax
 
 ORDER = ("siloed", "partial", "pooled")

@@ -143,9 +143,6 @@ def check_paths(inst, paths: Sequence[str], first: Mapping[str, Any]) -> None:
             raise InstanceError(bad) from None
 
 
-# ============================================================================ one point's answer
-
-
 # ============================================================================ the task
 
 

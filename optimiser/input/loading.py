@@ -15,10 +15,9 @@ from typing import Any, Mapping
 
 from pydantic import TypeAdapter, ValidationError
 
-from . import schema
+from . import scenarios as scenario_mod, schema
 from ..errors import MISSING, InstanceError, Problem, describe, format_path
 from ..gc_pause import without_gc_pauses
-from . import scenarios as scenario_mod
 from .evidence import expand_presets
 from .instance import Instance
 from .paths import apply_overrides, parse_overrides, split_path

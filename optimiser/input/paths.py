@@ -232,3 +232,26 @@ def _shallow(node: Any) -> Any:
         return list(node)
     return node
 
+
+def resolve(data: Any, path: str) -> tuple[bool, Any, str]:
+    """Follow ``path`` (``--set`` syntax) in ``data`` without changing it: (found, value, why not)."""
+    try:
+        steps = split_path(path)
+    except ValueError as exc:
+        return False, None, str(exc)
+    node = data
+    if not steps:
+        return False, None, "an empty path"
+    done = ""
+    for step in steps:
+        where = done or "the top level"
+        done += f"[{step}]" if isinstance(node, list) else (f".{step}" if done else step)
+        key = child_key(node, step)
+        if key is None:
+            if isinstance(node, list):
+                return False, None, f"no item {step!r} in {where}"
+            if isinstance(node, dict):
+                return False, None, f"no field {step!r} under {where}"
+            return False, None, f"{where} is a single value, not a section"
+        node = node[key]
+    return True, node, ""

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import InstanceError, Problem, describe
-from .paths import child_key, split_path
+from .paths import resolve
 
 
 SECTION = "uncertainty"
@@ -164,30 +164,6 @@ def split(data: Mapping[str, Any], file: str) -> tuple[dict[str, Any], dict[str,
                 problems.append(Problem(file, f"{SECTION}.{path.strip()}", "each field once", "it is given twice"))
             found[path.strip()] = dist
     return rest, found, problems
-
-
-def resolve(data: Any, path: str) -> tuple[bool, Any, str]:
-    """Follow ``path`` (``--set`` syntax) in ``data`` without changing it: (found, value, why not)."""
-    try:
-        steps = split_path(path)
-    except ValueError as exc:
-        return False, None, str(exc)
-    node = data
-    if not steps:
-        return False, None, "an empty path"
-    done = ""
-    for step in steps:
-        where = done or "the top level"
-        done += f"[{step}]" if isinstance(node, list) else (f".{step}" if done else step)
-        key = child_key(node, step)
-        if key is None:
-            if isinstance(node, list):
-                return False, None, f"no item {step!r} in {where}"
-            if isinstance(node, dict):
-                return False, None, f"no field {step!r} under {where}"
-            return False, None, f"{where} is a single value, not a section"
-        node = node[key]
-    return True, node, ""
 
 
 def check_paths(distributions: Mapping[str, Distribution], data: Any, file: str) -> list[Problem]:

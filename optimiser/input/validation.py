@@ -17,8 +17,7 @@ import networkx as nx
 
 from . import schema
 from ..errors import Problem
-from .instance import edge_bounds, missing_years
-from .instance import base_year_spend, case_routing, expand_years
+from .instance import base_year_spend, case_routing, edge_bounds, expand_years, missing_years
 from .reading import raw_names
 
 SHARE_TOL = 1e-9

@@ -21,10 +21,9 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from . import htmlparts
+from . import htmlparts, report_cash
 from .formatting import (KIND_COLOURS, TARGET_COLOURS, differences, money, money_scale, outcome_views, present_outcomes, rgba, run_colour,
                          sector_colour, words)
-from . import report_cash
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -481,7 +480,7 @@ _figure_html = htmlparts.figure
 def report_html(cmp, title: str | None = None) -> str:
     """The report of ``cmp`` (a :class:`~optimiser.analyses.compare.Comparison`, of one run or
     several) as one HTML document (see the module docstring). Reports of other things (a result,
-    result folders, instance files) go through :func:`optimiser.analyses.reports.report_html`."""
+    result folders, instance files) go through :func:`optimiser.analyses.report_sources.report_html`."""
     cur = cmp.currency
     labels = cmp.labels
     several = len(labels) > 1

@@ -156,7 +156,7 @@ def run_highs(lp: LinearProgram, options: SolverOptions = SolverOptions(), model
         model = load(lp, options)
     h = model.h
     clock = h.getRunTime()  # HiGHS's clock runs on across solves of one model: take differences
-    with progress.watching(h):  # on a terminal only (see optimiser.progress); otherwise nothing
+    with progress.watching(h):  # on a terminal only (see optimiser.solving.progress); otherwise nothing
         h.run()
     st, text = _status_from_highs(h)
     seconds = h.getRunTime() - clock

@@ -129,7 +129,7 @@ def solve_model(model, instance, *, options: SolverOptions | None = None, time_l
 
 
 def _pyomo_solver(options: SolverOptions):
-    """Pyomo's ``appsi_highs`` with the options :func:`_highs` gives HiGHS directly."""
+    """Pyomo's ``appsi_highs`` with the options :func:`optimiser.solving.highs._highs` gives HiGHS directly."""
     import pyomo.environ as pyo
 
     solver = pyo.SolverFactory("appsi_highs")
@@ -197,7 +197,7 @@ def _pyomo_row_duals(model, lp: LinearProgram) -> np.ndarray:
 @contextlib.contextmanager
 def _integers_fixed(model):
     """``model`` as an LP: every integer (or binary) variable fixed at its current value rounded
-    and made continuous, as :func:`_fixed_integer_model` does for the HiGHS path. Afterwards each
+    and made continuous, as :func:`optimiser.solving.highs._fixed_integer_model` does for the HiGHS path. Afterwards each
     such variable has its domain back, and is fixed again only if it was fixed before (its value
     stays the rounded one)."""
     import pyomo.environ as pyo
@@ -272,7 +272,7 @@ def _fileno(stream) -> int | None:
 
 
 def _pyomo_tiebreak(model, solver, lp: LinearProgram, best: float, pyo) -> None:
-    """The Pyomo twin of :func:`_tiebreak`: each of ``lp.tiebreaks`` minimised in turn among the
+    """The Pyomo twin of :func:`optimiser.solving.highs._tiebreak`: each of ``lp.tiebreaks`` minimised in turn among the
     optima of the objectives before it (each held within 1e-9 relative by an added constraint), on
     the model as it stands (for a mixed-integer model, the LP with its integers fixed), starting
     from ``best``, the optimal value of its objective. A stage that does not solve to optimality is

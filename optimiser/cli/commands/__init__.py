@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-#: Each command, the module defining it being ``optimiser.commands.<command>``, and its summary for
+#: Each command, the module defining it being ``optimiser.cli.commands.<command>``, and its summary for
 #: ``budgetshift --help``: the first sentence of its help (tests/test_startup.py checks they agree).
 COMMANDS: dict[str, str] = {
     "compare": "Solve FILES (and their --scenario variants) and show them side by side.",

@@ -189,7 +189,7 @@ def register(group) -> None:
                 click.echo(f"wrote {len(cmp.tables())} comparison tables, comparison.xlsx and "
                            f"{len(cmp.labels)} runs to {path}", err=True)
         if html:
-            from ...analyses.reports import write_report
+            from ...analyses.report_sources import write_report
 
             path = write_report(cmp, html)
             if not as_json:

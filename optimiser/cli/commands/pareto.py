@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 
 from ..main import handle_errors, debug_option, scenario_option, set_option
-from .sweep import MANY_EXIT_HELP, any_failed, print_points, output_options, run_many, run_options
+from ..many_plans import MANY_EXIT_HELP, any_failed, print_points, output_options, run_many, run_options
 
 
 def register(group) -> None:

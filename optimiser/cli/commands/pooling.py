@@ -7,13 +7,12 @@ import sys
 
 import click
 from rich.console import Console
-from ...output.terminal import PlannerConsole
+from ...output.terminal import PlannerConsole, money, number, year_table
 from rich.markup import escape
 from rich.table import Table
 
 from ..main import EXIT_CODES_HELP, EXIT_OK, EXIT_SOLVER, MIP_GAP, OVERWRITE_HELP, THREADS, TIME_LIMIT, handle_errors, \
     status_exit, check_out, debug_option, echo_document, scenario_option, set_option
-from ...output.terminal import money, number, year_table
 
 
 def _show(p, console: Console) -> None:

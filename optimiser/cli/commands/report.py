@@ -19,7 +19,7 @@ def register(group) -> None:
         """Write an HTML report with plots of RESULT_DIR_OR_FILES: result folders (solve --out), a
         comparison folder (compare --out), or instance files (solved first). Several sources are
         shown side by side."""
-        from ...analyses.reports import write_report
+        from ...analyses.report_sources import write_report
 
         src = sources[0] if len(sources) == 1 else list(sources)
         path = write_report(src, html, title=title)
