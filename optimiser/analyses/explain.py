@@ -109,7 +109,7 @@ def _effect_range(w: "Words", deltas) -> str:
         lo, hi = sorted(abs(v) for v in d)[0], sorted(abs(v) for v in d)[-1]
         sign = 1 if d[0] > 0 else -1
         if w.mode == "max_outcome":
-            return f"{'gains' if sign > 0 else 'loses'} {number(lo)} to {number(hi)} of {w.unit} a year"
+            return f"{'gains' if sign > 0 else 'loses'} {precise_number(lo)} to {precise_number(hi)} of {w.unit} a year"
         return f"{'costs' if sign > 0 else 'saves'} {w.money(lo)} to {w.money(hi)} (discounted) a year"
     return "; ".join(w.effect(v) for v in d)
 
@@ -263,13 +263,14 @@ def objective_unit(result) -> str:
     return f"discounted {s.get('currency', 'GBP')}"
 
 
-def money(v: float, currency: str = "GBP", signed: bool = False) -> str:
+def price(v: float, currency: str = "GBP", signed: bool = False) -> str:
     """``£612.35``, ``£2.40m``, ``£0.0123``: enough digits for a price per unit (the house sign
     rule of :mod:`optimiser.output.formatting`: a negative amount keeps its minus; ``signed`` adds ``+``)."""
     return formatting.money(v, currency, signed=signed, precise=True)
 
 
-def number(v: float) -> str:
+def precise_number(v: float) -> str:
+    """A number with enough digits for a quantity at the margin (:func:`optimiser.output.formatting.number`, precise)."""
     return formatting.number(v, precise=True)
 
 
@@ -297,13 +298,13 @@ class Words:
         if self.mode == "max_outcome":
             if abs(delta) < 1e-9:
                 return "changes the weighted outcome by nothing at the margin"
-            return f"{'gains' if delta > 0 else 'loses'} {number(abs(delta))} of {self.unit}"
+            return f"{'gains' if delta > 0 else 'loses'} {precise_number(abs(delta))} of {self.unit}"
         if abs(delta) < 1e-6:
             return "costs nothing at the margin"
-        return f"{'costs' if delta > 0 else 'saves'} {money(abs(delta), self.currency)} (discounted)"
+        return f"{'costs' if delta > 0 else 'saves'} {price(abs(delta), self.currency)} (discounted)"
 
     def money(self, v: float) -> str:
-        return money(v, self.currency)
+        return price(v, self.currency)
 
 
 # ====================================================================================== duals
@@ -424,14 +425,14 @@ def _targets(d: "_Duals") -> list[dict]:
             side = "at_most" if math.isfinite(r.upper) else "at_least"
         binding = bool(at_hi if side == "at_most" else at_lo)
         bound = r.upper if side == "at_most" else r.lower
-        name = f"the {r.year} {r.outcome} target ({side.replace('_', ' ')} {number(bound)} {unit})"
+        name = f"the {r.year} {r.outcome} target ({side.replace('_', ' ')} {precise_number(bound)} {unit})"
         if binding:
             if side == "at_most":
                 text = f"{name} binds: each {_singular(unit)} fewer {w.effect(-r.dual)}"
             else:
                 text = f"{name} binds: each {_singular(unit)} more {w.effect(r.dual)}"
         else:
-            text = f"{name} does not bind (the plan has {number(r.value)}): tightening it a little {w.effect(0.0)}"
+            text = f"{name} does not bind (the plan has {precise_number(r.value)}): tightening it a little {w.effect(0.0)}"
         out.append(_row("targets", "outcome_target", r.outcome, r.year, side, bound, r.value, binding, r.dual,
                         f"{side.replace('_', ' ')} target ({unit})", r.dual,
                         f"{w.unit} per {_singular(unit)}", text))
@@ -521,8 +522,8 @@ def _shares(d: "_Duals") -> list[dict]:
             out.append(_row("shift", "shift_share", p.name, None, "increase_pp", p.increase_pp, None,
                             bool(np.any([o["binding"] for o in out if o["item"] == p.name])), None,
                             "policy increase (percentage points)", total, f"{w.unit} per percentage point",
-                            f"raising the {p.name} increase by one point ({number(p.increase_pp)} -> "
-                            f"{number(p.increase_pp + 1)} points by {inst.final_year}) {w.effect(total)}"))
+                            f"raising the {p.name} increase by one point ({precise_number(p.increase_pp)} -> "
+                            f"{precise_number(p.increase_pp + 1)} points by {inst.final_year}) {w.effect(total)}"))
     return out
 
 
@@ -580,12 +581,12 @@ def _capacity(d: "_Duals") -> list[dict]:
             continue
         unit = units.get(r.service) or "unit"
         if at_hi:
-            text = (f"{r.service} is at its {r.year} capacity ({number(r.upper)} a year; unit: {unit}): "
+            text = (f"{r.service} is at its {r.year} capacity ({precise_number(r.upper)} a year; unit: {unit}): "
                     f"each unit more capacity {w.effect(r.dual)}")
             out.append(_row("capacity", "capacity", r.service, r.year, "at_most", r.upper, r.activity, True,
                             r.dual, "capacity (units of activity)", r.dual, f"{w.unit} per unit of activity", text))
         else:
-            text = (f"{r.service} is held at its {r.year} minimum ({number(r.lower)} a year; unit: {unit}): "
+            text = (f"{r.service} is held at its {r.year} minimum ({precise_number(r.lower)} a year; unit: {unit}): "
                     f"each unit less {w.effect(-r.dual)}")
             out.append(_row("capacity", "capacity", r.service, r.year, "at_least", r.lower, r.activity, True,
                             r.dual, "minimum activity (units)", r.dual, f"{w.unit} per unit of activity", text))
@@ -751,7 +752,7 @@ def relax(result, *, weights: Mapping[str, float] | None = None, alone: bool = T
                 if best is None or best >= p.increase_pp:
                     continue
                 change = best - p.increase_pp
-                text = (f"the {p.name} increase must fall by {number(-change)} points, from {number(p.increase_pp)} "
+                text = (f"the {p.name} increase must fall by {precise_number(-change)} points, from {precise_number(p.increase_pp)} "
                         f"to {best:.2f} points by {inst.final_year} (the largest increase with a plan)")
                 frames.append(pd.DataFrame([{
                     "scope": "shift policy alone", "family": "shift", "constraint": "shift_share", "item": p.name,
@@ -799,13 +800,13 @@ def _relaxation_rows(scope: str, sol, result, w: Words) -> pd.DataFrame:
             svc, year = key["service"], int(key["year"])
             unit = inst.services.loc[svc, "unit"] or "units"
             if r.side == "upper":
-                text = (f"the {year} capacity of {svc} must rise by {number(slack)} ({_pct(slack, bound)}), "
-                        f"from {number(bound)} to {number(bound + slack)}")
+                text = (f"the {year} capacity of {svc} must rise by {precise_number(slack)} ({_pct(slack, bound)}), "
+                        f"from {precise_number(bound)} to {precise_number(bound + slack)}")
                 rows.append(_rrow(scope, "capacity", "capacity", svc, year, "at_most", bound, slack, bound + slack,
                                   pct, unit, text))
             else:
-                text = (f"the {year} minimum activity of {svc} must fall by {number(slack)} ({_pct(slack, bound)}), "
-                        f"from {number(bound)} to {number(bound - slack)}")
+                text = (f"the {year} minimum activity of {svc} must fall by {precise_number(slack)} ({_pct(slack, bound)}), "
+                        f"from {precise_number(bound)} to {precise_number(bound - slack)}")
                 rows.append(_rrow(scope, "capacity", "capacity", svc, year, "at_least", bound, -slack, bound - slack,
                                   pct, unit, text))
             continue
@@ -815,10 +816,10 @@ def _relaxation_rows(scope: str, sol, result, w: Words) -> pd.DataFrame:
             o, year = key["outcome"], int(key["year"])
             unit = units.get(o) or o
             up = r.side == "upper"
-            said = _singular(unit) if number(slack) == "1" else unit
-            text = (f"the {year} {o} target must {'rise' if up else 'fall'} by {number(slack)} {said} "
-                    f"({_pct(slack, bound)}), from {'at most' if up else 'at least'} {number(bound)} to "
-                    f"{number(bound + slack if up else bound - slack)}")
+            said = _singular(unit) if precise_number(slack) == "1" else unit
+            text = (f"the {year} {o} target must {'rise' if up else 'fall'} by {precise_number(slack)} {said} "
+                    f"({_pct(slack, bound)}), from {'at most' if up else 'at least'} {precise_number(bound)} to "
+                    f"{precise_number(bound + slack if up else bound - slack)}")
             rows.append(_rrow(scope, "targets", r.constraint, o, year, "at_most" if up else "at_least", bound,
                               slack if up else -slack, bound + slack if up else bound - slack, pct, unit, text))
         elif r.constraint == "pooled_budget":
@@ -848,7 +849,7 @@ def _relaxation_rows(scope: str, sol, result, w: Words) -> pd.DataFrame:
             drop = slack / total if total else np.nan  # exact for the relaxed plan: g/T >= s - slack/T
             digits = 2 if 100 * drop >= 0.01 else 4
             text = (f"the {pname} required {'+'.join(p.sectors)} share in {year} must fall by "
-                    f"{number(100 * drop)} points, from {100 * s:.{digits}f}% to {100 * (s - drop):.{digits}f}%")
+                    f"{precise_number(100 * drop)} points, from {100 * s:.{digits}f}% to {100 * (s - drop):.{digits}f}%")
             rows.append(_rrow(scope, "shift", r.constraint, pname, year, "at_least", 100 * s, -100 * drop,
                               100 * (s - drop), drop / s if s else np.nan, "percentage points", text))
         elif r.constraint == "shift_transfer":
@@ -867,7 +868,7 @@ def _relaxation_rows(scope: str, sol, result, w: Words) -> pd.DataFrame:
             limit = float(inst.services.loc[svc, col])
             prev = float(act_of.get((svc, year - 1), inst.services.loc[svc, "baseline_activity"]))
             extra = slack / prev if prev > 0 else np.nan
-            text = (f"{svc} must be allowed to {'grow' if grow else 'shrink'} by {number(slack)} more units in {year}"
+            text = (f"{svc} must be allowed to {'grow' if grow else 'shrink'} by {precise_number(slack)} more units in {year}"
                     + (f" (a {limit + extra:.1%} {'growth' if grow else 'shrink'} limit instead of {limit:.1%})"
                        if np.isfinite(extra) else f" (its {col.replace('_', ' ')} is {limit:.1%} of nothing)"))
             rows.append(_rrow(scope, "stability", r.constraint, svc, year, col, 100 * limit,
@@ -917,7 +918,7 @@ def conflict_set(result, *, relaxation: pd.DataFrame | None = None,
                 what = r.words.split(" must ")[0]
                 rows.append({"family": r.family, "constraint": r.constraint, "item": r.item, "keys": "",
                              "year": r.year, "side": r.bound_type, "bound": r.bound, "relaxable": True,
-                             "words": f"{what} ({str(r.bound_type).replace('_', ' ')} {number(r.bound)})",
+                             "words": f"{what} ({str(r.bound_type).replace('_', ' ')} {precise_number(r.bound)})",
                              "source": "elastic relaxation"})
             summary["conflict_size"] = len(rows)
     out = pd.DataFrame(rows, columns=CONFLICT_COLUMNS)
@@ -956,19 +957,19 @@ def _row_words(inst, name, k, side, lower, upper, description) -> tuple[str, str
         unit = inst.outcomes.set_index("outcome")["unit"].get(k["outcome"]) or ""
         parts = []
         if side in ("lower", "both") and np.isfinite(lower):
-            parts.append(f"at least {number(lower)}")
+            parts.append(f"at least {precise_number(lower)}")
         if side in ("upper", "both") and np.isfinite(upper):
-            parts.append(f"at most {number(upper)}")
+            parts.append(f"at most {precise_number(upper)}")
         return k["outcome"], f"the {y} {k['outcome']} target ({' and '.join(parts)} {unit})".replace(" )", ")")
     if name == "pooled_budget":
-        return "pooled budget", f"the {y} pooled budget ({money(upper, cur)})"
+        return "pooled budget", f"the {y} pooled budget ({price(upper, cur)})"
     if name == "holder_budget":
-        return k["holder"], f"{k['holder']}'s spend within what it keeps of its budget ({money(upper, cur)}) in {y}"
+        return k["holder"], f"{k['holder']}'s spend within what it keeps of its budget ({price(upper, cur)}) in {y}"
     if name == "pooled_fund":
-        return k["pooled_fund"], f"draws on the {k['pooled_fund']} pooled fund within {money(upper, cur)} in {y}"
+        return k["pooled_fund"], f"draws on the {k['pooled_fund']} pooled fund within {price(upper, cur)} in {y}"
     if name in ("ring_fence", "capitation"):
-        parts = ([f"at least {money(lower, cur)}"] if np.isfinite(lower) else []) + (
-            [f"at most {money(upper, cur)}"] if np.isfinite(upper) else [])
+        parts = ([f"at least {price(lower, cur)}"] if np.isfinite(lower) else []) + (
+            [f"at most {price(upper, cur)}"] if np.isfinite(upper) else [])
         return k["scope"], f"the {k['scope']} spend {' and '.join(parts)} in {y}"
     if name == "shift_share":
         from formulations.shift_policy import share_trajectory
@@ -979,8 +980,8 @@ def _row_words(inst, name, k, side, lower, upper, description) -> tuple[str, str
     if name == "shift_transfer":
         p = next(q for q in inst.model.shift_policies if q.name == k["policy"])
         if k["side"] == "from":
-            return k["policy"], f"the {k['policy']} transfer: {p.from_sector} spend at most {money(upper, cur)} in {y}"
-        return k["policy"], f"the {k['policy']} transfer: {p.to_sector} spend at least {money(lower, cur)} in {y}"
+            return k["policy"], f"the {k['policy']} transfer: {p.from_sector} spend at most {price(upper, cur)} in {y}"
+        return k["policy"], f"the {k['policy']} transfer: {p.to_sector} spend at least {price(lower, cur)} in {y}"
     if name in ("growth_limit", "shrink_limit"):
         col = "max_growth" if name == "growth_limit" else "max_shrink"
         lim = float(inst.services.loc[k["service"], col])
@@ -989,7 +990,7 @@ def _row_words(inst, name, k, side, lower, upper, description) -> tuple[str, str
     if name == "activity_covers_flows":
         unit = inst.services.loc[k["service"], "unit"] or "units"
         return k["service"], (f"{k['service']} must deliver the activity its pathway patients need plus "
-                              f"{number(lower)} ({unit}) of other demand ({y})")
+                              f"{precise_number(lower)} ({unit}) of other demand ({y})")
     if name == "source_incidence":
         return f"{k['pathway']}: {k['node']}", (f"need arising at {k['node']} on the {k['pathway']} pathway "
                                                 f"({k['segment']}, {y}), after prevention")
@@ -1029,9 +1030,9 @@ def _col_words(inst, name, k, side, lower, upper, description) -> tuple[str, str
     if name == "activity":
         unit = inst.services.loc[k["service"], "unit"] or "units"
         if side in ("upper", "both") and np.isfinite(upper):
-            return k["service"], f"{k['service']} capacity: at most {number(upper)} ({unit}) in {y}"
+            return k["service"], f"{k['service']} capacity: at most {precise_number(upper)} ({unit}) in {y}"
         if lower > 0:
-            return k["service"], f"{k['service']} minimum: at least {number(lower)} ({unit}) in {y}"
+            return k["service"], f"{k['service']} minimum: at least {precise_number(lower)} ({unit}) in {y}"
         return k["service"], f"{k['service']} activity cannot be negative ({y})"
     if name == "flow":
         return (f"{k['pathway']}: {k['from']} -> {k['to']}",

@@ -120,7 +120,7 @@ def any_failed(table) -> bool:
 def fmt(value, money: bool = False, currency: str = "GBP") -> str:
     from rich.markup import escape
 
-    from ..output.terminal import money as fmt_money, number
+    from ..output.formatting import money as fmt_money, number
 
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"

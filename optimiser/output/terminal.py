@@ -8,6 +8,7 @@ import math
 from rich.console import Console
 
 from . import formatting
+from .formatting import money, number  # one way everywhere (the sign rule is in formatting)
 from rich.table import Table
 
 
@@ -22,9 +23,6 @@ class PlannerConsole(Console):
         raise BrokenPipeError(errno.EPIPE, "the reader of the output went away")
 
 
-# money and numbers are written one way everywhere (the sign rule is in optimiser/output/formatting.py)
-money = formatting.money
-number = formatting.number
 
 
 def print_result(result, check=None, console: Console | None = None) -> None:

@@ -86,7 +86,7 @@ def register(group) -> None:
 
 # ------------------------------------------------------------------------------------------- printing
 def print_explanation(ex, console=None, show_all: bool = False) -> None:
-    from ...analyses.explain import money, number
+    from ...analyses.explain import precise_number as number, price as money
     from ...solving.highs import Status
     from ...output.terminal import PlannerConsole
 
@@ -132,7 +132,7 @@ def _effect_only(words: str) -> str:
 
 
 def _print_optimal(ex, console, show_all: bool) -> None:
-    from ...analyses.explain import money, number
+    from ...analyses.explain import precise_number as number, price as money
 
     sp = ex.shadow_prices
     cur = ex.summary.get("currency", "GBP")
@@ -213,7 +213,7 @@ def _price(ex, delta) -> str:
 
 
 def _print_infeasible(ex, console) -> None:
-    from ...analyses.explain import conflict_groups, money, number
+    from ...analyses.explain import conflict_groups, precise_number as number, price as money
 
     s = ex.summary
     rel = ex.relaxation

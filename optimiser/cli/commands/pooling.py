@@ -7,7 +7,8 @@ import sys
 
 import click
 from rich.console import Console
-from ...output.terminal import PlannerConsole, money, number, year_table
+from ...output.formatting import money, number
+from ...output.terminal import PlannerConsole, year_table
 from rich.markup import escape
 from rich.table import Table
 
