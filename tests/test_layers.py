@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -77,16 +78,22 @@ def _layer(module: str) -> int:
     return best[0]
 
 
-def _imports(module: str, with_place: bool = False) -> list[tuple]:
-    """(imported module, names imported from it, line) for every import of an optimiser or
-    formulations module; with ``with_place``, also whether it is made inside a function or class."""
+class Import(NamedTuple):
+    target: str        # the module imported
+    names: list[str]   # the names imported from it (not submodules)
+    line: int
+    late: bool         # not at the module's top level (inside a function, class or block)
+
+
+def _imports(module: str) -> list[Import]:
+    """Every import of an optimiser or formulations module made by ``module``."""
     path = MODULES[module]
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     tree = ast.parse(path.read_text(encoding="utf-8"))
     top = {id(node) for node in tree.body}
     out = []
     for node in ast.walk(tree):
-        n_before = len(out)
+        late = id(node) not in top
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
@@ -97,28 +104,20 @@ def _imports(module: str, with_place: bool = False) -> list[tuple]:
                 continue
             names = [a.name for a in node.names]
             submodules = [f"{target}.{n}" for n in names if f"{target}.{n}" in MODULES]
-            if submodules:
-                out += [(s, [], node.lineno) for s in submodules]
-                names = [n for n in names if f"{target}.{n}" not in MODULES]
+            out += [Import(s, [], node.lineno, late) for s in submodules]
+            names = [n for n in names if f"{target}.{n}" not in MODULES]
             if names or not submodules:
-                out.append((target, names, node.lineno))
+                out.append(Import(target, names, node.lineno, late))
         elif isinstance(node, ast.Import):
-            out += [(a.name, [], node.lineno) for a in node.names if a.name.startswith(("optimiser", "formulations"))]
-        if with_place:
-            out[n_before:] = [(*item, id(node) not in top) for item in out[n_before:]]
+            out += [Import(a.name, [], node.lineno, late) for a in node.names
+                    if a.name.startswith(("optimiser", "formulations"))]
     return out
-
-
-def _late_imports(module: str) -> list[tuple[str, int]]:
-    """(imported module, line) for every optimiser import made inside a function or class."""
-    return [(target, line) for target, _, line, late in _imports(module, with_place=True)
-            if late and target.startswith("optimiser")]
 
 
 def _edges() -> dict[str, set[str]]:
     edges: dict[str, set[str]] = {m: set() for m in MODULES}
     for module in MODULES:
-        for target, _, _ in _imports(module):
+        for target, _, _, _ in _imports(module):
             if target in MODULES and target != module:
                 edges[module].add(target)
     return edges
@@ -132,7 +131,7 @@ def test_every_module_is_in_a_layer():
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_imports_go_only_downward(module):
     here = _layer(module)
-    for target, _, line in _imports(module):
+    for target, _, line, _ in _imports(module):
         there = _layer(target)
         assert there <= here, (f"{module} (layer {LAYERS[here][0]}) imports {target} (layer {LAYERS[there][0]}, "
                                f"above it) at line {line}")
@@ -142,12 +141,13 @@ def test_imports_go_only_downward(module):
 
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if _layer(m) < _layer("optimiser.cli")))
 def test_below_the_cli_optimiser_modules_are_imported_at_the_top(module):
-    late = [(t, line) for t, line in _late_imports(module) if (module, t) not in ALLOWED_CYCLES]
+    late = [(i.target, i.line) for i in _imports(module)
+            if i.late and i.target.startswith("optimiser") and (module, i.target) not in ALLOWED_CYCLES]
     assert not late, f"{module} imports {late} inside a function: import them at the top of the module"
 
 
 def test_no_module_imports_a_private_name_of_another():
-    found = [f"{m} imports {n} from {t} (line {line})" for m in MODULES for t, names, line in _imports(m)
+    found = [f"{m} imports {n} from {t} (line {line})" for m in MODULES for t, names, line, _ in _imports(m)
              for n in names if n.startswith("_") and t != m]
     assert not found, "\n".join(found)
 
